@@ -1,0 +1,68 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+// Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O clients, no
+// activity implementations (types only). This list is the single place that rule lives.
+const forbiddenInWorkflows = [
+  ...['fs', 'net', 'http', 'https', 'crypto', 'child_process', 'os', 'path', 'dns', 'worker_threads', 'timers'].flatMap(
+    (m) => [m, `node:${m}`],
+  ),
+  'pg',
+  'ioredis',
+  'express',
+  'prom-client',
+  'pino',
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { 'import-x': importX },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import-x/no-cycle': 'error',
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'Workflows must stay deterministic and I/O-free.' })),
+          patterns: [
+            { group: ['../activities/*', '!../activities/index'], message: 'Import activities as types only.' },
+            { group: ['../src/*', '!../src/shared/*'], message: 'Workflows may import only src/shared.' },
+          ],
+        },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use workflow time (Date is deterministic in workflows, but be explicit).' },
+        { object: 'Math', property: 'random', message: 'Use the workflow-provided deterministic random.' },
+      ],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../activities*'], allowTypeImports: true, message: 'Import activities as types only.' }] },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

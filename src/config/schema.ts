@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegative = z.coerce.number().min(0);
+const rate = z.coerce.number().min(0).max(1);
+const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
+
+/**
+ * The whole environment, as one schema. Every field documents its default; `loadConfig` is the only
+ * reader of `process.env`.
+ */
+export const envSchema = z
+  .object({
+    /** Log level for every process. @default info */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** PostgreSQL connection string. @default postgres://postgres@127.0.0.1:5432/inference */
+    DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/inference'),
+    /** Max PostgreSQL connections per process. @default 10 */
+    DATABASE_POOL_SIZE: positiveInt.default(10),
+    /** Redis connection string. @default redis://127.0.0.1:6379 */
+    REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+    /** Prefix of every Redis key, so several deployments (or tests) can share one Redis. @default iq */
+    REDIS_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_:-]+$/).default('iq'),
+    /** Temporal frontend host:port. When unset, `npm start` runs a dev server on 127.0.0.1:7233. */
+    TEMPORAL_ADDRESS: z.string().min(1).optional(),
+    /** Temporal namespace. @default default */
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    /** Task queue of the orchestration worker. @default inference-orchestration */
+    ORCHESTRATION_TASK_QUEUE: z.string().min(1).default('inference-orchestration'),
+    /** API listen host. @default 0.0.0.0 */
+    API_HOST: z.string().default('0.0.0.0'),
+    /** API listen port. @default 8080 */
+    API_PORT: port.default(8080),
+    /** Port of the orchestration worker's /metrics. @default 9464 */
+    ORCHESTRATION_METRICS_PORT: port.default(9464),
+    /** Port of the GPU worker's /metrics. @default 9465 */
+    GPU_METRICS_PORT: port.default(9465),
+    /** Path of the model registry (YAML or JSON). Unset: the built-in registry for the reference service. */
+    MODEL_REGISTRY: z.string().min(1).optional(),
+    /** Base URL of the reference model service, used by the built-in registry. @default http://127.0.0.1:8090 */
+    REFERENCE_MODEL_URL: z.url().default('http://127.0.0.1:8090'),
+    /** GPU task queues this GPU worker serves (comma-separated). Unset: every queue in the registry. */
+    GPU_TASK_QUEUES: z.string().optional(),
+    /** API key of the `demo` tenant created at start. @default dev-demo-key */
+    DEV_API_KEY: z.string().min(8).default('dev-demo-key'),
+    /** Bearer token for /admin endpoints. @default dev-admin-token */
+    ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
+    /** Seconds after which a reservation whose workflow vanished is reclaimed. @default 7200 */
+    QUOTA_RESERVATION_TTL_S: positiveInt.default(7200),
+    /** Seconds between sweeps for stale reservations. @default 30 */
+    QUOTA_SWEEP_INTERVAL_S: positiveInt.default(30),
+    /** Seconds a terminal reservation record is kept for idempotency. @default 604800 (7 days) */
+    QUOTA_RECORD_RETENTION_S: positiveInt.default(604800),
+    /** Seconds an authenticated API key stays cached in the API process. @default 30 */
+    API_KEY_CACHE_TTL_S: nonNegative.default(30),
+    /** Max request body in bytes. @default 1048576 */
+    API_MAX_BODY_BYTES: positiveInt.default(1048576),
+    /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */
+    GPU_DRAIN_GRACE_S: positiveInt.default(30),
+
+    /** Reference model service port. @default 8090 */
+    MODEL_SERVICE_PORT: port.default(8090),
+    /** Reference model service: concurrent generation slots (like a GPU batch). @default 8 */
+    MODEL_SERVICE_SLOTS: positiveInt.default(8),
+    /** Reference model service: milliseconds per prompt token (prefill). @default 0.05 */
+    MODEL_SERVICE_PREFILL_MS_PER_TOKEN: nonNegative.default(0.05),
+    /** Reference model service: milliseconds per generated token (decode). @default 2 */
+    MODEL_SERVICE_DECODE_MS_PER_TOKEN: nonNegative.default(2),
+    /** Reference model service: model names it serves (comma-separated). @default ref-small,ref-large */
+    MODEL_SERVICE_MODELS: z.string().default('ref-small,ref-large'),
+    /** Reference model service: max queued requests beyond the slots before it answers 503. @default 256 */
+    MODEL_SERVICE_MAX_QUEUE: nonNegative.default(256),
+    /** Fault: fraction of requests answered 429 with Retry-After. @default 0 */
+    FAULT_RATE_429: rate.default(0),
+    /** Fault: fraction of requests answered 500. @default 0 */
+    FAULT_RATE_500: rate.default(0),
+    /** Fault: fraction of requests answered 503 with Retry-After. @default 0 */
+    FAULT_RATE_503: rate.default(0),
+    /** Fault: fraction of requests answered 400. @default 0 */
+    FAULT_RATE_400: rate.default(0),
+    /** Fault: Retry-After seconds sent with 429/503. @default 1 */
+    FAULT_RETRY_AFTER_S: nonNegative.default(1),
+    /** Fault: fraction of requests that get a latency spike. @default 0 */
+    FAULT_SPIKE_RATE: rate.default(0),
+    /** Fault: latency spike in milliseconds. @default 2000 */
+    FAULT_SPIKE_MS: nonNegative.default(2000),
+    /** Fault: fraction of requests that hang forever. @default 0 */
+    FAULT_HANG_RATE: rate.default(0),
+    /** Fault: fraction of requests whose connection is dropped. @default 0 */
+    FAULT_DROP_RATE: rate.default(0),
+    /** Fault: enable the runtime fault API (PUT /_faults). @default true */
+    FAULT_API_ENABLED: bool.default(true),
+  })
+  .superRefine((env, ctx) => {
+    if (env.ORCHESTRATION_METRICS_PORT === env.GPU_METRICS_PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GPU_METRICS_PORT'],
+        message: 'must differ from ORCHESTRATION_METRICS_PORT',
+      });
+    }
+    const faults = env.FAULT_RATE_429 + env.FAULT_RATE_500 + env.FAULT_RATE_503 + env.FAULT_RATE_400;
+    if (faults > 1) {
+      ctx.addIssue({ code: 'custom', path: ['FAULT_RATE_500'], message: 'error rates must sum to at most 1' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

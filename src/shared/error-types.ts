@@ -1,0 +1,32 @@
+/**
+ * Every error type the system produces, as a const object (not a TS enum) so workflows, activities
+ * and the API share one vocabulary. The value is the `type` in API error bodies and the
+ * `ApplicationFailure.type` in Temporal.
+ */
+export const ErrorType = {
+  InvalidRequest: 'invalid_request_error',
+  Authentication: 'authentication_error',
+  PermissionDenied: 'permission_error',
+  NotFound: 'not_found_error',
+  Conflict: 'conflict_error',
+  RateLimited: 'rate_limit_error',
+  QuotaExceeded: 'quota_exceeded',
+  ModelInvalidRequest: 'model_invalid_request',
+  ModelOverloaded: 'model_overloaded',
+  ModelUnavailable: 'model_unavailable',
+  ModelTimeout: 'model_timeout',
+  ModelBadResponse: 'model_bad_response',
+  Unavailable: 'service_unavailable',
+  Cancelled: 'cancelled',
+  Internal: 'internal_error',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failures that retrying cannot fix; activities throw these as non-retryable ApplicationFailures. */
+export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
+  ErrorType.InvalidRequest,
+  ErrorType.ModelInvalidRequest,
+  ErrorType.QuotaExceeded,
+  ErrorType.NotFound,
+  ErrorType.PermissionDenied,
+];

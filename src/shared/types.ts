@@ -1,0 +1,53 @@
+/** Pure data types shared by the API, activities and workflows. */
+
+export const REQUEST_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'rejected'] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** What the API hands the workflow; everything the workflow needs, so it never reads the request. */
+export interface InferenceInput {
+  requestId: string;
+  tenantId: string;
+  model: string;
+  prompt?: string;
+  messages?: ChatMessage[];
+  maxTokens: number;
+  temperature?: number;
+  /** Prompt tokens counted by the API with the model's tokenizer. */
+  promptTokens: number;
+  /** Reserved tokens: promptTokens + maxTokens. */
+  estimatedTokens: number;
+  /** ISO time the request was accepted; quota windows are anchored here. */
+  acceptedAt: string;
+  /** GPU task queue serving the model. */
+  gpuTaskQueue: string;
+}
+
+export interface ModelCallResult {
+  text: string;
+  usage: Usage;
+  finishReason: string;
+  /** True when usage came from the model service, false when counted by our tokenizer. */
+  usageReported: boolean;
+}
+
+/** Outcome of a quota reservation. */
+export type ReservationOutcome =
+  | { admitted: true }
+  | { admitted: false; limit: string; limitValue: number; remaining: number; resetAt: string; retryAfterS: number };
+
+export interface InferenceOutcome {
+  status: RequestStatus;
+  usage?: Usage;
+  error?: { type: string; message: string };
+}
