@@ -21,7 +21,10 @@ export const envSchema = z
     /** Redis connection string. @default redis://127.0.0.1:6379 */
     REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
     /** Prefix of every Redis key, so several deployments (or tests) can share one Redis. @default iq */
-    REDIS_KEY_PREFIX: z.string().regex(/^[a-zA-Z0-9_:-]+$/).default('iq'),
+    REDIS_KEY_PREFIX: z
+      .string()
+      .regex(/^[a-zA-Z0-9_:-]+$/)
+      .default('iq'),
     /** Temporal frontend host:port. When unset, `npm start` runs a dev server on 127.0.0.1:7233. */
     TEMPORAL_ADDRESS: z.string().min(1).optional(),
     /** Temporal namespace. @default default */
@@ -102,7 +105,11 @@ export const envSchema = z
     }
     const faults = env.FAULT_RATE_429 + env.FAULT_RATE_500 + env.FAULT_RATE_503 + env.FAULT_RATE_400;
     if (faults > 1) {
-      ctx.addIssue({ code: 'custom', path: ['FAULT_RATE_500'], message: 'error rates must sum to at most 1' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['FAULT_RATE_500'],
+        message: 'error rates must sum to at most 1',
+      });
     }
   });
 

@@ -1,6 +1,13 @@
 /** Pure data types shared by the API, activities and workflows. */
 
-export const REQUEST_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled', 'rejected'] as const;
+export const REQUEST_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'rejected',
+] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
 export interface ChatMessage {
@@ -31,6 +38,16 @@ export interface InferenceInput {
   acceptedAt: string;
   /** GPU task queue serving the model. */
   gpuTaskQueue: string;
+  /** Per-model call policy from the registry, fixed at acceptance so replays see the same values. */
+  modelCall: {
+    timeoutMs: number;
+    maxAttempts: number;
+  };
+  /** Temporal priority (from the tenant's tier) and fairness key (the tenant) on the GPU queue. */
+  priority: {
+    priorityKey: number;
+    fairnessKey: string;
+  };
 }
 
 export interface ModelCallResult {
@@ -44,7 +61,14 @@ export interface ModelCallResult {
 /** Outcome of a quota reservation. */
 export type ReservationOutcome =
   | { admitted: true }
-  | { admitted: false; limit: string; limitValue: number; remaining: number; resetAt: string; retryAfterS: number };
+  | {
+      admitted: false;
+      limit: string;
+      limitValue: number;
+      remaining: number;
+      resetAt: string;
+      retryAfterS: number;
+    };
 
 export interface InferenceOutcome {
   status: RequestStatus;

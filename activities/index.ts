@@ -1,0 +1,6 @@
+export {
+  createOrchestrationActivities,
+  type OrchestrationActivities,
+  type OrchestrationDeps,
+} from './orchestration-activities';
+export { createGpuActivities, type GpuActivities, type GpuDeps } from './gpu-activities';

@@ -1,0 +1,62 @@
+import express, { type Express } from 'express';
+import { AppError } from '../errors/app-error';
+import type { SubmitService } from '../inference/submit-service';
+import type { WorkflowGateway } from '../inference/workflow-gateway';
+import type { ModelRegistry } from '../models/model-registry';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { QuotaStore } from '../quota/quota-store';
+import type { RequestsRepo } from '../requests/requests-repo';
+import { ErrorType } from '../shared/error-types';
+import type { TenantsRepo } from '../tenants/tenants-repo';
+import { tenantAuth } from './auth';
+import { errorMiddleware } from './error-middleware';
+import { healthRoutes, type ReadinessCheck } from './routes/health-routes';
+import { inferenceRoutes } from './routes/inference-routes';
+import { modelsRoutes } from './routes/models-routes';
+import { adminRoutes, quotaRoutes } from './routes/quota-routes';
+
+/** Everything the API needs; built by src/api/main.ts or by tests. */
+export interface AppDeps {
+  submit: SubmitService;
+  requests: RequestsRepo;
+  tenants: TenantsRepo;
+  quota: QuotaStore;
+  registry: ModelRegistry;
+  workflows: WorkflowGateway;
+  metrics: Metrics;
+  logger: Logger;
+  checks: ReadinessCheck[];
+  adminToken: string;
+  /** @default 30 */
+  apiKeyCacheTtlS?: number;
+  /** @default 1048576 */
+  maxBodyBytes?: number;
+}
+
+/** Builds the express app without listening, so tests drive it in-process. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const stop = deps.metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      stop({ method: req.method, route });
+      deps.metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.use(healthRoutes({ checks: deps.checks, registry: deps.metrics.registry }));
+  app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
+  app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants, adminToken: deps.adminToken }));
+  app.use('/v1', tenantAuth(deps.tenants, deps.apiKeyCacheTtlS ?? 30));
+  app.use(inferenceRoutes(deps));
+  app.use(quotaRoutes(deps));
+  app.use(modelsRoutes(deps));
+  app.use((req, _res, next) => next(new AppError(ErrorType.NotFound, `no route ${req.method} ${req.path}`)));
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

@@ -1,0 +1,45 @@
+import type { ErrorRequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { AppError, HTTP_STATUS } from '../errors/app-error';
+import type { Logger } from '../observability/logger';
+import { ErrorType } from '../shared/error-types';
+
+/** Path of a zod issue as an API param: `messages[0].content`. */
+export function paramOf(path: readonly PropertyKey[]): string | undefined {
+  if (!path.length) return undefined;
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** Converts anything thrown into an AppError; unknown errors become internal errors. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  if (err instanceof ZodError) {
+    const issue = err.issues[0];
+    const param = issue ? paramOf(issue.path) : undefined;
+    const msg = issue ? (param ? `${param}: ${issue.message}` : issue.message) : 'invalid request';
+    return new AppError(ErrorType.InvalidRequest, msg, { param });
+  }
+  const e = err as { type?: string; status?: number; message?: string };
+  // body-parser errors: malformed JSON, body too large, wrong content type.
+  if (e.type === 'entity.parse.failed')
+    return new AppError(ErrorType.InvalidRequest, 'request body is not valid JSON');
+  if (e.type === 'entity.too.large') return new AppError(ErrorType.InvalidRequest, 'request body too large');
+  if (e.status && e.status >= 400 && e.status < 500)
+    return new AppError(ErrorType.InvalidRequest, e.message ?? 'bad request');
+  return new AppError(ErrorType.Internal, 'internal error', { cause: err });
+}
+
+/** The one place errors become HTTP: `{ "error": { "type", "message", "param"? } }`. */
+export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const e = toAppError(err);
+    const status = HTTP_STATUS[e.type];
+    if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (e.retryAfterS !== undefined)
+      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.retryAfterS))));
+    for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);
+    res
+      .status(status)
+      .json({ error: { type: e.type, message: e.message, ...(e.param ? { param: e.param } : {}) } });
+  };
+}

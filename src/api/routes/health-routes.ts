@@ -1,0 +1,37 @@
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+
+/** A dependency the API needs to serve: named, with a check that throws when it is down. */
+export interface ReadinessCheck {
+  name: string;
+  check: () => Promise<unknown>;
+}
+
+/** /healthz (process alive), /readyz (every dependency answers) and /metrics. */
+export function healthRoutes(deps: { checks: ReadinessCheck[]; registry: Registry }): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  router.get('/readyz', async (_req, res) => {
+    const results = await Promise.all(
+      deps.checks.map(async (c) => {
+        const timeout = new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('timeout after 2s')), 2000).unref(),
+        );
+        try {
+          await Promise.race([c.check(), timeout]);
+          return [c.name, { status: 'ok' }] as const;
+        } catch (err) {
+          return [c.name, { status: 'down', error: (err as Error).message }] as const;
+        }
+      }),
+    );
+    const ready = results.every(([, r]) => r.status === 'ok');
+    res
+      .status(ready ? 200 : 503)
+      .json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  return router;
+}

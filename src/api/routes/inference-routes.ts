@@ -1,0 +1,76 @@
+import { Router } from 'express';
+import { AppError } from '../../errors/app-error';
+import type { SubmitService } from '../../inference/submit-service';
+import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
+import { ErrorType } from '../../shared/error-types';
+import { tenantOf } from '../auth';
+import { requestIdSchema, submitBodySchema } from '../schemas';
+
+/** The public shape of a request. */
+export function toView(r: RequestRecord): Record<string, unknown> {
+  return {
+    id: r.id,
+    object: 'inference',
+    status: r.status,
+    model: r.model,
+    ...(r.output !== null ? { output: r.output, finish_reason: r.finishReason } : {}),
+    ...(r.usage ? { usage: r.usage } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    estimated_tokens: r.estimatedTokens,
+    attempts: r.attempts,
+    ...(r.lastError ? { last_error: r.lastError } : {}),
+    created_at: r.acceptedAt.toISOString(),
+    ...(r.startedAt ? { started_at: r.startedAt.toISOString() } : {}),
+    ...(r.completedAt ? { completed_at: r.completedAt.toISOString() } : {}),
+  };
+}
+
+export function inferenceRoutes(deps: {
+  submit: SubmitService;
+  requests: RequestsRepo;
+  workflows: WorkflowGateway;
+}): Router {
+  const router = Router();
+
+  router.post('/v1/inference', async (req, res) => {
+    const tenant = tenantOf(req);
+    const body = submitBodySchema.parse(req.body ?? {});
+    const input = deps.submit.prepare(tenant, body);
+    await deps.submit.submit(input);
+    res
+      .status(202)
+      .location(`/v1/inference/${input.requestId}`)
+      .json({
+        id: input.requestId,
+        object: 'inference',
+        status: 'queued',
+        model: input.model,
+        estimated_tokens: input.estimatedTokens,
+        usage_estimate: { prompt_tokens: input.promptTokens, max_tokens: input.maxTokens },
+        created_at: input.acceptedAt,
+      });
+  });
+
+  router.get('/v1/inference/:id', async (req, res) => {
+    const tenant = tenantOf(req);
+    const id = requestIdSchema.safeParse(req.params.id);
+    const notFound = new AppError(ErrorType.NotFound, `no request ${req.params.id}`, { param: 'id' });
+    if (!id.success) throw notFound;
+    const row = await deps.requests.get(id.data, tenant.id);
+    if (row) return void res.json(toView(row));
+    // Accepted but its first activity has not written the row yet: Temporal knows it.
+    const wf = await deps.workflows.find(id.data);
+    if (!wf || wf.tenantId !== tenant.id) throw notFound;
+    res.json({
+      id: id.data,
+      object: 'inference',
+      status: 'queued',
+      model: wf.model,
+      attempts: 0,
+      created_at: wf.startedAt.toISOString(),
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,47 @@
+import { Router } from 'express';
+import { AppError } from '../../errors/app-error';
+import type { QuotaStore } from '../../quota/quota-store';
+import { ErrorType } from '../../shared/error-types';
+import { limitsOverrideSchema, limitsToWire } from '../../tenants/limits';
+import type { TenantsRepo } from '../../tenants/tenants-repo';
+import { adminAuth, tenantOf } from '../auth';
+import { tenantIdSchema } from '../schemas';
+
+/** GET /v1/quota for tenants. */
+export function quotaRoutes(deps: { quota: QuotaStore }): Router {
+  const router = Router();
+  router.get('/v1/quota', async (req, res) => {
+    const tenant = tenantOf(req);
+    res.json({
+      object: 'quota',
+      tenant: tenant.id,
+      tier: tenant.tier,
+      limits: await deps.quota.status(tenant.id),
+    });
+  });
+  return router;
+}
+
+/** Operator endpoints under /admin, guarded by ADMIN_TOKEN. */
+export function adminRoutes(deps: { quota: QuotaStore; tenants: TenantsRepo; adminToken: string }): Router {
+  const router = Router();
+  router.use('/admin', adminAuth(deps.adminToken));
+
+  router.put('/admin/tenants/:id/limits', async (req, res) => {
+    const id = tenantIdSchema.safeParse(req.params.id);
+    if (!id.success)
+      throw new AppError(ErrorType.InvalidRequest, id.error.issues[0]?.message ?? 'bad id', { param: 'id' });
+    const body = limitsOverrideSchema.parse(req.body ?? {});
+    const updated = await deps.tenants.setLimits(id.data, body);
+    if (!updated) throw new AppError(ErrorType.NotFound, `no tenant ${id.data}`, { param: 'id' });
+    await deps.quota.setLimits(id.data, updated.limits);
+    res.json({ tenant: updated.id, tier: updated.tier, limits: limitsToWire(updated.limits) });
+  });
+
+  router.get('/admin/tenants/:id/limits', async (req, res) => {
+    const tenant = await deps.tenants.get(String(req.params.id));
+    if (!tenant) throw new AppError(ErrorType.NotFound, `no tenant ${req.params.id}`, { param: 'id' });
+    res.json({ tenant: tenant.id, tier: tenant.tier, limits: limitsToWire(tenant.limits) });
+  });
+  return router;
+}

@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load-config';
+import { ensureDatabase, migrate } from '../db/migrate';
+import { createPool } from '../db/pool';
+import { seedDevTenant } from '../tenants/seed';
+import { TenantsRepo } from '../tenants/tenants-repo';
+import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
+import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+
+const ROOT = resolve(__dirname, '..', '..');
+const DATA = join(ROOT, '.data');
+const LOGS = join(DATA, 'logs');
+
+const t0 = Date.now();
+const secs = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+let stepNo = 0;
+const STEPS = 7;
+async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  stepNo++;
+  process.stdout.write(`[${stepNo}/${STEPS}] ${label} ... `);
+  const started = Date.now();
+  const out = await fn();
+  process.stdout.write(`ok (${Date.now() - started} ms)\n`);
+  return out;
+}
+
+async function waitHttp(url: string, timeoutMs: number, child: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode}; see ${join(LOGS, `${name}.log`)}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(
+    `${name} did not answer at ${url} within ${timeoutMs} ms; see ${join(LOGS, `${name}.log`)}`,
+  );
+}
+
+/** `npm start`: the whole stack on one machine, with its data under .data/. */
+async function main(): Promise<void> {
+  const cfg = loadConfig();
+  mkdirSync(LOGS, { recursive: true });
+  const children: { name: string; proc: ChildProcess }[] = [];
+  let temporal: ChildProcess | undefined;
+
+  const stopAll = async (): Promise<void> => {
+    for (const { proc } of [...children].reverse()) proc.kill('SIGTERM');
+    await Promise.all(
+      children.map(({ proc }) =>
+        proc.exitCode !== null ? undefined : new Promise((r) => proc.once('exit', r)),
+      ),
+    );
+    if (temporal && temporal.exitCode === null) {
+      temporal.kill('SIGTERM');
+      await new Promise((r) => temporal!.once('exit', r));
+    }
+  };
+  let stopping = false;
+  const shutdown = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping the stack ...');
+    stopAll()
+      .then(() => {
+        console.log('stopped. Data kept in .data/ (delete it to start fresh).');
+        process.exit(code);
+      })
+      .catch(() => process.exit(1));
+  };
+  process.on('SIGINT', () => shutdown(0));
+  process.on('SIGTERM', () => shutdown(0));
+
+  const spawnChild = (name: string, file: string, extraEnv: Record<string, string> = {}): ChildProcess => {
+    const log = createWriteStream(join(LOGS, `${name}.log`), { flags: 'a' });
+    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
+      cwd: ROOT,
+      env: { ...process.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    proc.stdout?.pipe(log);
+    proc.stderr?.pipe(log);
+    proc.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`\n${name} exited (code ${code}); last lines are in ${join(LOGS, `${name}.log`)}`);
+        shutdown(1);
+      }
+    });
+    children.push({ name, proc });
+    return proc;
+  };
+
+  try {
+    await step(`PostgreSQL (${new URL(cfg.DATABASE_URL).host})`, async () => {
+      if (!(await postgresAnswers(cfg.DATABASE_URL))) throw new Error(postgresAdvice(cfg.DATABASE_URL));
+      await ensureDatabase(cfg.DATABASE_URL);
+      const pool = createPool({ connectionString: cfg.DATABASE_URL, max: 2, applicationName: 'stack' });
+      try {
+        await migrate(pool);
+        await seedDevTenant(new TenantsRepo(pool), cfg.DEV_API_KEY);
+      } finally {
+        await pool.end();
+      }
+    });
+    await step(`Redis (${new URL(cfg.REDIS_URL).host})`, async () => {
+      if (await redisAnswers(cfg.REDIS_URL)) return;
+      startLocalRedis(cfg.REDIS_URL, join(DATA, 'redis'));
+      for (let i = 0; i < 50 && !(await redisAnswers(cfg.REDIS_URL)); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      if (!(await redisAnswers(cfg.REDIS_URL)))
+        throw new Error('redis-server was started but does not answer');
+    });
+    const temporalAddr = cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+    await step(
+      cfg.TEMPORAL_ADDRESS ? `Temporal at ${temporalAddr}` : 'Temporal dev server (SQLite in .data/temporal)',
+      async () => {
+        if (!cfg.TEMPORAL_ADDRESS) {
+          const cli = process.env.TEMPORAL_CLI ?? 'temporal';
+          temporal = startTemporalDevServer({ cli, dataDir: join(DATA, 'temporal') });
+        }
+        await waitForTemporal(temporalAddr, 60_000, temporal);
+      },
+    );
+    await step(`reference model service (:${cfg.MODEL_SERVICE_PORT})`, () =>
+      waitHttp(
+        `http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}/health`,
+        30_000,
+        spawnChild('model-service', 'src/model-service/main.ts'),
+        'model-service',
+      ),
+    );
+    await step(`orchestration worker (metrics :${cfg.ORCHESTRATION_METRICS_PORT})`, () =>
+      waitHttp(
+        `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
+        90_000,
+        spawnChild('orchestration-worker', 'workers/orchestration-worker.ts'),
+        'orchestration-worker',
+      ),
+    );
+    await step(`GPU worker (metrics :${cfg.GPU_METRICS_PORT})`, () =>
+      waitHttp(
+        `http://127.0.0.1:${cfg.GPU_METRICS_PORT}/healthz`,
+        60_000,
+        spawnChild('gpu-worker', 'workers/gpu-worker.ts'),
+        'gpu-worker',
+      ),
+    );
+    await step(`API (:${cfg.API_PORT})`, () =>
+      waitHttp(
+        `http://127.0.0.1:${cfg.API_PORT}/readyz`,
+        60_000,
+        spawnChild('api', 'src/api/main.ts'),
+        'api',
+      ),
+    );
+  } catch (err) {
+    console.error(`\n\n${(err as Error).message}`);
+    shutdown(1);
+    return;
+  }
+
+  const api = `http://127.0.0.1:${cfg.API_PORT}`;
+  console.log(`
+Stack ready in ${secs()}.
+  API             ${api}   (health ${api}/readyz, metrics ${api}/metrics)
+  Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : 'http://127.0.0.1:8233'}
+  Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}
+  Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
+  Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
+  Logs            ${LOGS}/
+  Tenant demo     API key ${cfg.DEV_API_KEY}
+
+Try it:
+  curl -s -X POST ${api}/v1/inference -H 'Authorization: Bearer ${cfg.DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model":"ref-small","prompt":"Hello, GPU!","max_tokens":32}'
+then GET the Location it returns:
+  curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${cfg.DEV_API_KEY}'
+
+Ctrl-C stops everything.`);
+}
+
+void main();

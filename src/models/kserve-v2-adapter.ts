@@ -1,0 +1,87 @@
+import { ErrorType } from '../shared/error-types';
+import type { ModelCallResult } from '../shared/types';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
+import { ModelCallError } from './model-call-error';
+import { classifyFetchError, postJson, sseData } from './http-call';
+
+/** Options for {@link KserveV2Adapter}. */
+export interface KserveV2AdapterOptions {
+  /** Base URL without `/v2`. */
+  baseUrl: string;
+  /** Model name at the server. */
+  model: string;
+  headers?: Record<string, string>;
+  timeoutMs: number;
+  /** The v2 generate protocol reports no usage: tokens are counted with this tokenizer. */
+  tokenizer: Tokenizer;
+}
+
+/** Flattens chat messages for servers that only take text (Triton's generate extension). */
+export function chatToText(messages: { role: string; content: string }[]): string {
+  return `${messages.map((m) => `${m.role}: ${m.content}`).join('\n')}\nassistant:`;
+}
+
+/**
+ * KServe v2 / Triton generate extension (`/v2/models/{model}/generate_stream`), as served by Triton
+ * with the TensorRT-LLM or vLLM backend.
+ */
+export class KserveV2Adapter implements ModelAdapter {
+  constructor(private readonly opts: KserveV2AdapterOptions) {}
+
+  async generate(req: GenerateRequest, { signal, onProgress }: GenerateOptions): Promise<ModelCallResult> {
+    const url = `${this.opts.baseUrl.replace(/\/$/, '')}/v2/models/${encodeURIComponent(this.opts.model)}/generate_stream`;
+    const body = {
+      text_input: req.messages ? chatToText(req.messages) : req.prompt,
+      parameters: {
+        max_tokens: req.maxTokens,
+        stream: true,
+        ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+      },
+    };
+    const res = await postJson(url, body, {
+      headers: this.opts.headers ?? {},
+      signal,
+      timeoutMs: this.opts.timeoutMs,
+    });
+    if (!res.body)
+      throw new ModelCallError(ErrorType.ModelBadResponse, 'model service sent an empty body', true);
+    let text = '';
+    let pieces = 0;
+    try {
+      for await (const data of sseData(res.body)) {
+        const chunk = JSON.parse(data) as { text_output?: string; error?: string };
+        if (chunk.error)
+          throw new ModelCallError(
+            ErrorType.ModelUnavailable,
+            `model service error mid-stream: ${chunk.error}`,
+            true,
+          );
+        if (chunk.text_output) {
+          text += chunk.text_output;
+          onProgress?.(++pieces);
+        }
+      }
+    } catch (err) {
+      if (err instanceof SyntaxError) {
+        throw new ModelCallError(
+          ErrorType.ModelBadResponse,
+          `model service sent invalid JSON: ${err.message}`,
+          true,
+        );
+      }
+      throw classifyFetchError(err, url, signal);
+    }
+    const completion = this.opts.tokenizer.count(text);
+    return {
+      text,
+      finishReason: completion >= req.maxTokens ? 'length' : 'stop',
+      usageReported: false,
+      usage: {
+        prompt_tokens: req.promptTokens,
+        completion_tokens: completion,
+        total_tokens: req.promptTokens + completion,
+      },
+    };
+  }
+}

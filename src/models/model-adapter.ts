@@ -1,0 +1,24 @@
+import type { ChatMessage, ModelCallResult } from '../shared/types';
+
+/** What an adapter sends to a model service. */
+export interface GenerateRequest {
+  prompt?: string;
+  messages?: ChatMessage[];
+  maxTokens: number;
+  temperature?: number;
+  /** Prompt tokens counted by our tokenizer; used when the service reports no usage. */
+  promptTokens: number;
+}
+
+/** Options of one call. */
+export interface GenerateOptions {
+  /** Aborts the HTTP call (activity cancelled, worker draining, timeout). */
+  signal: AbortSignal;
+  /** Called as tokens arrive, with the count so far (for heartbeats). */
+  onProgress?: (completionTokens: number) => void;
+}
+
+/** One model-service protocol. Errors are thrown as ModelCallError. */
+export interface ModelAdapter {
+  generate(req: GenerateRequest, opts: GenerateOptions): Promise<ModelCallResult>;
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { DEFAULT_GPU_TASK_QUEUE } from '../shared/constants';
+import { TOKENIZER_FAMILIES } from '../tokenizer/tokenizer';
+
+/** One model as the registry declares it. */
+export const modelSpecSchema = z.strictObject({
+  /** Name clients use in `model`. */
+  name: z.string().regex(/^[A-Za-z0-9._:/-]{1,128}$/),
+  /** Wire protocol of the model service. */
+  protocol: z.enum(['openai', 'kserve-v2']),
+  /** Base URL of the service (without /v1 or /v2). */
+  base_url: z.url(),
+  /** Model name at the service, when it differs from `name`. @default name */
+  upstream_model: z.string().min(1).optional(),
+  /** Header sent on every call, e.g. `{ name: Authorization, value_env: OPENAI_API_KEY, prefix: "Bearer " }`. */
+  auth_header: z
+    .strictObject({
+      name: z.string().min(1),
+      /** Env var holding the secret (read by the GPU worker at start, never stored in the registry). */
+      value_env: z.string().min(1),
+      prefix: z.string().default(''),
+    })
+    .optional(),
+  /** Temporal task queue served by the GPU workers of this model. @default gpu-default */
+  gpu_task_queue: z.string().min(1).default(DEFAULT_GPU_TASK_QUEUE),
+  /** Concurrent calls per GPU worker for this model. @default 8 */
+  gpu_slots_per_worker: z.number().int().positive().default(8),
+  /** Timeout of one call, in milliseconds. @default 120000 */
+  request_timeout_ms: z.number().int().positive().default(120_000),
+  /** Attempts before a transient failure becomes final. @default 5 */
+  max_attempts: z.number().int().positive().default(5),
+  /** Context window: prompt + max_tokens must fit. @default 8192 */
+  context_length: z.number().int().positive().default(8192),
+  /** Tokenizer used to estimate prompt tokens. @default cl100k_base */
+  tokenizer: z.enum(TOKENIZER_FAMILIES).default('cl100k_base'),
+  /** Default max_tokens when the request gives none. @default 256 */
+  default_max_tokens: z.number().int().positive().default(256),
+});
+export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+export const registryFileSchema = z.strictObject({
+  models: z.array(modelSpecSchema).min(1),
+});

@@ -1,0 +1,34 @@
+import type { WindowBucket } from './windows';
+
+/**
+ * Redis key layout. Every key of a tenant carries the hash tag `{t:<tenant>}` so a tenant's scripts
+ * touch one cluster slot.
+ */
+export class QuotaKeys {
+  constructor(private readonly prefix: string) {}
+
+  private t(tenantId: string): string {
+    return `${this.prefix}:{t:${tenantId}}`;
+  }
+  /** Hash of the tenant's effective limits; its presence means "tenant initialised". */
+  limits(tenantId: string): string {
+    return `${this.t(tenantId)}:limits`;
+  }
+  /** Sorted set of open reservations, scored by the time they count as stale. */
+  active(tenantId: string): string {
+    return `${this.t(tenantId)}:active`;
+  }
+  recordPrefix(tenantId: string): string {
+    return `${this.t(tenantId)}:r:`;
+  }
+  record(tenantId: string, requestId: string): string {
+    return this.recordPrefix(tenantId) + requestId;
+  }
+  bucket(tenantId: string, b: WindowBucket): string {
+    return `${this.t(tenantId)}:w:${b.id}`;
+  }
+  /** Set of initialised tenants, walked by the sweeper. */
+  tenants(): string {
+    return `${this.prefix}:tenants`;
+  }
+}

@@ -1,0 +1,86 @@
+import type { Pool } from 'pg';
+import type { TenantLimits } from '../tenants/limits';
+import { TenantsRepo } from '../tenants/tenants-repo';
+
+/** Usage of one window bucket according to the ledger. */
+export interface LedgerBucketUsage {
+  requests: number;
+  tokens: number;
+}
+
+/** A request PostgreSQL knows as accepted but not finished: it holds a reservation. */
+export interface OpenRequest {
+  requestId: string;
+  estimatedTokens: number;
+  acceptedAt: Date;
+}
+
+/** What the quota store needs from the source of truth to rebuild a tenant. */
+export interface QuotaStateSource {
+  loadTenant(
+    tenantId: string,
+    rangesFor: (open: OpenRequest[]) => LedgerRange[],
+  ): Promise<TenantState | undefined>;
+}
+
+/** A ledger range to sum, named by the Redis key it will fill. */
+export interface LedgerRange {
+  key: string;
+  from: Date;
+  to: Date;
+}
+
+export interface TenantState {
+  limits: TenantLimits;
+  usage: Map<string, LedgerBucketUsage>;
+  open: OpenRequest[];
+}
+
+/** Reads limits, ledger sums and open requests in one consistent PostgreSQL snapshot. */
+export class PgQuotaStateSource implements QuotaStateSource {
+  private readonly tenants: TenantsRepo;
+  constructor(private readonly pool: Pool) {
+    this.tenants = new TenantsRepo(pool);
+  }
+
+  async loadTenant(
+    tenantId: string,
+    rangesFor: (open: OpenRequest[]) => LedgerRange[],
+  ): Promise<TenantState | undefined> {
+    const tenant = await this.tenants.get(tenantId);
+    if (!tenant) return undefined;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const open = await client.query<{ id: string; estimated_tokens: number; accepted_at: Date }>(
+        `SELECT id, estimated_tokens, accepted_at FROM requests WHERE tenant_id = $1 AND status IN ('queued', 'running')`,
+        [tenantId],
+      );
+      const openRequests = open.rows.map((r) => ({
+        requestId: r.id,
+        estimatedTokens: r.estimated_tokens,
+        acceptedAt: r.accepted_at,
+      }));
+      const usage = new Map<string, LedgerBucketUsage>();
+      for (const r of rangesFor(openRequests)) {
+        const { rows } = await client.query<{ requests: string; tokens: string }>(
+          `SELECT count(*) AS requests, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger
+           WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3`,
+          [tenantId, r.from, r.to],
+        );
+        usage.set(r.key, { requests: Number(rows[0]?.requests ?? 0), tokens: Number(rows[0]?.tokens ?? 0) });
+      }
+      await client.query('COMMIT');
+      return {
+        limits: tenant.limits,
+        usage,
+        open: openRequests,
+      };
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}

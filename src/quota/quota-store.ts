@@ -1,0 +1,325 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { limitsToWire, type LimitName, type TenantLimits } from '../tenants/limits';
+import { QuotaKeys } from './keys';
+import type { OpenRequest, QuotaStateSource } from './quota-state-source';
+import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './windows';
+
+/** Options for {@link QuotaStore}. */
+export interface QuotaStoreOptions {
+  redis: Redis;
+  /** Source of truth used to (re)build a tenant's counters when Redis lost them. */
+  source: QuotaStateSource;
+  /** Redis key prefix. @default iq */
+  prefix?: string;
+  /** Seconds after which an open reservation counts as abandoned. @default 7200 */
+  reservationTtlS?: number;
+  /** Seconds a settled reservation record is kept for idempotency. @default 604800 */
+  recordRetentionS?: number;
+  /** Clock, for tests. @default () => new Date() */
+  now?: () => Date;
+  /** Called when a tenant is rebuilt from PostgreSQL. */
+  onRebuild?: (tenantId: string, openReservations: number) => void;
+}
+
+export interface ReservationRef {
+  requestId: string;
+  tenantId: string;
+  /** Anchors the windows: the request is charged to the buckets containing this time. */
+  acceptedAt: Date;
+}
+
+export type ReserveResult =
+  | { outcome: 'reserved' }
+  | { outcome: 'exists'; state: string }
+  | {
+      outcome: 'refused';
+      limit: LimitName;
+      limitValue: number;
+      used: number;
+      reserved: number;
+      resetsAt: Date;
+    };
+
+export type SettleResult =
+  { outcome: 'settled'; from: string } | { outcome: 'noop'; state: string } | { outcome: 'missing' };
+
+/** One line of GET /v1/quota. */
+export interface LimitStatus {
+  limit: number;
+  used: number;
+  reserved: number;
+  remaining: number;
+  resets_at: string | null;
+}
+
+/** Thrown when a tenant is unknown to PostgreSQL, so it cannot hold quota. */
+export class UnknownTenantError extends Error {
+  override readonly name = 'UnknownTenantError';
+}
+
+const script = (name: string): string => readFileSync(join(__dirname, 'lua', `${name}.lua`), 'utf8');
+const SCRIPTS = {
+  reserve: script('reserve'),
+  settle: script('settle'),
+  sweep: script('sweep'),
+  initTenant: script('init-tenant'),
+  setLimits: script('set-limits'),
+};
+
+type Reply = (string | number)[];
+
+/**
+ * Token and request quotas in Redis. Every operation is one Lua script, so it is atomic across any
+ * number of API and worker replicas; every operation is keyed by request id, so it is idempotent.
+ */
+export class QuotaStore {
+  readonly keys: QuotaKeys;
+  private readonly redis: Redis;
+  private readonly ttlS: number;
+  private readonly retentionS: number;
+  private readonly now: () => Date;
+
+  constructor(private readonly opts: QuotaStoreOptions) {
+    this.redis = opts.redis;
+    this.keys = new QuotaKeys(opts.prefix ?? 'iq');
+    this.ttlS = opts.reservationTtlS ?? 7200;
+    this.retentionS = opts.recordRetentionS ?? 604800;
+    this.now = opts.now ?? ((): Date => new Date());
+  }
+
+  private windowKeys(tenantId: string, at: Date): [string, string, string] {
+    const b = bucketsFor(at);
+    return [
+      this.keys.bucket(tenantId, b.minute),
+      this.keys.bucket(tenantId, b.day),
+      this.keys.bucket(tenantId, b.month),
+    ];
+  }
+
+  private async eval(src: string, keys: string[], args: (string | number)[]): Promise<Reply> {
+    return (await this.redis.eval(src, keys.length, ...keys, ...args)) as Reply;
+  }
+
+  /** Runs `op`; if the tenant is not initialised in Redis, rebuilds it from PostgreSQL and runs `op` again. */
+  private async withTenant(tenantId: string, op: () => Promise<Reply>): Promise<Reply> {
+    let reply = await op();
+    for (let i = 0; i < 3 && reply[0] === 'not_ready'; i++) {
+      await this.rebuildTenant(tenantId);
+      reply = await op();
+    }
+    if (reply[0] === 'not_ready')
+      throw new Error(`quota state for tenant ${tenantId} could not be initialised`);
+    return reply;
+  }
+
+  /** Atomically checks every limit of the tenant and reserves `tokens` (and one request) in all windows. */
+  async reserve(ref: ReservationRef, tokens: number): Promise<ReserveResult> {
+    const [km, kd, kM] = this.windowKeys(ref.tenantId, ref.acceptedAt);
+    const now = this.now().getTime();
+    const reply = await this.withTenant(ref.tenantId, () =>
+      this.eval(
+        SCRIPTS.reserve,
+        [
+          this.keys.limits(ref.tenantId),
+          this.keys.record(ref.tenantId, ref.requestId),
+          km,
+          kd,
+          kM,
+          this.keys.active(ref.tenantId),
+        ],
+        [
+          ref.requestId,
+          tokens,
+          now + this.ttlS * 1000,
+          BUCKET_TTL_S.minute,
+          BUCKET_TTL_S.day,
+          BUCKET_TTL_S.month,
+          now,
+        ],
+      ),
+    );
+    if (reply[0] === 'ok') return { outcome: 'reserved' };
+    if (reply[0] === 'exists') return { outcome: 'exists', state: String(reply[1]) };
+    const limit = String(reply[1]) as LimitName;
+    const b = bucketsFor(ref.acceptedAt);
+    const resetsAt: Record<LimitName, Date> = {
+      max_in_flight: new Date(this.now().getTime() + 1000),
+      requests_per_minute: b.minute.resetsAt,
+      requests_per_day: b.day.resetsAt,
+      tokens_per_day: b.day.resetsAt,
+      tokens_per_month: b.month.resetsAt,
+    };
+    return {
+      outcome: 'refused',
+      limit,
+      limitValue: Number(reply[2]),
+      used: Number(reply[3]),
+      reserved: Number(reply[4]),
+      resetsAt: resetsAt[limit],
+    };
+  }
+
+  /** Replaces the reservation by the actual usage. No-op after release or a previous commit. */
+  commit(ref: ReservationRef, actualTokens: number): Promise<SettleResult> {
+    return this.settle(ref, 'commit', actualTokens);
+  }
+
+  /** Gives the reservation back. No-op after commit or a previous release. */
+  release(ref: ReservationRef): Promise<SettleResult> {
+    return this.settle(ref, 'release', 0);
+  }
+
+  private async settle(
+    ref: ReservationRef,
+    action: 'commit' | 'release',
+    actual: number,
+  ): Promise<SettleResult> {
+    const [km, kd, kM] = this.windowKeys(ref.tenantId, ref.acceptedAt);
+    const reply = await this.withTenant(ref.tenantId, () =>
+      this.eval(
+        SCRIPTS.settle,
+        [
+          this.keys.limits(ref.tenantId),
+          this.keys.record(ref.tenantId, ref.requestId),
+          km,
+          kd,
+          kM,
+          this.keys.active(ref.tenantId),
+        ],
+        [ref.requestId, action, actual, this.retentionS],
+      ),
+    );
+    if (reply[0] === 'ok') return { outcome: 'settled', from: String(reply[1]) };
+    if (reply[0] === 'noop') return { outcome: 'noop', state: String(reply[1]) };
+    return { outcome: 'missing' };
+  }
+
+  /** State of one reservation record (reserved, committed, released, expired) or undefined. */
+  async reservationState(tenantId: string, requestId: string): Promise<string | undefined> {
+    return (await this.redis.hget(this.keys.record(tenantId, requestId), 'state')) ?? undefined;
+  }
+
+  /** Pushes new limits to an initialised tenant; they apply to the next reservation. */
+  async setLimits(tenantId: string, limits: TenantLimits): Promise<void> {
+    const wire = limitsToWire(limits);
+    await this.eval(SCRIPTS.setLimits, [this.keys.limits(tenantId)], Object.entries(wire).flat());
+  }
+
+  /** Rebuilds the tenant's counters from PostgreSQL if Redis does not hold them. */
+  async rebuildTenant(tenantId: string): Promise<void> {
+    const now = this.now();
+    const current = bucketsFor(now);
+    const bucketOf = new Map<string, WindowBucket>();
+    const add = (b: WindowBucket): string => {
+      const key = this.keys.bucket(tenantId, b);
+      bucketOf.set(key, b);
+      return key;
+    };
+    Object.values(current).forEach(add);
+    const openBuckets = (o: OpenRequest): [string, string, string] => {
+      const b = bucketsFor(o.acceptedAt);
+      return [add(b.minute), add(b.day), add(b.month)];
+    };
+    const state = await this.opts.source.loadTenant(tenantId, (open) => {
+      open.forEach(openBuckets);
+      return [...bucketOf.entries()].map(([key, b]) => ({ key, from: bucketStart(b), to: b.resetsAt }));
+    });
+    if (!state) throw new UnknownTenantError(`unknown tenant ${tenantId}`);
+    const payload = {
+      tenant: tenantId,
+      limits: limitsToWire(state.limits),
+      buckets: [...bucketOf.entries()].map(([key, b]) => ({
+        key,
+        ttl: BUCKET_TTL_S[b.kind],
+        req_used: state.usage.get(key)?.requests ?? 0,
+        tok_used: state.usage.get(key)?.tokens ?? 0,
+      })),
+      open: state.open.map((o) => {
+        const [km, kd, kM] = openBuckets(o);
+        return {
+          key: this.keys.record(tenantId, o.requestId),
+          id: o.requestId,
+          tokens: o.estimatedTokens,
+          at: o.acceptedAt.getTime(),
+          staleAt: now.getTime() + this.ttlS * 1000,
+          km,
+          kd,
+          kM,
+        };
+      }),
+    };
+    const installed = await this.eval(
+      SCRIPTS.initTenant,
+      [this.keys.limits(tenantId), this.keys.active(tenantId), this.keys.tenants()],
+      [JSON.stringify(payload)],
+    );
+    if (Number(installed) === 1) this.opts.onRebuild?.(tenantId, state.open.length);
+  }
+
+  /** Reclaims the tenant's abandoned reservations; returns them. */
+  async sweep(tenantId: string): Promise<{ requestId: string; tokens: number }[]> {
+    const flat = (await this.eval(
+      SCRIPTS.sweep,
+      [this.keys.active(tenantId)],
+      [this.now().getTime(), this.keys.recordPrefix(tenantId), this.retentionS, 500],
+    )) as string[];
+    const out: { requestId: string; tokens: number }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      out.push({ requestId: flat[i]!, tokens: Number(flat[i + 1]) });
+    return out;
+  }
+
+  /** Every tenant with quota state in Redis. */
+  async tenants(): Promise<string[]> {
+    return this.redis.smembers(this.keys.tenants());
+  }
+
+  /** Limit, used, reserved, remaining and reset time of every limit, as of now. */
+  async status(tenantId: string): Promise<Record<LimitName, LimitStatus>> {
+    await this.withTenant(tenantId, async () =>
+      (await this.redis.exists(this.keys.limits(tenantId))) ? ['ok'] : ['not_ready'],
+    );
+    const b = bucketsFor(this.now());
+    const [lim, m, d, mo, inflight] = await this.redis
+      .multi()
+      .hgetall(this.keys.limits(tenantId))
+      .hgetall(this.keys.bucket(tenantId, b.minute))
+      .hgetall(this.keys.bucket(tenantId, b.day))
+      .hgetall(this.keys.bucket(tenantId, b.month))
+      .zcard(this.keys.active(tenantId))
+      .exec()
+      .then((r) =>
+        (r ?? []).map(([err, v]) => {
+          if (err) throw err;
+          return v;
+        }),
+      );
+    const h = (x: unknown, f: string): number => Number((x as Record<string, string> | null)?.[f] ?? 0);
+    const line = (limit: number, used: number, reserved: number, resetsAt: Date | null): LimitStatus => ({
+      limit,
+      used,
+      reserved,
+      remaining: Math.max(0, limit - used - reserved),
+      resets_at: resetsAt?.toISOString() ?? null,
+    });
+    return {
+      requests_per_minute: line(
+        h(lim, 'requests_per_minute'),
+        h(m, 'req_used'),
+        h(m, 'req_res'),
+        b.minute.resetsAt,
+      ),
+      requests_per_day: line(h(lim, 'requests_per_day'), h(d, 'req_used'), h(d, 'req_res'), b.day.resetsAt),
+      tokens_per_day: line(h(lim, 'tokens_per_day'), h(d, 'tok_used'), h(d, 'tok_res'), b.day.resetsAt),
+      tokens_per_month: line(
+        h(lim, 'tokens_per_month'),
+        h(mo, 'tok_used'),
+        h(mo, 'tok_res'),
+        b.month.resetsAt,
+      ),
+      max_in_flight: line(h(lim, 'max_in_flight'), 0, Number(inflight), null),
+    };
+  }
+}

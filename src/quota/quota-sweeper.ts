@@ -1,0 +1,49 @@
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import type { QuotaStore } from './quota-store';
+
+/** Periodically reclaims reservations whose workflow vanished (terminated, or the API died before starting it). */
+export class QuotaSweeper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly quota: QuotaStore,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+    private readonly intervalS: number,
+  ) {}
+
+  /** One pass over every tenant; returns how many reservations were reclaimed. */
+  async sweepOnce(): Promise<number> {
+    let total = 0;
+    for (const tenant of await this.quota.tenants()) {
+      const reclaimed = await this.quota.sweep(tenant);
+      for (const r of reclaimed) {
+        this.metrics.quotaReclaimed.inc({ tenant });
+        this.logger.warn(
+          { tenant, requestId: r.requestId, tokens: r.tokens },
+          'abandoned reservation reclaimed',
+        );
+      }
+      total += reclaimed.length;
+    }
+    return total;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweepOnce()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.error({ err }, 'quota sweep failed'))
+        .finally(() => (this.running = undefined));
+    }, this.intervalS * 1000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

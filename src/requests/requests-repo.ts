@@ -1,0 +1,188 @@
+import type { Pool } from 'pg';
+import type { InferenceInput, RequestStatus, Usage } from '../shared/types';
+
+/** A request as the API shows it. */
+export interface RequestRecord {
+  id: string;
+  tenantId: string;
+  model: string;
+  status: RequestStatus;
+  maxTokens: number;
+  promptTokens: number;
+  estimatedTokens: number;
+  output: string | null;
+  finishReason: string | null;
+  usage: Usage | null;
+  attempts: number;
+  lastError: string | null;
+  error: { type: string; message: string } | null;
+  acceptedAt: Date;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+interface Row {
+  id: string;
+  tenant_id: string;
+  model: string;
+  status: RequestStatus;
+  max_tokens: number;
+  prompt_tokens: number;
+  estimated_tokens: number;
+  completion_tokens: number | null;
+  total_tokens: number | null;
+  output: string | null;
+  finish_reason: string | null;
+  attempts: number;
+  last_error: string | null;
+  error_type: string | null;
+  error_message: string | null;
+  accepted_at: Date;
+  created_at: Date;
+  started_at: Date | null;
+  completed_at: Date | null;
+}
+
+function toRecord(r: Row): RequestRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    model: r.model,
+    status: r.status,
+    maxTokens: r.max_tokens,
+    promptTokens: r.prompt_tokens,
+    estimatedTokens: r.estimated_tokens,
+    output: r.output,
+    finishReason: r.finish_reason,
+    usage:
+      r.total_tokens === null
+        ? null
+        : {
+            prompt_tokens: r.prompt_tokens,
+            completion_tokens: r.completion_tokens ?? 0,
+            total_tokens: r.total_tokens,
+          },
+    attempts: r.attempts,
+    lastError: r.last_error,
+    error: r.error_type ? { type: r.error_type, message: r.error_message ?? '' } : null,
+    acceptedAt: r.accepted_at,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    completedAt: r.completed_at,
+  };
+}
+
+const TERMINAL = `('completed', 'failed', 'cancelled', 'rejected')`;
+
+/**
+ * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and
+ * never moves a request out of a terminal status.
+ */
+export class RequestsRepo {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts the request as queued; a repeat is a no-op. */
+  async insertQueued(input: InferenceInput): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens, accepted_at)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [
+        input.requestId,
+        input.tenantId,
+        input.model,
+        input.maxTokens,
+        input.promptTokens,
+        input.estimatedTokens,
+        input.acceptedAt,
+      ],
+    );
+  }
+
+  /** Records that a model-call attempt started. */
+  async markAttempt(id: string, attempt: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET status = 'running', attempts = GREATEST(attempts, $2),
+         started_at = COALESCE(started_at, now()), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+      [id, attempt],
+    );
+  }
+
+  /** Records the error of a failed attempt (the request may still be retried). */
+  async recordAttemptError(id: string, attempt: number, message: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET last_error = $3, attempts = GREATEST(attempts, $2), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+      [id, attempt, message.slice(0, 2000)],
+    );
+  }
+
+  /**
+   * Marks the request completed and writes its ledger row in one transaction. Repeating it changes
+   * nothing: the ledger is unique by request id and the status update skips terminal rows.
+   */
+  async complete(
+    input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
+    result: { text: string; usage: Usage; finishReason: string },
+  ): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `UPDATE requests SET status = 'completed', output = $2, finish_reason = $3, prompt_tokens = $4,
+           completion_tokens = $5, total_tokens = $6, completed_at = now(), updated_at = now()
+         WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+        [
+          input.requestId,
+          result.text,
+          result.finishReason,
+          result.usage.prompt_tokens,
+          result.usage.completion_tokens,
+          result.usage.total_tokens,
+        ],
+      );
+      await client.query(
+        `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
+        [
+          input.requestId,
+          input.tenantId,
+          input.model,
+          result.usage.prompt_tokens,
+          result.usage.completion_tokens,
+          result.usage.total_tokens,
+          input.acceptedAt,
+        ],
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Moves the request to failed/cancelled/rejected with its error; a repeat is a no-op. */
+  async finish(
+    id: string,
+    status: Extract<RequestStatus, 'failed' | 'cancelled' | 'rejected'>,
+    error: { type: string; message: string },
+  ): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET status = $2, error_type = $3, error_message = $4, completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+      [id, status, error.type, error.message.slice(0, 2000)],
+    );
+  }
+
+  /** The request if it belongs to the tenant. */
+  async get(id: string, tenantId: string): Promise<RequestRecord | undefined> {
+    const { rows } = await this.pool.query<Row>('SELECT * FROM requests WHERE id = $1 AND tenant_id = $2', [
+      id,
+      tenantId,
+    ]);
+    return rows[0] && toRecord(rows[0]);
+  }
+}

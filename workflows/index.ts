@@ -1,0 +1,1 @@
+export { inferenceWorkflow } from './inference-workflow';
