@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { GpuActivities, OrchestrationActivities } from '../../activities';
+import { inferenceWorkflow } from '../../workflows';
+import type { InferenceInput, ModelCallResult } from '../../src/shared/types';
+import { temporalBinaries } from '../support/toolchain';
+import { quietRuntime, registerSearchAttributes } from '../support/temporal';
+
+quietRuntime();
+
+let env: TestWorkflowEnvironment;
+let workflowBundle: { code: string };
+
+beforeAll(async () => {
+  workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
+  env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: temporalBinaries().testServer } },
+  });
+  await registerSearchAttributes(env.connection);
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const RESULT: ModelCallResult = {
+  text: 'hello there',
+  finishReason: 'length',
+  usageReported: true,
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+};
+
+function input(gpuTaskQueue: string): InferenceInput {
+  return {
+    requestId: `inf_${randomUUID().replace(/-/g, '')}`,
+    tenantId: 'acme',
+    model: 'ref-small',
+    prompt: 'hi',
+    maxTokens: 16,
+    promptTokens: 5,
+    estimatedTokens: 21,
+    acceptedAt: '2026-11-22T10:00:00.000Z',
+    gpuTaskQueue,
+    modelCall: { timeoutMs: 10_000, maxAttempts: 3 },
+    priority: { priorityKey: 3, fairnessKey: 'acme' },
+  };
+}
+
+/** Records every orchestration call, in order, so tests can assert the saga. */
+function stubOrchestration(calls: string[], admitted = true): OrchestrationActivities {
+  return {
+    admitRequest: async () => {
+      calls.push('admit');
+      return admitted
+        ? { admitted: true }
+        : { admitted: false, limit: 'tokens_per_day', limitValue: 10, remaining: 0, resetAt: 'x', retryAfterS: 1 };
+    },
+    recordResult: async () => void calls.push('record'),
+    commitUsage: async (_i, r) => void calls.push(`commit:${r.usage.total_tokens}`),
+    recordFailure: async (_i, status, error) => void calls.push(`fail:${status}:${error.type}`),
+    releaseReservation: async () => void calls.push('release'),
+  };
+}
+
+async function run(gpu: GpuActivities['callModel'], calls: string[], admitted = true): Promise<unknown> {
+  const orchQueue = `orch-${randomUUID()}`;
+  const gpuQueue = `gpu-${randomUUID()}`;
+  const orch = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: orchQueue,
+    workflowBundle,
+    activities: stubOrchestration(calls, admitted),
+  });
+  const gpuWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: gpuQueue, activities: { callModel: gpu } });
+  const i = input(gpuQueue);
+  return orch.runUntil(
+    gpuWorker.runUntil(
+      env.client.workflow.execute(inferenceWorkflow, { taskQueue: orchQueue, workflowId: i.requestId, args: [i] }),
+    ),
+  );
+}
+
+test('success: admit, call the model, record, commit the actual usage', async () => {
+  const calls: string[] = [];
+  const out = await run(async () => RESULT, calls);
+  expect(out).toEqual({ status: 'completed', usage: RESULT.usage });
+  expect(calls).toEqual(['admit', 'record', 'commit:7']);
+});
+
+test('transient model failure is retried, then succeeds', async () => {
+  const calls: string[] = [];
+  let attempts = 0;
+  const out = await run(async () => {
+    attempts++;
+    if (attempts < 3) throw ApplicationFailure.retryable('upstream 503', 'model_overloaded');
+    return RESULT;
+  }, calls);
+  expect(attempts).toBe(3);
+  expect(out).toMatchObject({ status: 'completed' });
+  expect(calls).toEqual(['admit', 'record', 'commit:7']);
+});
+
+test('non-retryable model failure is not retried, fails the request and releases the reservation', async () => {
+  const calls: string[] = [];
+  let attempts = 0;
+  const err = await run(async () => {
+    attempts++;
+    throw ApplicationFailure.nonRetryable('context length exceeded', 'model_invalid_request');
+  }, calls).catch((e: unknown) => e);
+  expect(attempts).toBe(1);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('model_invalid_request');
+  expect(calls).toEqual(['admit', 'fail:failed:model_invalid_request', 'release']);
+});
+
+test('retries exhausted: the request fails and the reservation is released', async () => {
+  const calls: string[] = [];
+  let attempts = 0;
+  await expect(
+    run(async () => {
+      attempts++;
+      throw ApplicationFailure.retryable('connection refused', 'model_unavailable');
+    }, calls),
+  ).rejects.toBeInstanceOf(WorkflowFailedError);
+  expect(attempts).toBe(3);
+  expect(calls).toEqual(['admit', 'fail:failed:model_unavailable', 'release']);
+});
+
+test('a request refused on re-admit is rejected without calling the model', async () => {
+  const calls: string[] = [];
+  let called = false;
+  const out = await run(
+    async () => {
+      called = true;
+      return RESULT;
+    },
+    calls,
+    false,
+  );
+  expect(called).toBe(false);
+  expect(out).toMatchObject({ status: 'rejected', error: { type: 'quota_exceeded' } });
+  expect(calls).toEqual(['admit', 'fail:rejected:quota_exceeded']);
+});
