@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { createGpuActivities, createOrchestrationActivities } from '../../activities';
+import { createApp } from '../../src/api/create-app';
+import { loadConfig } from '../../src/config/load-config';
+import type { Env } from '../../src/config/schema';
+import { createPool } from '../../src/db/pool';
+import { SubmitService } from '../../src/inference/submit-service';
+import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
+import { createAdapters } from '../../src/models/create-adapters';
+import { ModelRegistry } from '../../src/models/model-registry';
+import { modelSpecSchema } from '../../src/models/model-spec';
+import { createModelService } from '../../src/model-service/create-model-service';
+import { createLogger } from '../../src/observability/logger';
+import { createMetrics } from '../../src/observability/metrics';
+import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
+import { QuotaStore } from '../../src/quota/quota-store';
+import { RequestsRepo } from '../../src/requests/requests-repo';
+import type { LimitsOverride } from '../../src/tenants/limits';
+import { TenantsRepo } from '../../src/tenants/tenants-repo';
+import { quietRuntime } from './temporal';
+
+quietRuntime();
+
+const listen = (app: { listen: (port: number, host: string, cb: () => void) => Server }): Promise<{ server: Server; url: string }> =>
+  new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    );
+  });
+
+const closeServer = (s: Server): Promise<void> =>
+  new Promise((resolve) => {
+    s.closeAllConnections();
+    s.close(() => resolve());
+  });
+
+/** Options for {@link startStack}. */
+export interface StackOptions {
+  /** Reference model service settings. */
+  modelService?: { slots?: number; prefillMsPerToken?: number; decodeMsPerToken?: number };
+  /** Per-model registry overrides. */
+  model?: { max_attempts?: number; request_timeout_ms?: number };
+  /** Start the orchestration worker. @default true */
+  orchestration?: boolean;
+}
+
+/**
+ * The real system in one process, isolated per test file: a fresh Redis key prefix, fresh task
+ * queues, its own tenant. API, orchestration worker, GPU worker and reference model service are
+ * real; Temporal, PostgreSQL and Redis are the real servers from global setup.
+ */
+export async function startStack(opts: StackOptions = {}) {
+  const suffix = randomBytes(4).toString('hex');
+  const cfg: Env = loadConfig({
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `test-${suffix}`,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
+  const metrics = createMetrics('test');
+  const pool: Pool = createPool({ connectionString: cfg.DATABASE_URL, max: 10 });
+  const redis = new Redis(cfg.REDIS_URL);
+  const tenants = new TenantsRepo(pool);
+  const requests = new RequestsRepo(pool);
+  const quota = new QuotaStore({ redis, source: new PgQuotaStateSource(pool), prefix: cfg.REDIS_KEY_PREFIX });
+
+  const model = createModelService({
+    slots: opts.modelService?.slots ?? 8,
+    prefillMsPerToken: opts.modelService?.prefillMsPerToken ?? 0,
+    decodeMsPerToken: opts.modelService?.decodeMsPerToken ?? 1,
+    models: ['ref-small'],
+    logger,
+  });
+  const modelHttp = await listen(model.app);
+  const gpuQueue = `gpu-${suffix}`;
+  const registry = new ModelRegistry([
+    modelSpecSchema.parse({
+      name: 'ref-small',
+      protocol: 'openai',
+      base_url: modelHttp.url,
+      gpu_task_queue: gpuQueue,
+      context_length: 4096,
+      max_attempts: opts.model?.max_attempts ?? 4,
+      request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
+    }),
+  ]);
+
+  const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
+  const client = new Client({ connection });
+  const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
+  const workflowBundle = { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') };
+  const workers: Worker[] = [];
+  if (opts.orchestration !== false) {
+    workers.push(
+      await Worker.create({
+        connection: native,
+        taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
+        workflowBundle,
+        activities: createOrchestrationActivities({ requests, quota, metrics, logger }),
+      }),
+    );
+  }
+  workers.push(
+    await Worker.create({
+      connection: native,
+      taskQueue: gpuQueue,
+      activities: createGpuActivities({ adapters: createAdapters(registry, [gpuQueue], {}), requests, metrics, logger }),
+      maxConcurrentActivityTaskExecutions: 16,
+      shutdownGraceTime: '1s',
+    }),
+  );
+  const running = workers.map((w) => w.run());
+
+  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
+  const app = createApp({
+    submit: new SubmitService({ registry, quota, workflows, metrics, logger }),
+    requests,
+    tenants,
+    quota,
+    registry,
+    workflows,
+    metrics,
+    logger,
+    adminToken: cfg.ADMIN_TOKEN,
+    apiKeyCacheTtlS: 0,
+    checks: [
+      { name: 'temporal', check: () => workflows.ping() },
+      { name: 'postgres', check: () => pool.query('SELECT 1') },
+      { name: 'redis', check: () => redis.ping() },
+    ],
+  });
+  const api = await listen(app);
+
+  const tenantId = `t-${suffix}`;
+  const apiKey = `sk-test-${suffix}-${randomBytes(8).toString('hex')}`;
+  await tenants.ensure({ id: tenantId, name: 'test tenant', tier: 'standard' });
+  await tenants.addApiKey(tenantId, apiKey);
+
+  const call = async (method: string, path: string, body?: unknown, key: string | null = apiKey) => {
+    const res = await fetch(`${api.url}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as any };
+  };
+
+  return {
+    cfg,
+    pool,
+    redis,
+    quota,
+    tenants,
+    client,
+    tenantId,
+    apiKey,
+    apiUrl: api.url,
+    modelUrl: modelHttp.url,
+    model,
+    metrics,
+    call,
+    /** Overrides the tenant's limits through the admin API. */
+    async setLimits(limits: LimitsOverride) {
+      const res = await call('PUT', `/admin/tenants/${tenantId}/limits`, limits, cfg.ADMIN_TOKEN);
+      if (res.status !== 200) throw new Error(`setLimits: ${res.status} ${JSON.stringify(res.body)}`);
+    },
+    /** Polls GET /v1/inference/:id until the status is terminal. */
+    async waitFinished(id: string, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const res = await call('GET', `/v1/inference/${id}`);
+        if (['completed', 'failed', 'cancelled', 'rejected'].includes(res.body?.status)) return res.body;
+        if (Date.now() > deadline) throw new Error(`request ${id} still ${res.body?.status} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async ledgerTotals() {
+      const { rows } = await pool.query<{ n: string; tokens: string }>(
+        'SELECT count(*) AS n, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger WHERE tenant_id = $1',
+        [tenantId],
+      );
+      return { requests: Number(rows[0]!.n), tokens: Number(rows[0]!.tokens) };
+    },
+    async stop() {
+      await closeServer(api.server);
+      workers.forEach((w) => w.shutdown());
+      await Promise.allSettled(running);
+      await model.close();
+      await closeServer(modelHttp.server);
+      const keys = await redis.keys(`${cfg.REDIS_KEY_PREFIX}:*`);
+      if (keys.length) await redis.del(...keys);
+      await Promise.allSettled([pool.end(), redis.quit(), connection.close(), native.close()]);
+    },
+  };
+}
+
+export type Stack = Awaited<ReturnType<typeof startStack>>;

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { AppError } from '../../src/errors/app-error';
+import { paramOf, toAppError } from '../../src/api/error-middleware';
+
+test('zod paths become API params', () => {
+  expect(paramOf(['messages', 0, 'content'])).toBe('messages[0].content');
+  expect(paramOf(['model'])).toBe('model');
+  expect(paramOf([])).toBeUndefined();
+});
+
+test('zod errors become invalid_request_error with the param', () => {
+  const r = z.strictObject({ max_tokens: z.number() }).safeParse({ max_tokens: 'x' });
+  const e = toAppError(r.error);
+  expect(e.type).toBe('invalid_request_error');
+  expect(e.param).toBe('max_tokens');
+});
+
+test('unknown errors become internal errors without their message', () => {
+  const e = toAppError(new Error('password=secret'));
+  expect(e.type).toBe('internal_error');
+  expect(e.message).toBe('internal error');
+  expect(toAppError(new AppError('not_found_error', 'x'))).toMatchObject({ type: 'not_found_error' });
+  expect(toAppError({ type: 'entity.parse.failed' }).type).toBe('invalid_request_error');
+});
