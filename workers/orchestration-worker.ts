@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config/load-config';
 import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
+import { QuotaAuditor } from '../src/quota/quota-audit';
 import { QuotaSweeper } from '../src/quota/quota-sweeper';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { createPgPool, createQuotaStore, createRedis, temporalAddress } from '../src/runtime/resources';
@@ -26,6 +27,11 @@ async function main(): Promise<void> {
   });
   const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S);
   sweeper.start();
+  const auditor = new QuotaAuditor({ pool, redis, quota, metrics, logger });
+  const auditTimer = setInterval(() => {
+    auditor.auditAll(true).catch((err: unknown) => logger.error({ err }, 'quota audit failed'));
+  }, cfg.QUOTA_AUDIT_INTERVAL_S * 1000);
+  auditTimer.unref();
   const metricsServer = await startMetricsServer(metrics.registry, cfg.ORCHESTRATION_METRICS_PORT);
   logger.info(
     { taskQueue: cfg.ORCHESTRATION_TASK_QUEUE, metricsPort: cfg.ORCHESTRATION_METRICS_PORT },
@@ -34,6 +40,7 @@ async function main(): Promise<void> {
   // The Temporal runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
   await worker.run();
   logger.info('orchestration worker stopped');
+  clearInterval(auditTimer);
   await sweeper.stop();
   metricsServer.close();
   await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);

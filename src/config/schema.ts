@@ -53,6 +53,8 @@ export const envSchema = z
     QUOTA_RESERVATION_TTL_S: positiveInt.default(7200),
     /** Seconds between sweeps for stale reservations. @default 30 */
     QUOTA_SWEEP_INTERVAL_S: positiveInt.default(30),
+    /** Seconds between ledger-vs-Redis audits (with correction) in the orchestration worker. @default 300 */
+    QUOTA_AUDIT_INTERVAL_S: positiveInt.default(300),
     /** Seconds a terminal reservation record is kept for idempotency. @default 604800 (7 days) */
     QUOTA_RECORD_RETENTION_S: positiveInt.default(604800),
     /** Seconds an authenticated API key stays cached in the API process. @default 30 */

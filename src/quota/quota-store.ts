@@ -258,6 +258,15 @@ export class QuotaStore {
     if (Number(installed) === 1) this.opts.onRebuild?.(tenantId, state.open.length);
   }
 
+  /**
+   * Drops the tenant's Redis state and rebuilds it from PostgreSQL (operator command). Concurrent
+   * operations wait for the rebuild (they see the tenant as not initialised), so none is lost.
+   */
+  async forceRebuild(tenantId: string): Promise<void> {
+    await this.redis.del(this.keys.limits(tenantId));
+    await this.rebuildTenant(tenantId);
+  }
+
   /** Reclaims the tenant's abandoned reservations; returns them. */
   async sweep(tenantId: string): Promise<{ requestId: string; tokens: number }[]> {
     const flat = (await this.eval(
