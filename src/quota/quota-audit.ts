@@ -38,13 +38,20 @@ export interface QuotaAuditorOptions {
 export class QuotaAuditor {
   constructor(private readonly o: QuotaAuditorOptions) {}
 
-  private async measure(tenantId: string, fix?: Record<string, { req: number; tok: number }>): Promise<BucketDrift[] | undefined> {
+  private async measure(
+    tenantId: string,
+    fix?: Record<string, { req: number; tok: number }>,
+  ): Promise<BucketDrift[] | undefined> {
     const now = this.o.now?.() ?? new Date();
     const buckets = Object.values(bucketsFor(now));
     const payload = { buckets: [] as unknown[], fix: fix ?? null };
     for (const b of buckets) {
       const from = bucketStart(b);
-      const { rows } = await this.o.pool.query<{ n: string; tok: string; recent: { id: string; tokens: number }[] | null }>(
+      const { rows } = await this.o.pool.query<{
+        n: string;
+        tok: string;
+        recent: { id: string; tokens: number }[] | null;
+      }>(
         `SELECT count(*) AS n, COALESCE(sum(total_tokens), 0) AS tok,
                 json_agg(json_build_object('id', request_id, 'tokens', total_tokens))
                   FILTER (WHERE created_at > now() - make_interval(secs => $4)) AS recent
@@ -58,12 +65,25 @@ export class QuotaAuditor {
         tok: Number(r.tok),
         check_req: b.kind !== 'month',
         check_tok: b.kind !== 'minute',
-        recent: (r.recent ?? []).map((x) => ({ record: this.o.quota.keys.record(tenantId, x.id), tokens: x.tokens })),
+        recent: (r.recent ?? []).map((x) => ({
+          record: this.o.quota.keys.record(tenantId, x.id),
+          tokens: x.tokens,
+        })),
       });
     }
-    const reply = (await this.o.redis.eval(AUDIT, 1, this.o.quota.keys.limits(tenantId), JSON.stringify(payload))) as string;
+    const reply = (await this.o.redis.eval(
+      AUDIT,
+      1,
+      this.o.quota.keys.limits(tenantId),
+      JSON.stringify(payload),
+    )) as string;
     if (reply === 'not_ready') return undefined;
-    const parsed = JSON.parse(reply) as { key: string; req_drift: number; tok_drift: number; fixed: boolean }[];
+    const parsed = JSON.parse(reply) as {
+      key: string;
+      req_drift: number;
+      tok_drift: number;
+      fixed: boolean;
+    }[];
     return parsed.map((p, i) => ({
       window: buckets[i]!.kind,
       key: p.key,
@@ -84,11 +104,23 @@ export class QuotaAuditor {
       drift = (await this.measure(tenantId, want)) ?? drift;
     }
     for (const d of drift) {
-      this.o.metrics.quotaDrift.set({ tenant: tenantId, window: d.window, unit: 'tokens' }, d.fixed ? 0 : d.tokensDrift);
-      this.o.metrics.quotaDrift.set({ tenant: tenantId, window: d.window, unit: 'requests' }, d.fixed ? 0 : d.requestsDrift);
+      this.o.metrics.quotaDrift.set(
+        { tenant: tenantId, window: d.window, unit: 'tokens' },
+        d.fixed ? 0 : d.tokensDrift,
+      );
+      this.o.metrics.quotaDrift.set(
+        { tenant: tenantId, window: d.window, unit: 'requests' },
+        d.fixed ? 0 : d.requestsDrift,
+      );
       if (d.requestsDrift !== 0 || d.tokensDrift !== 0) {
         this.o.logger.warn(
-          { tenant: tenantId, window: d.window, requestsDrift: d.requestsDrift, tokensDrift: d.tokensDrift, fixed: d.fixed },
+          {
+            tenant: tenantId,
+            window: d.window,
+            requestsDrift: d.requestsDrift,
+            tokensDrift: d.tokensDrift,
+            fixed: d.fixed,
+          },
           'quota drift between ledger and Redis',
         );
       }

@@ -43,7 +43,10 @@ async function main(): Promise<void> {
         console.log(JSON.stringify({ tenant, limits: await quota.status(tenant) }));
       }
     }
-    if (cmd === 'sweep') console.log(JSON.stringify({ reclaimed: await new QuotaSweeper(quota, metrics, logger, 60).sweepOnce() }));
+    if (cmd === 'sweep')
+      console.log(
+        JSON.stringify({ reclaimed: await new QuotaSweeper(quota, metrics, logger, 60).sweepOnce() }),
+      );
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()]);
   }

@@ -29,7 +29,10 @@ export default async function globalSetup(): Promise<void> {
   await migrate(pool);
   await pool.end();
 
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: quietLogger,
+  });
   const dir = mkdtempSync(join(tmpdir(), 'wf-bundle-'));
   writeFileSync(join(dir, 'bundle.js'), code);
   process.env.TEST_WORKFLOW_BUNDLE = join(dir, 'bundle.js');
@@ -40,4 +43,11 @@ function TEST_TEMPORAL_ADDRESS_FROM_ENV(): string | undefined {
 }
 
 const noop = (): void => undefined;
-const quietLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+const quietLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: console.warn,
+  error: console.error,
+  log: noop,
+};

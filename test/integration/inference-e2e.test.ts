@@ -15,7 +15,11 @@ async function modelRequests(): Promise<number> {
 }
 
 test('a request submitted over HTTP completes, is in the ledger, and Redis matches the ledger', async () => {
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt: 'Hello, GPU! [[stop:5]]', max_tokens: 32 });
+  const res = await s.call('POST', '/v1/inference', {
+    model: 'ref-small',
+    prompt: 'Hello, GPU! [[stop:5]]',
+    max_tokens: 32,
+  });
   expect(res.status).toBe(202);
   expect(res.body).toMatchObject({ status: 'queued', model: 'ref-small' });
   expect(res.headers.get('location')).toBe(`/v1/inference/${res.body.id}`);
@@ -82,12 +86,16 @@ test.each([
   [{ model: 'nope', prompt: 'x' }, 'model'],
   [{ model: 'ref-small', prompt: 'x', max_tokens: 5000 }, 'max_tokens'],
 ])('invalid input %j gets 400 naming %s, and nothing is written', async (body, param) => {
-  const before = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [s.tenantId]);
+  const before = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
+    s.tenantId,
+  ]);
   const res = await s.call('POST', '/v1/inference', body);
   expect(res.status).toBe(400);
   expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param });
   expect(typeof res.body.error.message).toBe('string');
-  const after = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [s.tenantId]);
+  const after = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
+    s.tenantId,
+  ]);
   expect(after.rows[0].n).toBe(before.rows[0].n);
 });
 
@@ -101,7 +109,11 @@ test('over quota gets 429 at submit and the model is never called', async () => 
   const used = (await s.call('GET', '/v1/quota')).body.limits.tokens_per_day;
   await s.setLimits({ tokens_per_day: used.used + used.reserved + 10 });
   const calls = await modelRequests();
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt: 'too big', max_tokens: 100 });
+  const res = await s.call('POST', '/v1/inference', {
+    model: 'ref-small',
+    prompt: 'too big',
+    max_tokens: 100,
+  });
   expect(res.status).toBe(429);
   expect(res.body.error).toMatchObject({ type: 'quota_exceeded', param: 'tokens_per_day' });
   expect(res.headers.get('retry-after')).toBeTruthy();
@@ -115,5 +127,9 @@ test('healthz and readyz', async () => {
   expect((await s.call('GET', '/healthz', undefined, null)).status).toBe(200);
   const ready = await s.call('GET', '/readyz', undefined, null);
   expect(ready.status).toBe(200);
-  expect(ready.body.checks).toEqual({ temporal: { status: 'ok' }, postgres: { status: 'ok' }, redis: { status: 'ok' } });
+  expect(ready.body.checks).toEqual({
+    temporal: { status: 'ok' },
+    postgres: { status: 'ok' },
+    redis: { status: 'ok' },
+  });
 });

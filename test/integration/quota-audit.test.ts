@@ -11,7 +11,13 @@ afterEach(async () => {
 });
 
 /** Writes a completed request and its ledger row, as recordResult does. */
-async function ledgerRow(fx: Fixture, id: string, tokens: number, at: Date, withRequest = true): Promise<void> {
+async function ledgerRow(
+  fx: Fixture,
+  id: string,
+  tokens: number,
+  at: Date,
+  withRequest = true,
+): Promise<void> {
   if (withRequest) {
     await fx.pool.query(
       `INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens, total_tokens, completion_tokens, accepted_at)
@@ -29,7 +35,14 @@ async function ledgerRow(fx: Fixture, id: string, tokens: number, at: Date, with
 test('audit finds drift, reports it as a metric, and corrects it; in-progress commits are not drift', async () => {
   f = await quotaFixture({ tokens_per_day: 100_000 });
   const metrics = createMetrics('test');
-  const auditor = new QuotaAuditor({ pool: f.pool, redis: f.redis, quota: f.quota, metrics, logger: createLogger({ component: 't', level: 'silent' }), confirmDelayS: 0 });
+  const auditor = new QuotaAuditor({
+    pool: f.pool,
+    redis: f.redis,
+    quota: f.quota,
+    metrics,
+    logger: createLogger({ component: 't', level: 'silent' }),
+    confirmDelayS: 0,
+  });
   const at = new Date();
 
   // A normal request: reserved, ledger written, committed.
@@ -59,7 +72,9 @@ test('audit finds drift, reports it as a metric, and corrects it; in-progress co
 
   // Completing b's commit keeps everything consistent.
   await f.quota.commit(b, 40);
-  expect((await auditor.audit(f.tenantId, false)).every((d) => d.tokensDrift === 0 && d.requestsDrift === 0)).toBe(true);
+  expect(
+    (await auditor.audit(f.tenantId, false)).every((d) => d.tokensDrift === 0 && d.requestsDrift === 0),
+  ).toBe(true);
   expect((await f.quota.status(f.tenantId)).tokens_per_day).toMatchObject({ used: 110, reserved: 0 });
 });
 

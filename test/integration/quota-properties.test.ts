@@ -17,8 +17,16 @@ type Op =
   | { kind: 'expire' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('reserve' as const), id: fc.constantFrom(...IDS), tokens: fc.integer({ min: 1, max: 400 }) }),
-  fc.record({ kind: fc.constant('commit' as const), id: fc.constantFrom(...IDS), actual: fc.integer({ min: 0, max: 400 }) }),
+  fc.record({
+    kind: fc.constant('reserve' as const),
+    id: fc.constantFrom(...IDS),
+    tokens: fc.integer({ min: 1, max: 400 }),
+  }),
+  fc.record({
+    kind: fc.constant('commit' as const),
+    id: fc.constantFrom(...IDS),
+    actual: fc.integer({ min: 0, max: 400 }),
+  }),
   fc.record({ kind: fc.constant('release' as const), id: fc.constantFrom(...IDS) }),
   fc.constant({ kind: 'expire' as const }),
 );
@@ -33,7 +41,9 @@ function applyModel(m: ModelState, op: Op): void {
   switch (op.kind) {
     case 'reserve': {
       if (r) return;
-      const reserved = [...m.state.values()].filter((x) => x.s === 'reserved').reduce((a, x) => a + x.tokens, 0);
+      const reserved = [...m.state.values()]
+        .filter((x) => x.s === 'reserved')
+        .reduce((a, x) => a + x.tokens, 0);
       if (m.used + reserved + op.tokens <= LIMIT) m.state.set(op.id, { s: 'reserved', tokens: op.tokens });
       return;
     }
@@ -55,15 +65,26 @@ test('sequential: counters always equal the model, and the limit is never exceed
   await fc.assert(
     fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 40 }), async (ops) => {
       let now = Date.now();
-      const f = await quotaFixture({ tokens_per_day: LIMIT, requests_per_minute: 10_000, requests_per_day: 10_000, max_in_flight: 10_000 }, {
-        now: () => new Date(now),
-        reservationTtlS: 60,
-      });
+      const f = await quotaFixture(
+        {
+          tokens_per_day: LIMIT,
+          requests_per_minute: 10_000,
+          requests_per_day: 10_000,
+          max_in_flight: 10_000,
+        },
+        {
+          now: () => new Date(now),
+          reservationTtlS: 60,
+        },
+      );
       try {
         const at = new Date(now);
         const model: ModelState = { state: new Map(), used: 0 };
         for (const op of ops) {
-          const ref = op.kind === 'expire' ? undefined : { requestId: `${f.tenantId}-${op.id}`, tenantId: f.tenantId, acceptedAt: at };
+          const ref =
+            op.kind === 'expire'
+              ? undefined
+              : { requestId: `${f.tenantId}-${op.id}`, tenantId: f.tenantId, acceptedAt: at };
           if (op.kind === 'reserve') await f.quota.reserve(ref!, op.tokens);
           else if (op.kind === 'commit') await f.quota.commit(ref!, op.actual);
           else if (op.kind === 'release') await f.quota.release(ref!);
@@ -74,7 +95,9 @@ test('sequential: counters always equal the model, and the limit is never exceed
           }
           applyModel(model, op);
           const st = (await f.quota.status(f.tenantId)).tokens_per_day;
-          const reserved = [...model.state.values()].filter((x) => x.s === 'reserved').reduce((a, x) => a + x.tokens, 0);
+          const reserved = [...model.state.values()]
+            .filter((x) => x.s === 'reserved')
+            .reduce((a, x) => a + x.tokens, 0);
           expect(st.used).toBe(model.used);
           expect(st.reserved).toBe(reserved);
           // Reservations alone never exceed the limit (actual usage may exceed its estimate).
@@ -90,43 +113,51 @@ test('sequential: counters always equal the model, and the limit is never exceed
 
 test('concurrent batches with retries: final counters are consistent and reservations never exceed the limit', async () => {
   await fc.assert(
-    fc.asyncProperty(fc.array(fc.array(opArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }), async (batches) => {
-      const f = await quotaFixture({ tokens_per_day: LIMIT, requests_per_minute: 10_000, requests_per_day: 10_000, max_in_flight: 10_000 });
-      const replicas = [f.quota, f.make()];
-      try {
-        const at = new Date();
-        for (const batch of batches) {
-          // Each op is sent twice (a retry after a lost reply) on different replicas, all at once.
-          await Promise.all(
-            batch.flatMap((op, i) =>
-              [0, 1].map(async (dup) => {
-                const q = replicas[(i + dup) % 2]!;
-                if (op.kind === 'expire') return;
-                const ref = { requestId: `${f.tenantId}-${op.id}`, tenantId: f.tenantId, acceptedAt: at };
-                if (op.kind === 'reserve') await q.reserve(ref, op.tokens);
-                else if (op.kind === 'commit') await q.commit(ref, op.actual);
-                else await q.release(ref);
-              }),
-            ),
-          );
+    fc.asyncProperty(
+      fc.array(fc.array(opArb, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }),
+      async (batches) => {
+        const f = await quotaFixture({
+          tokens_per_day: LIMIT,
+          requests_per_minute: 10_000,
+          requests_per_day: 10_000,
+          max_in_flight: 10_000,
+        });
+        const replicas = [f.quota, f.make()];
+        try {
+          const at = new Date();
+          for (const batch of batches) {
+            // Each op is sent twice (a retry after a lost reply) on different replicas, all at once.
+            await Promise.all(
+              batch.flatMap((op, i) =>
+                [0, 1].map(async (dup) => {
+                  const q = replicas[(i + dup) % 2]!;
+                  if (op.kind === 'expire') return;
+                  const ref = { requestId: `${f.tenantId}-${op.id}`, tenantId: f.tenantId, acceptedAt: at };
+                  if (op.kind === 'reserve') await q.reserve(ref, op.tokens);
+                  else if (op.kind === 'commit') await q.commit(ref, op.actual);
+                  else await q.release(ref);
+                }),
+              ),
+            );
+            const st = (await f.quota.status(f.tenantId)).tokens_per_day;
+            expect(st.reserved).toBeLessThanOrEqual(LIMIT);
+          }
+          // Ground truth from the records themselves.
+          let reserved = 0;
+          let used = 0;
+          for (const id of IDS) {
+            const rec = await f.redis.hgetall(f.quota.keys.record(f.tenantId, `${f.tenantId}-${id}`));
+            if (rec.state === 'reserved') reserved += Number(rec.tokens);
+            if (rec.state === 'committed') used += Number(rec.actual);
+          }
           const st = (await f.quota.status(f.tenantId)).tokens_per_day;
-          expect(st.reserved).toBeLessThanOrEqual(LIMIT);
+          expect(st.reserved).toBe(reserved);
+          expect(st.used).toBe(used);
+        } finally {
+          await f.close();
         }
-        // Ground truth from the records themselves.
-        let reserved = 0;
-        let used = 0;
-        for (const id of IDS) {
-          const rec = await f.redis.hgetall(f.quota.keys.record(f.tenantId, `${f.tenantId}-${id}`));
-          if (rec.state === 'reserved') reserved += Number(rec.tokens);
-          if (rec.state === 'committed') used += Number(rec.actual);
-        }
-        const st = (await f.quota.status(f.tenantId)).tokens_per_day;
-        expect(st.reserved).toBe(reserved);
-        expect(st.used).toBe(used);
-      } finally {
-        await f.close();
-      }
-    }),
+      },
+    ),
     { numRuns: 25 },
   );
 });

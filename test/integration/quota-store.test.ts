@@ -7,10 +7,19 @@ afterEach(async () => {
   await f?.close();
 });
 
-const ref = (tenantId: string, at = new Date()) => ({ requestId: `inf_${randomUUID().replace(/-/g, '')}`, tenantId, acceptedAt: at });
+const ref = (tenantId: string, at = new Date()) => ({
+  requestId: `inf_${randomUUID().replace(/-/g, '')}`,
+  tenantId,
+  acceptedAt: at,
+});
 
 test('reserve, commit and release are idempotent; commit after release and release after commit are no-ops', async () => {
-  f = await quotaFixture({ tokens_per_day: 1000, requests_per_minute: 100, requests_per_day: 100, max_in_flight: 10 });
+  f = await quotaFixture({
+    tokens_per_day: 1000,
+    requests_per_minute: 100,
+    requests_per_day: 100,
+    max_in_flight: 10,
+  });
   const a = ref(f.tenantId);
   expect(await f.quota.reserve(a, 100)).toEqual({ outcome: 'reserved' });
   expect(await f.quota.reserve(a, 100)).toEqual({ outcome: 'exists', state: 'reserved' });
@@ -39,26 +48,51 @@ test('reserve, commit and release are idempotent; commit after release and relea
 });
 
 test('every limit refuses with its own name', async () => {
-  f = await quotaFixture({ tokens_per_day: 1000, tokens_per_month: 1000, requests_per_minute: 2, requests_per_day: 100, max_in_flight: 1 });
+  f = await quotaFixture({
+    tokens_per_day: 1000,
+    tokens_per_month: 1000,
+    requests_per_minute: 2,
+    requests_per_day: 100,
+    max_in_flight: 1,
+  });
   const a = ref(f.tenantId);
   await f.quota.reserve(a, 10);
-  expect(await f.quota.reserve(ref(f.tenantId), 10)).toMatchObject({ outcome: 'refused', limit: 'max_in_flight', limitValue: 1 });
+  expect(await f.quota.reserve(ref(f.tenantId), 10)).toMatchObject({
+    outcome: 'refused',
+    limit: 'max_in_flight',
+    limitValue: 1,
+  });
   await f.quota.commit(a, 10);
   await f.tenants.setLimits(f.tenantId, { max_in_flight: 100 });
   await f.quota.setLimits(f.tenantId, (await f.tenants.get(f.tenantId))!.limits);
   await f.quota.commit((await f.quota.reserve(ref(f.tenantId), 10), ref(f.tenantId)), 0);
-  expect(await f.quota.reserve(ref(f.tenantId), 10)).toMatchObject({ outcome: 'refused', limit: 'requests_per_minute' });
+  expect(await f.quota.reserve(ref(f.tenantId), 10)).toMatchObject({
+    outcome: 'refused',
+    limit: 'requests_per_minute',
+  });
   await f.tenants.setLimits(f.tenantId, { requests_per_minute: 100 });
   await f.quota.setLimits(f.tenantId, (await f.tenants.get(f.tenantId))!.limits);
-  expect(await f.quota.reserve(ref(f.tenantId), 2000)).toMatchObject({ outcome: 'refused', limit: 'tokens_per_day', limitValue: 1000 });
+  expect(await f.quota.reserve(ref(f.tenantId), 2000)).toMatchObject({
+    outcome: 'refused',
+    limit: 'tokens_per_day',
+    limitValue: 1000,
+  });
   await f.tenants.setLimits(f.tenantId, { tokens_per_day: 5000 });
   await f.quota.setLimits(f.tenantId, (await f.tenants.get(f.tenantId))!.limits);
-  expect(await f.quota.reserve(ref(f.tenantId), 2000)).toMatchObject({ outcome: 'refused', limit: 'tokens_per_month' });
+  expect(await f.quota.reserve(ref(f.tenantId), 2000)).toMatchObject({
+    outcome: 'refused',
+    limit: 'tokens_per_month',
+  });
 });
 
 test('1,000 concurrent reserves against a limit that admits exactly K admit exactly K', async () => {
   const K = 37;
-  f = await quotaFixture({ tokens_per_day: K * 100, requests_per_minute: 100000, requests_per_day: 100000, max_in_flight: 100000 });
+  f = await quotaFixture({
+    tokens_per_day: K * 100,
+    requests_per_minute: 100000,
+    requests_per_day: 100000,
+    max_in_flight: 100000,
+  });
   // Two stores = two replicas sharing Redis.
   const replicas = [f.quota, f.make()];
   const results = await Promise.all(

@@ -17,7 +17,9 @@ export async function freePort(): Promise<number> {
 export async function startDevServer(cli: string): Promise<{ address: string; proc: ChildProcess }> {
   const port = await freePort();
   const args = devServerArgs({ dataDir: '', port, uiPort: 0 }).filter(
-    (a, i, all) => !['--db-filename', '--ui-port'].includes(a) && !['--db-filename', '--ui-port'].includes(all[i - 1] ?? ''),
+    (a, i, all) =>
+      !['--db-filename', '--ui-port'].includes(a) &&
+      !['--db-filename', '--ui-port'].includes(all[i - 1] ?? ''),
   );
   const proc = spawn(cli, [...args, '--headless'], { stdio: 'ignore' });
   const address = `127.0.0.1:${port}`;

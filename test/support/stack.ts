@@ -28,7 +28,9 @@ import { quietRuntime } from './temporal';
 
 quietRuntime();
 
-const listen = (app: { listen: (port: number, host: string, cb: () => void) => Server }): Promise<{ server: Server; url: string }> =>
+const listen = (app: {
+  listen: (port: number, host: string, cb: () => void) => Server;
+}): Promise<{ server: Server; url: string }> =>
   new Promise((resolve) => {
     const server = app.listen(0, '127.0.0.1', () =>
       resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
@@ -114,7 +116,12 @@ export async function startStack(opts: StackOptions = {}) {
     await Worker.create({
       connection: native,
       taskQueue: gpuQueue,
-      activities: createGpuActivities({ adapters: createAdapters(registry, [gpuQueue], {}), requests, metrics, logger }),
+      activities: createGpuActivities({
+        adapters: createAdapters(registry, [gpuQueue], {}),
+        requests,
+        metrics,
+        logger,
+      }),
       maxConcurrentActivityTaskExecutions: 16,
       shutdownGraceTime: '1s',
     }),
@@ -181,7 +188,8 @@ export async function startStack(opts: StackOptions = {}) {
       for (;;) {
         const res = await call('GET', `/v1/inference/${id}`);
         if (['completed', 'failed', 'cancelled', 'rejected'].includes(res.body?.status)) return res.body;
-        if (Date.now() > deadline) throw new Error(`request ${id} still ${res.body?.status} after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`request ${id} still ${res.body?.status} after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

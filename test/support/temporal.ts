@@ -14,7 +14,10 @@ export function quietRuntime(): void {
 /** Registers the project's search attributes on a server that was not started with them. */
 export async function registerSearchAttributes(connection: Connection, namespace = 'default'): Promise<void> {
   const searchAttributes = Object.fromEntries(
-    Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS).map((k) => [k, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    Object.keys(SEARCH_ATTRIBUTE_REGISTRATIONS).map((k) => [
+      k,
+      temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    ]),
   );
   try {
     await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });

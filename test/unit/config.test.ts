@@ -34,6 +34,8 @@ test('every invalid variable is named', () => {
 });
 
 test('cross-field rules: metrics ports differ, fault rates sum to at most 1', () => {
-  expect(() => loadConfig({ ORCHESTRATION_METRICS_PORT: '9000', GPU_METRICS_PORT: '9000' })).toThrow(/GPU_METRICS_PORT/);
+  expect(() => loadConfig({ ORCHESTRATION_METRICS_PORT: '9000', GPU_METRICS_PORT: '9000' })).toThrow(
+    /GPU_METRICS_PORT/,
+  );
   expect(() => loadConfig({ FAULT_RATE_500: '0.6', FAULT_RATE_503: '0.6' })).toThrow(/sum to at most 1/);
 });

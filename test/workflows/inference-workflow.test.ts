@@ -55,7 +55,14 @@ function stubOrchestration(calls: string[], admitted = true): OrchestrationActiv
       calls.push('admit');
       return admitted
         ? { admitted: true }
-        : { admitted: false, limit: 'tokens_per_day', limitValue: 10, remaining: 0, resetAt: 'x', retryAfterS: 1 };
+        : {
+            admitted: false,
+            limit: 'tokens_per_day',
+            limitValue: 10,
+            remaining: 0,
+            resetAt: 'x',
+            retryAfterS: 1,
+          };
     },
     recordResult: async () => void calls.push('record'),
     commitUsage: async (_i, r) => void calls.push(`commit:${r.usage.total_tokens}`),
@@ -73,11 +80,19 @@ async function run(gpu: GpuActivities['callModel'], calls: string[], admitted = 
     workflowBundle,
     activities: stubOrchestration(calls, admitted),
   });
-  const gpuWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: gpuQueue, activities: { callModel: gpu } });
+  const gpuWorker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: gpuQueue,
+    activities: { callModel: gpu },
+  });
   const i = input(gpuQueue);
   return orch.runUntil(
     gpuWorker.runUntil(
-      env.client.workflow.execute(inferenceWorkflow, { taskQueue: orchQueue, workflowId: i.requestId, args: [i] }),
+      env.client.workflow.execute(inferenceWorkflow, {
+        taskQueue: orchQueue,
+        workflowId: i.requestId,
+        args: [i],
+      }),
     ),
   );
 }
