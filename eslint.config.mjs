@@ -5,9 +5,19 @@ import importX from 'eslint-plugin-import-x';
 // Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O clients, no
 // activity implementations (types only). This list is the single place that rule lives.
 const forbiddenInWorkflows = [
-  ...['fs', 'net', 'http', 'https', 'crypto', 'child_process', 'os', 'path', 'dns', 'worker_threads', 'timers'].flatMap(
-    (m) => [m, `node:${m}`],
-  ),
+  ...[
+    'fs',
+    'net',
+    'http',
+    'https',
+    'crypto',
+    'child_process',
+    'os',
+    'path',
+    'dns',
+    'worker_threads',
+    'timers',
+  ].flatMap((m) => [m, `node:${m}`]),
   'pg',
   'ioredis',
   'express',
@@ -38,21 +48,39 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: forbiddenInWorkflows.map((name) => ({ name, message: 'Workflows must stay deterministic and I/O-free.' })),
+          paths: forbiddenInWorkflows.map((name) => ({
+            name,
+            message: 'Workflows must stay deterministic and I/O-free.',
+          })),
           patterns: [
-            { group: ['../activities/*', '!../activities/index'], message: 'Import activities as types only.' },
-            { group: ['../src/*', '!../src/shared/*'], message: 'Workflows may import only src/shared.' },
+            {
+              group: ['../activities/*', '!../activities/index'],
+              message: 'Import activities as types only.',
+            },
+            { regex: '^\\.\\./src/(?!shared/)', message: 'Workflows may import only src/shared.' },
           ],
         },
       ],
       'no-restricted-properties': [
         'error',
-        { object: 'Date', property: 'now', message: 'Use workflow time (Date is deterministic in workflows, but be explicit).' },
+        {
+          object: 'Date',
+          property: 'now',
+          message: 'Use workflow time (Date is deterministic in workflows, but be explicit).',
+        },
         { object: 'Math', property: 'random', message: 'Use the workflow-provided deterministic random.' },
       ],
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['../activities*'], allowTypeImports: true, message: 'Import activities as types only.' }] },
+        {
+          patterns: [
+            {
+              group: ['../activities*'],
+              allowTypeImports: true,
+              message: 'Import activities as types only.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -63,6 +91,9 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/require-await': 'off',
     },
   },
 );

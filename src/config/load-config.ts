@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { envSchema, type Env } from './schema';
 
 /** Thrown when the environment does not validate; lists every offending variable. */

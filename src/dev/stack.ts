@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     for (const { proc } of [...children].reverse()) proc.kill('SIGTERM');
     await Promise.all(
       children.map(({ proc }) =>
-        proc.exitCode !== null ? undefined : new Promise((r) => proc.once('exit', r)),
+        proc.exitCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r)),
       ),
     );
     if (temporal && temporal.exitCode === null) {

@@ -115,5 +115,5 @@ export function createModelService(opts: ModelServiceOptions = {}): ModelService
     opts.logger?.error({ err }, 'model service error');
     sendError(res, 500, 'internal error');
   });
-  return { app, slots, faults, stats, close: async () => undefined };
+  return { app, slots, faults, stats, close: () => Promise.resolve() };
 }

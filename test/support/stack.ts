@@ -160,7 +160,7 @@ export async function startStack(opts: StackOptions = {}) {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as any };
+    return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   };
 
   return {

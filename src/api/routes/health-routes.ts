@@ -14,7 +14,7 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; registry: Registr
   router.get('/readyz', async (_req, res) => {
     const results = await Promise.all(
       deps.checks.map(async (c) => {
-        const timeout = new Promise((_, reject) =>
+        const timeout = new Promise<never>((_, reject) =>
           setTimeout(() => reject(new Error('timeout after 2s')), 2000).unref(),
         );
         try {
@@ -26,9 +26,10 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; registry: Registr
       }),
     );
     const ready = results.every(([, r]) => r.status === 'ok');
-    res
-      .status(ready ? 200 : 503)
-      .json({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'not_ready',
+      checks: Object.fromEntries(results) as Record<string, { status: string; error?: string }>,
+    });
   });
   router.get('/metrics', async (_req, res) => {
     res.type(deps.registry.contentType).send(await deps.registry.metrics());
