@@ -7,6 +7,9 @@ import type { RequestsRepo } from '../src/requests/requests-repo';
 import { ErrorType } from '../src/shared/error-types';
 import type { InferenceInput, ModelCallResult } from '../src/shared/types';
 
+/** How often a model call heartbeats (tokens so far). */
+export const HEARTBEAT_EVERY_MS = 250;
+
 /** Dependencies of the GPU activities; built by the GPU worker entry point. */
 export interface GpuDeps {
   /** Adapter per model name. */
@@ -57,6 +60,10 @@ export function createGpuActivities(deps: GpuDeps) {
         : ctx.cancellationSignal;
       const stopTimer = metrics.modelCallDuration.startTimer({ model: input.model });
       metrics.modelCallsInFlight.inc({ model: input.model });
+      // Heartbeat on a timer, not only per token: it proves liveness during queueing and prefill, and a
+      // heartbeat is how a cancel reaches this activity (the worker caps throttling at 500 ms).
+      let tokens = 0;
+      const ticker = setInterval(() => ctx.heartbeat({ tokens }), HEARTBEAT_EVERY_MS);
       try {
         const result = await adapter.generate(
           {
@@ -66,7 +73,7 @@ export function createGpuActivities(deps: GpuDeps) {
             temperature: input.temperature,
             promptTokens: input.promptTokens,
           },
-          { signal, onProgress: (tokens) => ctx.heartbeat({ tokens }) },
+          { signal, onProgress: (n) => (tokens = n) },
         );
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
         return result;
@@ -86,6 +93,7 @@ export function createGpuActivities(deps: GpuDeps) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw failure;
       } finally {
+        clearInterval(ticker);
         stopTimer();
         metrics.modelCallsInFlight.dec({ model: input.model });
       }

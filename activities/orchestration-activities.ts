@@ -52,14 +52,15 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       };
     },
 
-    /** Stores output and usage, and the ledger row, in one transaction. */
+    /** Stores output, usage and the ledger row in one transaction (the ledger is the source of truth). */
     async recordResult(input: InferenceInput, result: ModelCallResult): Promise<void> {
-      await requests.complete(input, result);
+      await requests.recordResult(input, result);
     },
 
-    /** Replaces the reservation by the actual tokens (idempotent by request id). */
+    /** Replaces the reservation by the actual tokens, then marks the request completed. */
     async commitUsage(input: InferenceInput, result: ModelCallResult): Promise<void> {
       const r = await quota.commit(ref(input), result.usage.total_tokens);
+      await requests.markCompleted(input.requestId);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
         metrics.tokensCharged.inc(
@@ -83,25 +84,23 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       }
     },
 
-    /** Moves the request to failed, cancelled or rejected. */
-    async recordFailure(
+    /**
+     * Gives the reservation back, then moves the request to failed, cancelled or rejected: a client
+     * that sees the final status also sees its quota released. Idempotent; no-op after a commit.
+     */
+    async failRequest(
       input: InferenceInput,
       status: 'failed' | 'cancelled' | 'rejected',
       error: { type: string; message: string },
     ): Promise<void> {
+      const r = await quota.release(ref(input));
       await requests.finish(input.requestId, status, error);
-      metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
+      if (r.outcome === 'settled')
+        metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
       logger.info(
-        { requestId: input.requestId, tenant: input.tenantId, status, error },
+        { requestId: input.requestId, tenant: input.tenantId, status, error, release: r.outcome },
         'request finished without result',
       );
-    },
-
-    /** Gives the reservation back; a no-op after commit. */
-    async releaseReservation(input: InferenceInput): Promise<void> {
-      const r = await quota.release(ref(input));
-      if (r.outcome === 'settled')
-        logger.info({ requestId: input.requestId, tenant: input.tenantId }, 'reservation released');
     },
   };
 }

@@ -40,6 +40,9 @@ async function main(): Promise<void> {
         activities,
         maxConcurrentActivityTaskExecutions: slots,
         shutdownGraceTime: `${cfg.GPU_DRAIN_GRACE_S}s`,
+        // Cancels arrive with heartbeat responses: keep them under a second.
+        maxHeartbeatThrottleInterval: '500ms',
+        defaultHeartbeatThrottleInterval: '500ms',
       });
     }),
   );

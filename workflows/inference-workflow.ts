@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   isCancellation,
@@ -37,7 +38,7 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
   const admitted = await orchestration.admitRequest(input);
   if (!admitted.admitted) {
     const error = { type: ErrorType.QuotaExceeded, message: `quota exceeded: ${admitted.limit}` };
-    await orchestration.recordFailure(input, 'rejected', error);
+    await orchestration.failRequest(input, 'rejected', error);
     setStatus('rejected');
     return { status: 'rejected', error };
   }
@@ -45,7 +46,9 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
   const gpu = proxyActivities<GpuActivities>({
     taskQueue: input.gpuTaskQueue,
     startToCloseTimeout: input.modelCall.timeoutMs,
-    heartbeatTimeout: Math.min(input.modelCall.timeoutMs, 30_000),
+    // A GPU worker that dies is noticed within this, and the call retried on another worker.
+    heartbeatTimeout: Math.min(input.modelCall.timeoutMs, 10_000),
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
@@ -68,10 +71,9 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
   } catch (err) {
     const cancelled = isCancellation(err);
     const error = cancelled ? { type: ErrorType.Cancelled, message: 'request cancelled' } : describe(err);
-    await CancellationScope.nonCancellable(async () => {
-      await orchestration.recordFailure(input, cancelled ? 'cancelled' : 'failed', error);
-      await orchestration.releaseReservation(input);
-    });
+    await CancellationScope.nonCancellable(() =>
+      orchestration.failRequest(input, cancelled ? 'cancelled' : 'failed', error),
+    );
     setStatus(cancelled ? 'cancelled' : 'failed');
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(error.message, error.type);

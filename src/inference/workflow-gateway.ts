@@ -11,6 +11,8 @@ export interface WorkflowGateway {
   find(
     requestId: string,
   ): Promise<{ tenantId: string; model: string; startedAt: Date; running: boolean } | undefined>;
+  /** Requests cancellation of the request's workflow (a no-op once it finished). */
+  cancel(requestId: string): Promise<void>;
   /** True when the Temporal frontend answers. */
   ping(): Promise<void>;
 }
@@ -59,6 +61,10 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
+  }
+
+  async cancel(requestId: string): Promise<void> {
+    await this.client.workflow.getHandle(requestId).cancel();
   }
 
   async ping(): Promise<void> {

@@ -53,7 +53,9 @@ export class PgQuotaStateSource implements QuotaStateSource {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const open = await client.query<{ id: string; estimated_tokens: number; accepted_at: Date }>(
-        `SELECT id, estimated_tokens, accepted_at FROM requests WHERE tenant_id = $1 AND status IN ('queued', 'running')`,
+        `SELECT r.id, r.estimated_tokens, r.accepted_at FROM requests r
+         WHERE r.tenant_id = $1 AND r.status IN ('queued', 'running')
+           AND NOT EXISTS (SELECT 1 FROM usage_ledger l WHERE l.request_id = r.id)`,
         [tenantId],
       );
       const openRequests = open.rows.map((r) => ({

@@ -119,10 +119,11 @@ export class RequestsRepo {
   }
 
   /**
-   * Marks the request completed and writes its ledger row in one transaction. Repeating it changes
-   * nothing: the ledger is unique by request id and the status update skips terminal rows.
+   * Stores the output and usage and writes the ledger row, in one transaction. The status stays
+   * `running` until the quota commit ({@link markCompleted}), so a client that sees `completed`
+   * also sees its quota settled. Repeating it changes nothing: the ledger is unique by request id.
    */
-  async complete(
+  async recordResult(
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
     result: { text: string; usage: Usage; finishReason: string },
   ): Promise<void> {
@@ -130,8 +131,8 @@ export class RequestsRepo {
     try {
       await client.query('BEGIN');
       await client.query(
-        `UPDATE requests SET status = 'completed', output = $2, finish_reason = $3, prompt_tokens = $4,
-           completion_tokens = $5, total_tokens = $6, completed_at = now(), updated_at = now()
+        `UPDATE requests SET output = $2, finish_reason = $3, prompt_tokens = $4,
+           completion_tokens = $5, total_tokens = $6, updated_at = now()
          WHERE id = $1 AND status NOT IN ${TERMINAL}`,
         [
           input.requestId,
@@ -162,6 +163,15 @@ export class RequestsRepo {
     } finally {
       client.release();
     }
+  }
+
+  /** Marks a request whose result is recorded as completed; a repeat is a no-op. */
+  async markCompleted(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET status = 'completed', completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL} AND total_tokens IS NOT NULL`,
+      [id],
+    );
   }
 
   /** Moves the request to failed/cancelled/rejected with its error; a repeat is a no-op. */

@@ -124,6 +124,8 @@ export async function startStack(opts: StackOptions = {}) {
       }),
       maxConcurrentActivityTaskExecutions: 16,
       shutdownGraceTime: '1s',
+      maxHeartbeatThrottleInterval: '500ms',
+      defaultHeartbeatThrottleInterval: '500ms',
     }),
   );
   const running = workers.map((w) => w.run());
@@ -214,3 +216,50 @@ export async function startStack(opts: StackOptions = {}) {
 }
 
 export type Stack = Awaited<ReturnType<typeof startStack>>;
+
+/** After everything settled: nothing reserved, and Redis usage equals the ledger in every window. */
+export async function expectQuotaMatchesLedger(s: Stack): Promise<void> {
+  const limits = (await s.call('GET', '/v1/quota')).body.limits;
+  const ledger = await s.ledgerTotals();
+  const { rows } = await s.pool.query<{ n: string; tokens: string }>(
+    `SELECT count(*) AS n, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger
+     WHERE tenant_id = $1 AND window_at >= date_trunc('minute', now())`,
+    [s.tenantId],
+  );
+  for (const name of [
+    'requests_per_minute',
+    'requests_per_day',
+    'tokens_per_day',
+    'tokens_per_month',
+    'max_in_flight',
+  ]) {
+    expect({ name, reserved: limits[name].reserved }).toEqual({ name, reserved: 0 });
+  }
+  expect(limits.tokens_per_day.used).toBe(ledger.tokens);
+  expect(limits.tokens_per_month.used).toBe(ledger.tokens);
+  expect(limits.requests_per_day.used).toBe(ledger.requests);
+  // The minute window only holds this minute's requests (the test may have crossed a minute).
+  expect(limits.requests_per_minute.used).toBe(Number(rows[0]!.n));
+}
+
+/** Scripts faults on the reference model service (see docs/reference-model-service.md). */
+export async function scriptFaults(s: Stack, script: unknown[]): Promise<void> {
+  await fetch(`${s.modelUrl}/_faults`, { method: 'DELETE' });
+  const res = await fetch(`${s.modelUrl}/_faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ script }),
+  });
+  if (!res.ok) throw new Error(`scriptFaults: ${res.status} ${await res.text()}`);
+}
+
+export async function modelStats(
+  s: Stack,
+): Promise<{
+  requests_total: number;
+  in_flight: number;
+  aborted: number;
+  by_status: Record<string, number>;
+}> {
+  return (await (await fetch(`${s.modelUrl}/_stats`)).json()) as any;
+}

@@ -66,8 +66,7 @@ function stubOrchestration(calls: string[], admitted = true): OrchestrationActiv
     },
     recordResult: async () => void calls.push('record'),
     commitUsage: async (_i, r) => void calls.push(`commit:${r.usage.total_tokens}`),
-    recordFailure: async (_i, status, error) => void calls.push(`fail:${status}:${error.type}`),
-    releaseReservation: async () => void calls.push('release'),
+    failRequest: async (_i, status, error) => void calls.push(`fail:${status}:${error.type}`),
   };
 }
 
@@ -117,7 +116,7 @@ test('transient model failure is retried, then succeeds', async () => {
   expect(calls).toEqual(['admit', 'record', 'commit:7']);
 });
 
-test('non-retryable model failure is not retried, fails the request and releases the reservation', async () => {
+test('non-retryable model failure is not retried, fails the request, which releases the reservation', async () => {
   const calls: string[] = [];
   let attempts = 0;
   const err = await run(async () => {
@@ -127,10 +126,10 @@ test('non-retryable model failure is not retried, fails the request and releases
   expect(attempts).toBe(1);
   expect(err).toBeInstanceOf(WorkflowFailedError);
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('model_invalid_request');
-  expect(calls).toEqual(['admit', 'fail:failed:model_invalid_request', 'release']);
+  expect(calls).toEqual(['admit', 'fail:failed:model_invalid_request']);
 });
 
-test('retries exhausted: the request fails and the reservation is released', async () => {
+test('retries exhausted: the request fails, which releases the reservation', async () => {
   const calls: string[] = [];
   let attempts = 0;
   await expect(
@@ -140,7 +139,7 @@ test('retries exhausted: the request fails and the reservation is released', asy
     }, calls),
   ).rejects.toBeInstanceOf(WorkflowFailedError);
   expect(attempts).toBe(3);
-  expect(calls).toEqual(['admit', 'fail:failed:model_unavailable', 'release']);
+  expect(calls).toEqual(['admit', 'fail:failed:model_unavailable']);
 });
 
 test('a request refused on re-admit is rejected without calling the model', async () => {

@@ -72,5 +72,22 @@ export function inferenceRoutes(deps: {
     });
   });
 
+  router.post('/v1/inference/:id/cancel', async (req, res) => {
+    const tenant = tenantOf(req);
+    const id = requestIdSchema.safeParse(req.params.id);
+    const notFound = new AppError(ErrorType.NotFound, `no request ${req.params.id}`, { param: 'id' });
+    if (!id.success) throw notFound;
+    const row = await deps.requests.get(id.data, tenant.id);
+    const wf = row ? undefined : await deps.workflows.find(id.data);
+    if (!row && (!wf || wf.tenantId !== tenant.id)) throw notFound;
+    if (row && TERMINAL.includes(row.status)) {
+      throw new AppError(ErrorType.Conflict, `request ${id.data} already ${row.status}`, { param: 'id' });
+    }
+    await deps.workflows.cancel(id.data);
+    res.status(202).json({ id: id.data, object: 'inference', status: 'cancelling' });
+  });
+
   return router;
 }
+
+const TERMINAL = ['completed', 'failed', 'cancelled', 'rejected'];

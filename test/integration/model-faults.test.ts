@@ -1,0 +1,98 @@
+import { expectQuotaMatchesLedger, modelStats, scriptFaults, startStack, type Stack } from '../support/stack';
+
+/** The failure matrix of issue "model service integration", against the reference model service. */
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ model: { request_timeout_ms: 2000, max_attempts: 3 } });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+afterEach(async () => {
+  await expectQuotaMatchesLedger(s);
+});
+
+const submit = async (prompt: string): Promise<string> => {
+  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt, max_tokens: 8 });
+  expect(res.status).toBe(202);
+  return res.body.id as string;
+};
+
+test('503 with Retry-After is retried after the delay the service asked for', async () => {
+  await scriptFaults(s, [{ kind: 'status', status: 503, retryAfterS: 3, count: 1 }]);
+  const t0 = Date.now();
+  const done = await s.waitFinished(await submit('retry-after [[stop:2]]'));
+  expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(done.last_error).toMatch(/503/);
+  // The retry policy's first backoff is 1 s; Retry-After: 3 must win.
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(2900);
+});
+
+test('429 with Retry-After is retried', async () => {
+  await scriptFaults(s, [{ kind: 'status', status: 429, retryAfterS: 1, count: 1 }]);
+  const done = await s.waitFinished(await submit('rate limited [[stop:2]]'));
+  expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(done.last_error).toMatch(/429/);
+});
+
+test('500 and a dropped connection are retried with backoff', async () => {
+  await scriptFaults(s, [
+    { kind: 'status', status: 500, count: 1 },
+    { kind: 'drop', count: 1 },
+  ]);
+  const done = await s.waitFinished(await submit('flaky [[stop:2]]'));
+  expect(done).toMatchObject({ status: 'completed', attempts: 3 });
+});
+
+test('a hung service: the attempt times out and is retried', async () => {
+  await scriptFaults(s, [{ kind: 'hang', count: 1 }]);
+  const done = await s.waitFinished(await submit('hang once [[stop:2]]'), 20_000);
+  expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+  expect((await modelStats(s)).in_flight).toBe(0);
+});
+
+test('400 fails at once, is not retried, and carries the service message', async () => {
+  await scriptFaults(s, [{ kind: 'status', status: 400, count: 1 }]);
+  const before = (await modelStats(s)).requests_total;
+  const done = await s.waitFinished(await submit('bad request'));
+  expect(done).toMatchObject({ status: 'failed', attempts: 1, error: { type: 'model_invalid_request' } });
+  expect(done.error.message).toMatch(/injected fault: HTTP 400/);
+  expect((await modelStats(s)).requests_total - before).toBe(1);
+  expect(done.usage).toBeUndefined();
+});
+
+test('retries exhausted: the request fails, nothing is charged, the reservation is released', async () => {
+  await scriptFaults(s, [{ kind: 'status', status: 500, count: 3 }]);
+  const id = await submit('always down');
+  const done = await s.waitFinished(id, 20_000);
+  expect(done).toMatchObject({ status: 'failed', attempts: 3, error: { type: 'model_unavailable' } });
+  const { rowCount } = await s.pool.query('SELECT 1 FROM usage_ledger WHERE request_id = $1', [id]);
+  expect(rowCount).toBe(0);
+});
+
+test('cancelling a long generation aborts the model call within a second and releases the quota', async () => {
+  await scriptFaults(s, []);
+  const res = await s.call('POST', '/v1/inference', {
+    model: 'ref-small',
+    prompt: 'long one',
+    max_tokens: 3000,
+  });
+  const id = res.body.id as string;
+  // Wait until the model service is generating.
+  for (let i = 0; i < 100 && (await modelStats(s)).in_flight === 0; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  expect((await modelStats(s)).in_flight).toBe(1);
+  const abortedBefore = (await modelStats(s)).aborted;
+  const t0 = Date.now();
+  const cancel = await s.call('POST', `/v1/inference/${id}/cancel`);
+  expect(cancel.status).toBe(202);
+  while ((await modelStats(s)).in_flight > 0 && Date.now() - t0 < 5000)
+    await new Promise((r) => setTimeout(r, 20));
+  const abortMs = Date.now() - t0;
+  expect((await modelStats(s)).aborted).toBe(abortedBefore + 1);
+  expect(abortMs).toBeLessThan(1500);
+  console.log(`cancel -> model call aborted in ${abortMs} ms`);
+  const done = await s.waitFinished(id);
+  expect(done).toMatchObject({ status: 'cancelled', error: { type: 'cancelled' } });
+  expect((await s.call('POST', `/v1/inference/${id}/cancel`)).status).toBe(409);
+});
