@@ -19,7 +19,10 @@ beforeAll(async () => {
   workflowBundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') });
 });
 
-const load = (f: string): any => JSON.parse(readFileSync(join(DIR, f), 'utf8'));
+interface HistoryJson {
+  events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+}
+const load = (f: string): HistoryJson => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as HistoryJson;
 
 test('there are recorded histories', () => {
   expect(files.length).toBeGreaterThanOrEqual(3);
@@ -33,8 +36,8 @@ test.each(files)('%s replays without error', async (file) => {
 
 test('a corrupted history (an activity the code never schedules) fails to replay', async () => {
   const history = load('completed.json');
-  const scheduled = history.events.find((e: any) => e.activityTaskScheduledEventAttributes);
-  scheduled.activityTaskScheduledEventAttributes.activityType.name = 'chargeTwice';
+  const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
+  scheduled!.activityTaskScheduledEventAttributes!.activityType.name = 'chargeTwice';
   await expect(
     Worker.runReplayHistory({ workflowBundle }, historyFromJSON(history), 'corrupted'),
   ).rejects.toBeInstanceOf(DeterminismViolationError);
