@@ -19,8 +19,7 @@ import { modelSpecSchema } from '../../src/models/model-spec';
 import { createModelService } from '../../src/model-service/create-model-service';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
-import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
-import { QuotaStore } from '../../src/quota/quota-store';
+import { createQuotaStore } from '../../src/runtime/resources';
 import { RequestsRepo } from '../../src/requests/requests-repo';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
@@ -49,75 +48,47 @@ export interface StackOptions {
   modelService?: { slots?: number; prefillMsPerToken?: number; decodeMsPerToken?: number };
   /** Per-model registry overrides. */
   model?: { max_attempts?: number; request_timeout_ms?: number };
-  /** Start the orchestration worker. @default true */
-  orchestration?: boolean;
+  /** Start an in-process GPU worker. @default true */
+  gpu?: boolean;
+}
+
+interface Shared {
+  cfg: Env;
+  registry: ModelRegistry;
+  gpuQueue: string;
+  logger: ReturnType<typeof createLogger>;
+  workflowBundle: { code: string };
 }
 
 /**
- * The real system in one process, isolated per test file: a fresh Redis key prefix, fresh task
- * queues, its own tenant. API, orchestration worker, GPU worker and reference model service are
- * real; Temporal, PostgreSQL and Redis are the real servers from global setup.
+ * One replica of the system's processes, in-process: API, orchestration worker and (optionally) a GPU
+ * worker, each with its own PostgreSQL pool, Redis connection and Temporal connections.
  */
-export async function startStack(opts: StackOptions = {}) {
-  const suffix = randomBytes(4).toString('hex');
-  const cfg: Env = loadConfig({
-    DATABASE_URL: process.env.TEST_DATABASE_URL,
-    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-    REDIS_KEY_PREFIX: `test-${suffix}`,
-    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
-    ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-  });
-  const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
+async function startNode(sh: Shared, withGpu: boolean) {
+  const { cfg, registry, logger } = sh;
   const metrics = createMetrics('test');
   const pool: Pool = createPool({ connectionString: cfg.DATABASE_URL, max: 10 });
   const redis = new Redis(cfg.REDIS_URL);
   const tenants = new TenantsRepo(pool);
   const requests = new RequestsRepo(pool);
-  const quota = new QuotaStore({ redis, source: new PgQuotaStateSource(pool), prefix: cfg.REDIS_KEY_PREFIX });
-
-  const model = createModelService({
-    slots: opts.modelService?.slots ?? 8,
-    prefillMsPerToken: opts.modelService?.prefillMsPerToken ?? 0,
-    decodeMsPerToken: opts.modelService?.decodeMsPerToken ?? 1,
-    models: ['ref-small'],
-    logger,
-  });
-  const modelHttp = await listen(model.app);
-  const gpuQueue = `gpu-${suffix}`;
-  const registry = new ModelRegistry([
-    modelSpecSchema.parse({
-      name: 'ref-small',
-      protocol: 'openai',
-      base_url: modelHttp.url,
-      gpu_task_queue: gpuQueue,
-      context_length: 4096,
-      max_attempts: opts.model?.max_attempts ?? 4,
-      request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
-    }),
-  ]);
-
+  const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const workflowBundle = { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') };
-  const workers: Worker[] = [];
-  if (opts.orchestration !== false) {
-    workers.push(
-      await Worker.create({
-        connection: native,
-        taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
-        workflowBundle,
-        activities: createOrchestrationActivities({ requests, quota, metrics, logger }),
-      }),
-    );
-  }
-  workers.push(
+  const workers: Worker[] = [
     await Worker.create({
       connection: native,
-      taskQueue: gpuQueue,
+      taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
+      workflowBundle: sh.workflowBundle,
+      activities: createOrchestrationActivities({ requests, quota, metrics, logger }),
+    }),
+  ];
+  const gpuWorker = () =>
+    Worker.create({
+      connection: native,
+      taskQueue: sh.gpuQueue,
       activities: createGpuActivities({
-        adapters: createAdapters(registry, [gpuQueue], {}),
+        adapters: createAdapters(registry, [sh.gpuQueue], {}),
         requests,
         metrics,
         logger,
@@ -126,8 +97,8 @@ export async function startStack(opts: StackOptions = {}) {
       shutdownGraceTime: '1s',
       maxHeartbeatThrottleInterval: '500ms',
       defaultHeartbeatThrottleInterval: '500ms',
-    }),
-  );
+    });
+  if (withGpu) workers.push(await gpuWorker());
   const running = workers.map((w) => w.run());
 
   const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
@@ -149,14 +120,88 @@ export async function startStack(opts: StackOptions = {}) {
     ],
   });
   const api = await listen(app);
+  return {
+    pool,
+    redis,
+    quota,
+    tenants,
+    client,
+    metrics,
+    apiUrl: api.url,
+    /** Starts (another) GPU worker in this node. */
+    async addGpuWorker() {
+      const w = await gpuWorker();
+      workers.push(w);
+      running.push(w.run());
+    },
+    async stop() {
+      await closeServer(api.server);
+      workers.forEach((w) => w.shutdown());
+      await Promise.allSettled(running);
+      await Promise.allSettled([pool.end(), redis.quit(), connection.close(), native.close()]);
+    },
+  };
+}
+
+/**
+ * The real system in one process, isolated per test file: a fresh Redis key prefix, fresh task
+ * queues, its own tenant. API, orchestration worker, GPU worker and reference model service are
+ * real; Temporal, PostgreSQL and Redis are the real servers from global setup.
+ */
+export async function startStack(opts: StackOptions = {}) {
+  const suffix = randomBytes(4).toString('hex');
+  const cfg: Env = loadConfig({
+    DATABASE_URL: process.env.TEST_DATABASE_URL,
+    REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
+    REDIS_KEY_PREFIX: `test-${suffix}`,
+    TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
+    ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  });
+  const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
+  const model = createModelService({
+    slots: opts.modelService?.slots ?? 8,
+    prefillMsPerToken: opts.modelService?.prefillMsPerToken ?? 0,
+    decodeMsPerToken: opts.modelService?.decodeMsPerToken ?? 1,
+    models: ['ref-small'],
+    logger,
+  });
+  const modelHttp = await listen(model.app);
+  const gpuQueue = `gpu-${suffix}`;
+  const registrySpec = {
+    name: 'ref-small',
+    protocol: 'openai',
+    base_url: modelHttp.url,
+    gpu_task_queue: gpuQueue,
+    context_length: 4096,
+    max_attempts: opts.model?.max_attempts ?? 4,
+    request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
+  };
+  const registry = new ModelRegistry([modelSpecSchema.parse(registrySpec)]);
+  const shared: Shared = {
+    cfg,
+    registry,
+    gpuQueue,
+    logger,
+    workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
+  };
+  const node = await startNode(shared, opts.gpu !== false);
+  const replicas: Awaited<ReturnType<typeof startNode>>[] = [];
+  const { pool, tenants } = node;
 
   const tenantId = `t-${suffix}`;
   const apiKey = `sk-test-${suffix}-${randomBytes(8).toString('hex')}`;
   await tenants.ensure({ id: tenantId, name: 'test tenant', tier: 'standard' });
   await tenants.addApiKey(tenantId, apiKey);
 
-  const call = async (method: string, path: string, body?: unknown, key: string | null = apiKey) => {
-    const res = await fetch(`${api.url}${path}`, {
+  const callAt = async (
+    base: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    key: string | null = apiKey,
+  ) => {
+    const res = await fetch(`${base}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -164,21 +209,33 @@ export async function startStack(opts: StackOptions = {}) {
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   };
+  const call = (method: string, path: string, body?: unknown, key: string | null = apiKey) =>
+    callAt(node.apiUrl, method, path, body, key);
 
   return {
     cfg,
     pool,
-    redis,
-    quota,
+    redis: node.redis,
+    quota: node.quota,
     tenants,
-    client,
+    client: node.client,
     tenantId,
     apiKey,
-    apiUrl: api.url,
+    apiUrl: node.apiUrl,
     modelUrl: modelHttp.url,
+    gpuQueue,
+    registrySpec,
     model,
-    metrics,
+    metrics: node.metrics,
+    node,
     call,
+    callAt,
+    /** Another replica (API + orchestration worker + GPU worker) sharing Redis, PostgreSQL and queues. */
+    async replica() {
+      const r = await startNode(shared, true);
+      replicas.push(r);
+      return r;
+    },
     /** Overrides the tenant's limits through the admin API. */
     async setLimits(limits: LimitsOverride) {
       const res = await call('PUT', `/admin/tenants/${tenantId}/limits`, limits, cfg.ADMIN_TOKEN);
@@ -203,14 +260,12 @@ export async function startStack(opts: StackOptions = {}) {
       return { requests: Number(rows[0]!.n), tokens: Number(rows[0]!.tokens) };
     },
     async stop() {
-      await closeServer(api.server);
-      workers.forEach((w) => w.shutdown());
-      await Promise.allSettled(running);
+      for (const r of replicas) await r.stop();
+      const keys = await node.redis.keys(`${cfg.REDIS_KEY_PREFIX}:*`);
+      if (keys.length) await node.redis.del(...keys);
+      await node.stop();
       await model.close();
       await closeServer(modelHttp.server);
-      const keys = await redis.keys(`${cfg.REDIS_KEY_PREFIX}:*`);
-      if (keys.length) await redis.del(...keys);
-      await Promise.allSettled([pool.end(), redis.quit(), connection.close(), native.close()]);
     },
   };
 }
@@ -253,9 +308,7 @@ export async function scriptFaults(s: Stack, script: unknown[]): Promise<void> {
   if (!res.ok) throw new Error(`scriptFaults: ${res.status} ${await res.text()}`);
 }
 
-export async function modelStats(
-  s: Stack,
-): Promise<{
+export async function modelStats(s: Stack): Promise<{
   requests_total: number;
   in_flight: number;
   aborted: number;
