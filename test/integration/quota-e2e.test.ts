@@ -1,12 +1,15 @@
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
+import { spawnSystemProcess, type SystemProcess } from '../support/processes';
 import { expectQuotaMatchesLedger, startStack, type Stack } from '../support/stack';
 
 /** Quotas end to end: HTTP → API → Temporal → workers → Redis/PostgreSQL. */
 let s: Stack;
+let procs: SystemProcess[] = [];
 beforeAll(async () => {
   s = await startStack({ modelService: { decodeMsPerToken: 1 } });
 });
 afterAll(async () => {
+  await Promise.all(procs.map((p) => p.kill()));
   await s?.stop();
 });
 
@@ -43,13 +46,25 @@ async function peakWhile(during: Promise<unknown>): Promise<number> {
 
 test.each([
   ['one API and one worker', 1],
-  ['two APIs and two worker pairs', 2],
+  ['two API processes, two orchestration and two GPU worker processes', 2],
 ])(
   '1,000 concurrent submits, a token limit admitting exactly K (%s): exactly K admitted',
   async (_name, replicas) => {
     const K = 23;
-    const urls = [s.apiUrl];
-    if (replicas === 2) urls.push((await s.replica()).apiUrl);
+    let urls = [s.apiUrl];
+    if (replicas === 2) {
+      procs = await Promise.all([
+        spawnSystemProcess(s, 'src/api/main.ts', '/readyz'),
+        spawnSystemProcess(s, 'src/api/main.ts', '/readyz'),
+        spawnSystemProcess(s, 'workers/orchestration-worker.ts', '/healthz'),
+        spawnSystemProcess(s, 'workers/orchestration-worker.ts', '/healthz'),
+        spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz'),
+        spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz'),
+      ]);
+      // The in-process workers stop polling, so the processes do the work.
+      await s.node.stopWorkers();
+      urls = [procs[0]!.url, procs[1]!.url];
+    }
     const before = await s.ledgerTotals();
     const limit = before.tokens + K * ESTIMATE;
     await s.setLimits({

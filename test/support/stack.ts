@@ -128,6 +128,13 @@ async function startNode(sh: Shared, withGpu: boolean) {
     client,
     metrics,
     apiUrl: api.url,
+    /** Stops this node's workers (its API keeps serving). */
+    async stopWorkers() {
+      workers.forEach((w) => w.shutdown());
+      await Promise.allSettled(running);
+      workers.length = 0;
+      running.length = 0;
+    },
     /** Starts (another) GPU worker in this node. */
     async addGpuWorker() {
       const w = await gpuWorker();
@@ -186,7 +193,6 @@ export async function startStack(opts: StackOptions = {}) {
     workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
   };
   const node = await startNode(shared, opts.gpu !== false);
-  const replicas: Awaited<ReturnType<typeof startNode>>[] = [];
   const { pool, tenants } = node;
 
   const tenantId = `t-${suffix}`;
@@ -230,12 +236,6 @@ export async function startStack(opts: StackOptions = {}) {
     node,
     call,
     callAt,
-    /** Another replica (API + orchestration worker + GPU worker) sharing Redis, PostgreSQL and queues. */
-    async replica() {
-      const r = await startNode(shared, true);
-      replicas.push(r);
-      return r;
-    },
     /** Overrides the tenant's limits through the admin API. */
     async setLimits(limits: LimitsOverride) {
       const res = await call('PUT', `/admin/tenants/${tenantId}/limits`, limits, cfg.ADMIN_TOKEN);
@@ -260,7 +260,6 @@ export async function startStack(opts: StackOptions = {}) {
       return { requests: Number(rows[0]!.n), tokens: Number(rows[0]!.tokens) };
     },
     async stop() {
-      for (const r of replicas) await r.stop();
       const keys = await node.redis.keys(`${cfg.REDIS_KEY_PREFIX}:*`);
       if (keys.length) await node.redis.del(...keys);
       await node.stop();

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './dev-server';
+import type { Stack } from './stack';
+
+const ROOT = join(__dirname, '..', '..');
+
+/** A real process of the system (API or worker), configured like the stack it joins. */
+export interface SystemProcess {
+  proc: ChildProcess;
+  /** http://127.0.0.1:<port> of its HTTP server (API port, or the worker's metrics port). */
+  url: string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `file` (src/api/main.ts, workers/…) as a child process sharing the stack's Redis prefix and queues. */
+export async function spawnSystemProcess(s: Stack, file: string, readyPath: string): Promise<SystemProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-'));
+  writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
+  const [apiPort, orchPort, gpuPort] = [await freePort(), await freePort(), await freePort()];
+  const port = file.includes('api') ? apiPort : file.includes('gpu') ? gpuPort : orchPort;
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
+    env: {
+      ...process.env,
+      DATABASE_URL: s.cfg.DATABASE_URL,
+      REDIS_URL: s.cfg.REDIS_URL,
+      REDIS_KEY_PREFIX: s.cfg.REDIS_KEY_PREFIX,
+      TEMPORAL_ADDRESS: s.cfg.TEMPORAL_ADDRESS,
+      ORCHESTRATION_TASK_QUEUE: s.cfg.ORCHESTRATION_TASK_QUEUE,
+      MODEL_REGISTRY: join(dir, 'models.json'),
+      API_HOST: '127.0.0.1',
+      API_PORT: String(apiPort),
+      ORCHESTRATION_METRICS_PORT: String(orchPort),
+      GPU_METRICS_PORT: String(gpuPort),
+      API_KEY_CACHE_TTL_S: '0',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 600; i++) {
+    if (proc.exitCode !== null) throw new Error(`${file} exited with ${proc.exitCode}`);
+    if (
+      await fetch(`${url}${readyPath}`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    ) {
+      return {
+        proc,
+        url,
+        kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
+          if (proc.exitCode !== null) return;
+          const exited = new Promise((r) => proc.once('exit', r));
+          proc.kill(signal);
+          await exited;
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`${file} did not become ready`);
+}
