@@ -1,8 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { freePort } from '../support/dev-server';
+import type { ChildProcess } from 'node:child_process';
+import { spawnSystemProcess } from '../support/processes';
 import { expectQuotaMatchesLedger, modelStats, startStack, type Stack } from '../support/stack';
 
 /** A GPU worker process killed with SIGKILL in the middle of a model call. */
@@ -16,41 +13,9 @@ afterAll(async () => {
   await s?.stop();
 });
 
-async function startGpuWorkerProcess(): Promise<ChildProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'registry-'));
-  writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
-  const metricsPort = await freePort();
-  const proc = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(__dirname, '..', '..', 'workers', 'gpu-worker.ts')],
-    {
-      env: {
-        ...process.env,
-        DATABASE_URL: s.cfg.DATABASE_URL,
-        TEMPORAL_ADDRESS: s.cfg.TEMPORAL_ADDRESS,
-        MODEL_REGISTRY: join(dir, 'models.json'),
-        GPU_METRICS_PORT: String(metricsPort),
-        ORCHESTRATION_METRICS_PORT: String(await freePort()),
-        LOG_LEVEL: 'silent',
-      },
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) throw new Error(`gpu worker exited with ${proc.exitCode}`);
-    if (
-      await fetch(`http://127.0.0.1:${metricsPort}/healthz`)
-        .then((r) => r.ok)
-        .catch(() => false)
-    )
-      return proc;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('gpu worker did not start');
-}
-
 test('the call is retried on another worker after the heartbeat timeout, and charged exactly once', async () => {
-  child = await startGpuWorkerProcess();
+  const gpu = await spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz');
+  child = gpu.proc;
   const res = await s.call('POST', '/v1/inference', {
     model: 'ref-small',
     prompt: 'survive a crash',

@@ -19,7 +19,9 @@ export interface SystemProcess {
 export async function spawnSystemProcess(s: Stack, file: string, readyPath: string): Promise<SystemProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'registry-'));
   writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
-  const [apiPort, orchPort, gpuPort] = [await freePort(), await freePort(), await freePort()];
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [apiPort, orchPort, gpuPort] = [...ports] as [number, number, number];
   const port = file.includes('api') ? apiPort : file.includes('gpu') ? gpuPort : orchPort;
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
     env: {
@@ -37,11 +39,14 @@ export async function spawnSystemProcess(s: Stack, file: string, readyPath: stri
       API_KEY_CACHE_TTL_S: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // Keep the tail of stderr to explain a failed start; worker logs are too chatty to print.
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 600; i++) {
-    if (proc.exitCode !== null) throw new Error(`${file} exited with ${proc.exitCode}`);
+    if (proc.exitCode !== null) throw new Error(`${file} exited with ${proc.exitCode}:\n${stderr}`);
     if (
       await fetch(`${url}${readyPath}`).then(
         (r) => r.ok,
@@ -62,5 +67,5 @@ export async function spawnSystemProcess(s: Stack, file: string, readyPath: stri
     await new Promise((r) => setTimeout(r, 100));
   }
   proc.kill('SIGKILL');
-  throw new Error(`${file} did not become ready`);
+  throw new Error(`${file} did not become ready:\n${stderr}`);
 }
