@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ ! -d node_modules ]; then
-  echo "node_modules is missing: run 'npm ci' first." >&2
+  echo "node_modules is missing: run 'npm install' first." >&2
   exit 1
 fi
 if [ -z "${TEMPORAL_ADDRESS:-}" ]; then

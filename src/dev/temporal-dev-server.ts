@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../shared/search-attributes';
@@ -16,29 +17,37 @@ export interface DevServerOptions {
   uiPort?: number;
 }
 
-/** Dynamic config the dev server needs: fairness keys on task queues (priority works by default). */
-export const DEV_SERVER_DYNAMIC_CONFIG = ['matching.enableFairness=true'];
+/** Dynamic config for priority and per-tenant fairness on task queues. */
+export const FAIRNESS_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
+
+/** Options for {@link devServerArgs}. */
+export interface DevServerArgsOptions {
+  /** Folder of the SQLite file; unset: in-memory and headless (tests, benchmarks). */
+  dataDir?: string;
+  /** gRPC port. */
+  port: number;
+  /** Web UI port. @default port + 1000 */
+  uiPort?: number;
+  /** Priority and fairness on task queues. @default true */
+  fairness?: boolean;
+}
 
 /** Arguments of `temporal server start-dev` for this project. */
-export function devServerArgs(opts: Required<Omit<DevServerOptions, 'cli'>>): string[] {
+export function devServerArgs(o: DevServerArgsOptions): string[] {
   return [
     'server',
     'start-dev',
-    '--db-filename',
-    join(opts.dataDir, 'temporal.sqlite'),
+    ...(o.dataDir
+      ? ['--db-filename', join(o.dataDir, 'temporal.sqlite'), '--ui-port', String(o.uiPort ?? o.port + 1000)]
+      : ['--headless']),
     '--port',
-    String(opts.port),
-    '--ui-port',
-    String(opts.uiPort),
+    String(o.port),
     '--ip',
     '127.0.0.1',
     '--log-level',
     'warn',
-    ...Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).flatMap(([k, t]) => [
-      '--search-attribute',
-      `${k}=${t}`,
-    ]),
-    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((kv) => ['--dynamic-config-value', kv]),
+    ...Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ...(o.fairness === false ? [] : FAIRNESS_DYNAMIC_CONFIG).flatMap((kv) => ['--dynamic-config-value', kv]),
   ];
 }
 
@@ -82,4 +91,28 @@ export function startTemporalDevServer(opts: DevServerOptions): ChildProcess {
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
+}
+
+/** An in-memory, headless dev server on a free port (tests and benchmarks). */
+export async function startEphemeralDevServer(
+  cli: string,
+  opts: { fairness?: boolean } = {},
+): Promise<{ address: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(cli, devServerArgs({ port, fairness: opts.fairness }), { stdio: 'ignore' });
+  const address = `127.0.0.1:${port}`;
+  await waitForTemporal(address, 60_000, proc);
+  return { address, proc };
+}
+
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
