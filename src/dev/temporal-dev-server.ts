@@ -46,7 +46,10 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
     '127.0.0.1',
     '--log-level',
     'warn',
-    ...Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ...Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).flatMap(([k, t]) => [
+      '--search-attribute',
+      `${k}=${t}`,
+    ]),
     ...(o.fairness === false ? [] : FAIRNESS_DYNAMIC_CONFIG).flatMap((kv) => ['--dynamic-config-value', kv]),
   ];
 }

@@ -16,7 +16,12 @@ export interface SystemProcess {
 }
 
 /** Starts `file` (src/api/main.ts, workers/…) as a child process sharing the stack's Redis prefix and queues. */
-export async function spawnSystemProcess(s: Stack, file: string, readyPath: string): Promise<SystemProcess> {
+export async function spawnSystemProcess(
+  s: Stack,
+  file: string,
+  readyPath: string,
+  extraEnv: Record<string, string> = {},
+): Promise<SystemProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'registry-'));
   writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
   const ports = new Set<number>();
@@ -38,6 +43,7 @@ export async function spawnSystemProcess(s: Stack, file: string, readyPath: stri
       GPU_METRICS_PORT: String(gpuPort),
       API_KEY_CACHE_TTL_S: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
