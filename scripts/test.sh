@@ -11,5 +11,5 @@ echo "test server: $TEMPORAL_TEST_SERVER"
 node --import tsx scripts/check-services.ts
 
 echo "== typecheck" && npx tsc --noEmit -p tsconfig.json
-echo "== lint" && npx eslint . && npx prettier --check . >/dev/null
+echo "== lint" && npx eslint . && npx prettier --check "**/*.{ts,mjs,js,json,yml,yaml}" >/dev/null
 echo "== jest" && npx jest --maxWorkers=2 "$@"

@@ -1,0 +1,95 @@
+import { KserveV2Adapter } from '../../src/models/kserve-v2-adapter';
+import { ModelCallError } from '../../src/models/model-call-error';
+import { OpenAiAdapter } from '../../src/models/openai-adapter';
+import { getTokenizer } from '../../src/tokenizer/tokenizer';
+import { startModelServer } from '../support/model-server';
+
+type Server = Awaited<ReturnType<typeof startModelServer>>;
+let m: Server;
+beforeAll(async () => {
+  m = await startModelServer({ contextLength: 500 });
+});
+afterAll(async () => {
+  await m.stop();
+});
+afterEach(async () => {
+  await fetch(`${m.url}/_faults`, { method: 'DELETE' });
+});
+
+const tokenizer = getTokenizer();
+const openai = () => new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+const signal = () => new AbortController().signal;
+
+test('OpenAI adapter: completions and chat stream, with usage from the service and progress', async () => {
+  const progress: number[] = [];
+  const r = await openai().generate(
+    { prompt: 'hello', maxTokens: 6, promptTokens: 1 },
+    { signal: signal(), onProgress: (n) => progress.push(n) },
+  );
+  expect(r).toMatchObject({
+    usageReported: true,
+    finishReason: 'length',
+    usage: { prompt_tokens: 1, completion_tokens: 6, total_tokens: 7 },
+  });
+  expect(progress.at(-1)).toBe(6);
+  const chat = await openai().generate(
+    { messages: [{ role: 'user', content: 'hi [[stop:2]]' }], maxTokens: 9, promptTokens: 0 },
+    { signal: signal() },
+  );
+  expect(chat).toMatchObject({ finishReason: 'stop', usage: { completion_tokens: 2 } });
+});
+
+test('KServe v2 adapter counts tokens itself (the protocol reports none)', async () => {
+  const k = new KserveV2Adapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+  const r = await k.generate({ prompt: 'hello', maxTokens: 5, promptTokens: 1 }, { signal: signal() });
+  expect(r).toMatchObject({
+    usageReported: false,
+    usage: { prompt_tokens: 1, completion_tokens: 5, total_tokens: 6 },
+  });
+  expect(tokenizer.count(r.text)).toBe(5);
+});
+
+test.each([
+  [{ 'x-fault': '503' }, 'model_overloaded', true],
+  [{ 'x-fault': '429' }, 'model_overloaded', true],
+  [{ 'x-fault': '500' }, 'model_unavailable', true],
+  [{ 'x-fault': '400' }, 'model_invalid_request', false],
+  [{ 'x-fault': 'drop' }, 'model_unavailable', true],
+  [{ 'x-fault': 'hang' }, 'model_timeout', true],
+])('fault %j is classified as %s (retryable %s)', async (headers, type, retryable) => {
+  const a = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 500, tokenizer, headers });
+  const err = await a
+    .generate({ prompt: 'x', maxTokens: 2, promptTokens: 1 }, { signal: signal() })
+    .catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ModelCallError);
+  expect(err).toMatchObject({ type, retryable });
+});
+
+test('Retry-After is carried; context-length errors keep the service message', async () => {
+  const a = new OpenAiAdapter({
+    baseUrl: m.url,
+    model: 'ref-small',
+    timeoutMs: 2000,
+    tokenizer,
+    headers: { 'x-fault': '503' },
+  });
+  const err = (await a
+    .generate({ prompt: 'x', maxTokens: 2, promptTokens: 1 }, { signal: signal() })
+    .catch((e: unknown) => e)) as ModelCallError;
+  expect(err.retryAfterMs).toBe(1000);
+  const long = (await openai()
+    .generate({ prompt: 'x', maxTokens: 1000, promptTokens: 1 }, { signal: signal() })
+    .catch((e: unknown) => e)) as ModelCallError;
+  expect(long).toMatchObject({ type: 'model_invalid_request', retryable: false, status: 400 });
+  expect(long.message).toMatch(/maximum context length is 500 tokens/);
+});
+
+test('connection refused is retryable', async () => {
+  const a = new OpenAiAdapter({ baseUrl: 'http://127.0.0.1:1', model: 'x', timeoutMs: 1000, tokenizer });
+  await expect(
+    a.generate({ prompt: 'x', maxTokens: 1, promptTokens: 1 }, { signal: signal() }),
+  ).rejects.toMatchObject({
+    type: 'model_unavailable',
+    retryable: true,
+  });
+});
