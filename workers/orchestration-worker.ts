@@ -7,6 +7,7 @@ import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
 import { QuotaSweeper } from '../src/quota/quota-sweeper';
 import { RequestsRepo } from '../src/requests/requests-repo';
+import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { createPgPool, createQuotaStore, createRedis, temporalAddress } from '../src/runtime/resources';
 
 /** Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. */
@@ -25,6 +26,8 @@ async function main(): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
     activities: createOrchestrationActivities({ requests: new RequestsRepo(pool), quota, metrics, logger }),
   });
+  // Redis may have restarted empty: rebuild every tenant's counters from the ledger before serving.
+  for (const t of await new TenantsRepo(pool).list()) await quota.rebuildTenant(t.id);
   const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S);
   sweeper.start();
   const auditor = new QuotaAuditor({ pool, redis, quota, metrics, logger });

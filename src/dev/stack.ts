@@ -6,6 +6,8 @@ import { ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { seedDevTenant } from '../tenants/seed';
 import { TenantsRepo } from '../tenants/tenants-repo';
+import { Connection } from '@temporalio/client';
+import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 
@@ -126,6 +128,15 @@ async function main(): Promise<void> {
           temporal = startTemporalDevServer({ cli, dataDir: join(DATA, 'temporal') });
         }
         await waitForTemporal(temporalAddr, 60_000, temporal);
+        if (cfg.TEMPORAL_ADDRESS) {
+          // Someone else's server: make sure the Web UI can filter by tenant, model and status.
+          const connection = await Connection.connect({ address: temporalAddr });
+          try {
+            await registerSearchAttributes(connection, cfg.TEMPORAL_NAMESPACE);
+          } finally {
+            await connection.close();
+          }
+        }
       },
     );
     await step(`reference model service (:${cfg.MODEL_SERVICE_PORT})`, () =>

@@ -209,6 +209,7 @@ export class QuotaStore {
 
   /** Rebuilds the tenant's counters from PostgreSQL if Redis does not hold them. */
   async rebuildTenant(tenantId: string): Promise<void> {
+    if (await this.redis.exists(this.keys.limits(tenantId))) return;
     const now = this.now();
     const current = bucketsFor(now);
     const bucketOf = new Map<string, WindowBucket>();

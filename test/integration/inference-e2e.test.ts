@@ -133,3 +133,46 @@ test('healthz and readyz', async () => {
     redis: { status: 'ok' },
   });
 });
+
+test('admin limits: token required, bad values rejected naming the field, unknown tenant 404', async () => {
+  const path = `/admin/tenants/${s.tenantId}/limits`;
+  expect((await s.call('PUT', path, { tokens_per_day: 5 }, null)).status).toBe(401);
+  expect((await s.call('PUT', path, { tokens_per_day: 5 }, 'wrong-admin-token')).status).toBe(401);
+  for (const [body, param] of [
+    [{ tokens_per_day: -1 }, 'tokens_per_day'],
+    [{ max_in_flight: 1.5 }, 'max_in_flight'],
+    [{ requests_per_minute: '10' }, 'requests_per_minute'],
+    [{ tokens_per_year: 10 }, undefined],
+    [{}, undefined],
+  ] as const) {
+    const res = await s.call('PUT', path, body, s.cfg.ADMIN_TOKEN);
+    expect(res.status).toBe(400);
+    expect(res.body.error.type).toBe('invalid_request_error');
+    if (param) expect(res.body.error.param).toBe(param);
+  }
+  expect(
+    (await s.call('PUT', '/admin/tenants/nobody-here/limits', { tokens_per_day: 5 }, s.cfg.ADMIN_TOKEN))
+      .status,
+  ).toBe(404);
+  const ok = await s.call('PUT', path, { max_in_flight: 7 }, s.cfg.ADMIN_TOKEN);
+  expect(ok.body.limits.max_in_flight).toBe(7);
+  expect((await s.call('GET', '/v1/quota')).body.limits.max_in_flight.limit).toBe(7);
+  await s.setLimits({ max_in_flight: null });
+  expect((await s.call('GET', '/v1/quota')).body.limits.max_in_flight.limit).toBe(64);
+});
+
+test('GET /v1/models lists the registry', async () => {
+  const res = await s.call('GET', '/v1/models');
+  expect(res.body).toEqual({
+    object: 'list',
+    data: [
+      {
+        id: 'ref-small',
+        object: 'model',
+        owned_by: 'durable-inference',
+        context_length: 4096,
+        protocol: 'openai',
+      },
+    ],
+  });
+});
