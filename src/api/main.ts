@@ -1,3 +1,4 @@
+import { readinessChecks } from './routes/health-routes';
 import { loadConfig } from '../config/load-config';
 import { SubmitService } from '../inference/submit-service';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
@@ -37,11 +38,7 @@ async function main(): Promise<void> {
     adminToken: cfg.ADMIN_TOKEN,
     apiKeyCacheTtlS: cfg.API_KEY_CACHE_TTL_S,
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    checks: [
-      { name: 'temporal', check: () => workflows.ping() },
-      { name: 'postgres', check: () => pool.query('SELECT 1') },
-      { name: 'redis', check: () => redis.ping() },
-    ],
+    checks: readinessChecks({ workflows, pool, redis }),
   });
   const server = app.listen(cfg.API_PORT, cfg.API_HOST, () =>
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),

@@ -99,3 +99,39 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
     }
   }
 }
+
+/**
+ * POSTs a streaming request and calls `onChunk` with each JSON event until the stream ends (or
+ * `[DONE]`). Every failure, including invalid JSON and an error event, becomes a ModelCallError.
+ */
+export async function streamJson<T extends { error?: unknown }>(
+  url: string,
+  body: unknown,
+  opts: PostJsonOptions,
+  onChunk: (chunk: T) => void,
+): Promise<void> {
+  const res = await postJson(url, body, opts);
+  if (!res.body)
+    throw new ModelCallError(ErrorType.ModelBadResponse, 'model service sent an empty body', true);
+  try {
+    for await (const data of sseData(res.body)) {
+      if (data === '[DONE]') break;
+      const chunk = JSON.parse(data) as T;
+      if (chunk.error) {
+        const e = chunk.error as { message?: string } | string;
+        const msg = typeof e === 'string' ? e : (e.message ?? JSON.stringify(e));
+        throw new ModelCallError(ErrorType.ModelUnavailable, `model service error mid-stream: ${msg}`, true);
+      }
+      onChunk(chunk);
+    }
+  } catch (err) {
+    if (err instanceof SyntaxError) {
+      throw new ModelCallError(
+        ErrorType.ModelBadResponse,
+        `model service sent invalid JSON: ${err.message}`,
+        true,
+      );
+    }
+    throw classifyFetchError(err, url, opts.signal);
+  }
+}

@@ -1,9 +1,7 @@
-import { ErrorType } from '../shared/error-types';
 import type { ModelCallResult } from '../shared/types';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
-import { ModelCallError } from './model-call-error';
-import { classifyFetchError, postJson, sseData } from './http-call';
+import { streamJson } from './http-call';
 
 /** Options for {@link KserveV2Adapter}. */
 export interface KserveV2AdapterOptions {
@@ -39,39 +37,15 @@ export class KserveV2Adapter implements ModelAdapter {
         ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
       },
     };
-    const res = await postJson(url, body, {
-      headers: this.opts.headers ?? {},
-      signal,
-      timeoutMs: this.opts.timeoutMs,
-    });
-    if (!res.body)
-      throw new ModelCallError(ErrorType.ModelBadResponse, 'model service sent an empty body', true);
     let text = '';
     let pieces = 0;
-    try {
-      for await (const data of sseData(res.body)) {
-        const chunk = JSON.parse(data) as { text_output?: string; error?: string };
-        if (chunk.error)
-          throw new ModelCallError(
-            ErrorType.ModelUnavailable,
-            `model service error mid-stream: ${chunk.error}`,
-            true,
-          );
-        if (chunk.text_output) {
-          text += chunk.text_output;
-          onProgress?.(++pieces);
-        }
+    const opts = { headers: this.opts.headers ?? {}, signal, timeoutMs: this.opts.timeoutMs };
+    await streamJson<{ text_output?: string; error?: string }>(url, body, opts, (chunk) => {
+      if (chunk.text_output) {
+        text += chunk.text_output;
+        onProgress?.(++pieces);
       }
-    } catch (err) {
-      if (err instanceof SyntaxError) {
-        throw new ModelCallError(
-          ErrorType.ModelBadResponse,
-          `model service sent invalid JSON: ${err.message}`,
-          true,
-        );
-      }
-      throw classifyFetchError(err, url, signal);
-    }
+    });
     const completion = this.opts.tokenizer.count(text);
     return {
       text,

@@ -1,9 +1,7 @@
-import { ErrorType } from '../shared/error-types';
 import type { ModelCallResult } from '../shared/types';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
-import { ModelCallError } from './model-call-error';
-import { classifyFetchError, postJson, sseData } from './http-call';
+import { streamJson } from './http-call';
 
 /** Options for {@link OpenAiAdapter}. */
 export interface OpenAiAdapterOptions {
@@ -41,50 +39,21 @@ export class OpenAiAdapter implements ModelAdapter {
       stream: true,
       stream_options: { include_usage: true },
     };
-    const res = await postJson(url, body, {
-      headers: this.opts.headers ?? {},
-      signal,
-      timeoutMs: this.opts.timeoutMs,
-    });
-    if (!res.body)
-      throw new ModelCallError(ErrorType.ModelBadResponse, 'model service sent an empty body', true);
-
     let text = '';
     let chunks = 0;
     let finishReason = 'stop';
     let reported: { prompt_tokens?: number; completion_tokens?: number } | undefined;
-    try {
-      for await (const data of sseData(res.body)) {
-        if (data === '[DONE]') break;
-        const chunk = JSON.parse(data) as StreamChunk;
-        if (chunk.error) {
-          throw new ModelCallError(
-            ErrorType.ModelUnavailable,
-            `model service error mid-stream: ${chunk.error.message}`,
-            true,
-          );
-        }
-        if (chunk.usage) reported = chunk.usage;
-        const choice = chunk.choices?.[0];
-        if (!choice) continue;
-        const piece = choice.text ?? choice.delta?.content ?? '';
-        if (piece) {
-          text += piece;
-          chunks++;
-          onProgress?.(chunks);
-        }
-        if (choice.finish_reason) finishReason = choice.finish_reason;
+    const opts = { headers: this.opts.headers ?? {}, signal, timeoutMs: this.opts.timeoutMs };
+    await streamJson<StreamChunk>(url, body, opts, (chunk) => {
+      if (chunk.usage) reported = chunk.usage;
+      const choice = chunk.choices?.[0];
+      const piece = choice?.text ?? choice?.delta?.content ?? '';
+      if (piece) {
+        text += piece;
+        onProgress?.(++chunks);
       }
-    } catch (err) {
-      if (err instanceof SyntaxError) {
-        throw new ModelCallError(
-          ErrorType.ModelBadResponse,
-          `model service sent invalid JSON: ${err.message}`,
-          true,
-        );
-      }
-      throw classifyFetchError(err, url, signal);
-    }
+      if (choice?.finish_reason) finishReason = choice.finish_reason;
+    });
     const usageReported = typeof reported?.completion_tokens === 'number';
     const prompt = reported?.prompt_tokens ?? req.promptTokens;
     const completion = usageReported ? reported!.completion_tokens! : this.opts.tokenizer.count(text);

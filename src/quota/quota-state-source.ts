@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '../db/transaction';
 import type { TenantLimits } from '../tenants/limits';
 import { TenantsRepo } from '../tenants/tenants-repo';
 
@@ -49,40 +50,36 @@ export class PgQuotaStateSource implements QuotaStateSource {
   ): Promise<TenantState | undefined> {
     const tenant = await this.tenants.get(tenantId);
     if (!tenant) return undefined;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const open = await client.query<{ id: string; estimated_tokens: number; accepted_at: Date }>(
-        `SELECT r.id, r.estimated_tokens, r.accepted_at FROM requests r
-         WHERE r.tenant_id = $1 AND r.status IN ('queued', 'running')
-           AND NOT EXISTS (SELECT 1 FROM usage_ledger l WHERE l.request_id = r.id)`,
-        [tenantId],
-      );
-      const openRequests = open.rows.map((r) => ({
-        requestId: r.id,
-        estimatedTokens: r.estimated_tokens,
-        acceptedAt: r.accepted_at,
-      }));
-      const usage = new Map<string, LedgerBucketUsage>();
-      for (const r of rangesFor(openRequests)) {
-        const { rows } = await client.query<{ requests: string; tokens: string }>(
-          `SELECT count(*) AS requests, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger
-           WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3`,
-          [tenantId, r.from, r.to],
+    // One snapshot: the ledger sums and the open requests must agree with each other.
+    return withTransaction(
+      this.pool,
+      async (client) => {
+        const open = await client.query<{ id: string; estimated_tokens: number; accepted_at: Date }>(
+          `SELECT r.id, r.estimated_tokens, r.accepted_at FROM requests r
+           WHERE r.tenant_id = $1 AND r.status IN ('queued', 'running')
+             AND NOT EXISTS (SELECT 1 FROM usage_ledger l WHERE l.request_id = r.id)`,
+          [tenantId],
         );
-        usage.set(r.key, { requests: Number(rows[0]?.requests ?? 0), tokens: Number(rows[0]?.tokens ?? 0) });
-      }
-      await client.query('COMMIT');
-      return {
-        limits: tenant.limits,
-        usage,
-        open: openRequests,
-      };
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+        const openRequests = open.rows.map((r) => ({
+          requestId: r.id,
+          estimatedTokens: r.estimated_tokens,
+          acceptedAt: r.accepted_at,
+        }));
+        const usage = new Map<string, LedgerBucketUsage>();
+        for (const r of rangesFor(openRequests)) {
+          const { rows } = await client.query<{ requests: string; tokens: string }>(
+            `SELECT count(*) AS requests, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger
+             WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3`,
+            [tenantId, r.from, r.to],
+          );
+          usage.set(r.key, {
+            requests: Number(rows[0]?.requests ?? 0),
+            tokens: Number(rows[0]?.tokens ?? 0),
+          });
+        }
+        return { limits: tenant.limits, usage, open: openRequests };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
   }
 }

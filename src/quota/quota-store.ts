@@ -98,6 +98,16 @@ export class QuotaStore {
     ];
   }
 
+  /** KEYS of reserve.lua and settle.lua: limits, record, minute, day, month, active. */
+  private scriptKeys(ref: ReservationRef): string[] {
+    return [
+      this.keys.limits(ref.tenantId),
+      this.keys.record(ref.tenantId, ref.requestId),
+      ...this.windowKeys(ref.tenantId, ref.acceptedAt),
+      this.keys.active(ref.tenantId),
+    ];
+  }
+
   private async eval(src: string, keys: string[], args: (string | number)[]): Promise<Reply> {
     return (await this.redis.eval(src, keys.length, ...keys, ...args)) as Reply;
   }
@@ -116,29 +126,17 @@ export class QuotaStore {
 
   /** Atomically checks every limit of the tenant and reserves `tokens` (and one request) in all windows. */
   async reserve(ref: ReservationRef, tokens: number): Promise<ReserveResult> {
-    const [km, kd, kM] = this.windowKeys(ref.tenantId, ref.acceptedAt);
     const now = this.now().getTime();
     const reply = await this.withTenant(ref.tenantId, () =>
-      this.eval(
-        SCRIPTS.reserve,
-        [
-          this.keys.limits(ref.tenantId),
-          this.keys.record(ref.tenantId, ref.requestId),
-          km,
-          kd,
-          kM,
-          this.keys.active(ref.tenantId),
-        ],
-        [
-          ref.requestId,
-          tokens,
-          now + this.ttlS * 1000,
-          BUCKET_TTL_S.minute,
-          BUCKET_TTL_S.day,
-          BUCKET_TTL_S.month,
-          now,
-        ],
-      ),
+      this.eval(SCRIPTS.reserve, this.scriptKeys(ref), [
+        ref.requestId,
+        tokens,
+        now + this.ttlS * 1000,
+        BUCKET_TTL_S.minute,
+        BUCKET_TTL_S.day,
+        BUCKET_TTL_S.month,
+        now,
+      ]),
     );
     if (reply[0] === 'ok') return { outcome: 'reserved' };
     if (reply[0] === 'exists') return { outcome: 'exists', state: String(reply[1]) };
@@ -176,20 +174,8 @@ export class QuotaStore {
     action: 'commit' | 'release',
     actual: number,
   ): Promise<SettleResult> {
-    const [km, kd, kM] = this.windowKeys(ref.tenantId, ref.acceptedAt);
     const reply = await this.withTenant(ref.tenantId, () =>
-      this.eval(
-        SCRIPTS.settle,
-        [
-          this.keys.limits(ref.tenantId),
-          this.keys.record(ref.tenantId, ref.requestId),
-          km,
-          kd,
-          kM,
-          this.keys.active(ref.tenantId),
-        ],
-        [ref.requestId, action, actual, this.retentionS],
-      ),
+      this.eval(SCRIPTS.settle, this.scriptKeys(ref), [ref.requestId, action, actual, this.retentionS]),
     );
     if (reply[0] === 'ok') return { outcome: 'settled', from: String(reply[1]) };
     if (reply[0] === 'noop') return { outcome: 'noop', state: String(reply[1]) };

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { withTransaction } from '../db/transaction';
 import type { InferenceInput, RequestStatus, Usage } from '../shared/types';
 
 /** A request as the API shows it. */
@@ -127,13 +128,11 @@ export class RequestsRepo {
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
     result: { text: string; usage: Usage; finishReason: string },
   ): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(this.pool, async (client) => {
       await client.query(
         `UPDATE requests SET output = $2, finish_reason = $3, prompt_tokens = $4,
-           completion_tokens = $5, total_tokens = $6, updated_at = now()
-         WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+         completion_tokens = $5, total_tokens = $6, updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
         [
           input.requestId,
           result.text,
@@ -145,7 +144,7 @@ export class RequestsRepo {
       );
       await client.query(
         `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
         [
           input.requestId,
           input.tenantId,
@@ -156,13 +155,7 @@ export class RequestsRepo {
           input.acceptedAt,
         ],
       );
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Marks a request whose result is recorded as completed; a repeat is a no-op. */

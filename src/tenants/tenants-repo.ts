@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import { withTransaction } from '../db/transaction';
 import { hashApiKey } from './api-key';
 import type { LimitsOverride, TenantLimits } from './limits';
 
@@ -99,26 +100,17 @@ export class TenantsRepo {
   async setLimits(tenantId: string, o: LimitsOverride): Promise<TenantWithLimits | undefined> {
     const cols = Object.keys(o) as (keyof LimitsOverride)[];
     const values = cols.map((c) => o[c] ?? null);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const found = await withTransaction(this.pool, async (client) => {
       const exists = await client.query('SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE', [tenantId]);
-      if (!exists.rowCount) {
-        await client.query('ROLLBACK');
-        return undefined;
-      }
+      if (!exists.rowCount) return false;
       await client.query(
         `INSERT INTO tenant_limits (tenant_id, ${cols.join(', ')}) VALUES ($1, ${cols.map((_, i) => `$${i + 2}`).join(', ')})
          ON CONFLICT (tenant_id) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, updated_at = now()`,
         [tenantId, ...values],
       );
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK');
-      throw err;
-    } finally {
-      client.release();
-    }
+      return true;
+    });
+    if (!found) return undefined;
     return this.get(tenantId);
   }
 }

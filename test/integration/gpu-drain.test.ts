@@ -1,5 +1,11 @@
 import { spawnSystemProcess, type SystemProcess } from '../support/processes';
-import { expectQuotaMatchesLedger, modelStats, startStack, type Stack } from '../support/stack';
+import {
+  expectChargedOnce,
+  expectQuotaMatchesLedger,
+  startStack,
+  waitModelInFlight,
+  type Stack,
+} from '../support/stack';
 
 /** SIGTERM on a GPU worker process: drain within the grace period, or hand the call back. */
 let s: Stack;
@@ -19,9 +25,7 @@ async function submitAndWaitRunning(maxTokens: number): Promise<string> {
     max_tokens: maxTokens,
   });
   expect(res.status).toBe(202);
-  for (let i = 0; i < 200 && (await modelStats(s)).in_flight === 0; i++)
-    await new Promise((r) => setTimeout(r, 50));
-  expect((await modelStats(s)).in_flight).toBe(1);
+  await waitModelInFlight(s, 1);
   return res.body.id as string;
 }
 
@@ -49,9 +53,5 @@ test('a call outliving the grace period is handed back, retried elsewhere and ch
   await s.node.addGpuWorker();
   const done = await s.waitFinished(id, 60_000);
   expect(done).toMatchObject({ status: 'completed', attempts: 2, usage: { completion_tokens: 3000 } });
-  const { rows } = await s.pool.query('SELECT count(*)::int AS n FROM usage_ledger WHERE request_id = $1', [
-    id,
-  ]);
-  expect(rows[0].n).toBe(1);
-  await expectQuotaMatchesLedger(s);
+  await expectChargedOnce(s, id);
 });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSystemProcess } from '../support/processes';
-import { expectQuotaMatchesLedger, modelStats, startStack, type Stack } from '../support/stack';
+import { expectChargedOnce, modelStats, startStack, waitModelInFlight, type Stack } from '../support/stack';
 
 /** A GPU worker process killed with SIGKILL in the middle of a model call. */
 let s: Stack;
@@ -23,23 +23,16 @@ test('the call is retried on another worker after the heartbeat timeout, and cha
   });
   expect(res.status).toBe(202);
   const id = res.body.id as string;
-  for (let i = 0; i < 200 && (await modelStats(s)).in_flight === 0; i++)
-    await new Promise((r) => setTimeout(r, 50));
-  expect((await modelStats(s)).in_flight).toBe(1);
+  await waitModelInFlight(s, 1);
 
   child.kill('SIGKILL');
   await new Promise((r) => child!.once('exit', r));
   // The dead worker's connection drops, so the model service stops generating for it.
-  for (let i = 0; i < 100 && (await modelStats(s)).in_flight > 0; i++)
-    await new Promise((r) => setTimeout(r, 50));
+  await waitModelInFlight(s, 0);
   expect((await modelStats(s)).aborted).toBeGreaterThanOrEqual(1);
 
   await s.node.addGpuWorker();
   const done = await s.waitFinished(id, 60_000);
   expect(done).toMatchObject({ status: 'completed', attempts: 2, usage: { completion_tokens: 3000 } });
-  const { rows } = await s.pool.query('SELECT count(*)::int AS n FROM usage_ledger WHERE request_id = $1', [
-    id,
-  ]);
-  expect(rows[0].n).toBe(1);
-  await expectQuotaMatchesLedger(s);
+  await expectChargedOnce(s, id);
 });

@@ -1,3 +1,4 @@
+import { readinessChecks } from '../../src/api/routes/health-routes';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -113,11 +114,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     logger,
     adminToken: cfg.ADMIN_TOKEN,
     apiKeyCacheTtlS: 0,
-    checks: [
-      { name: 'temporal', check: () => workflows.ping() },
-      { name: 'postgres', check: () => pool.query('SELECT 1') },
-      { name: 'redis', check: () => redis.ping() },
-    ],
+    checks: readinessChecks({ workflows, pool, redis }),
   });
   const api = await listen(app);
   return {
@@ -314,4 +311,22 @@ export async function modelStats(s: Stack): Promise<{
   by_status: Record<string, number>;
 }> {
   return (await (await fetch(`${s.modelUrl}/_stats`)).json()) as any;
+}
+
+/** Waits until the model service's in-flight count is `n` (or gives up after `timeoutMs`). */
+export async function waitModelInFlight(s: Stack, n: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await modelStats(s)).in_flight !== n && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 25));
+  expect((await modelStats(s)).in_flight).toBe(n);
+}
+
+/** A request that reached the ledger once and only once, with Redis in agreement. */
+export async function expectChargedOnce(s: Stack, requestId: string): Promise<void> {
+  const { rows } = await s.pool.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM usage_ledger WHERE request_id = $1',
+    [requestId],
+  );
+  expect(rows[0]!.n).toBe(1);
+  await expectQuotaMatchesLedger(s);
 }

@@ -7,6 +7,19 @@ export interface ReadinessCheck {
   check: () => Promise<unknown>;
 }
 
+/** The API's dependencies: Temporal, PostgreSQL and Redis. */
+export function readinessChecks(deps: {
+  workflows: { ping(): Promise<void> };
+  pool: { query(sql: string): Promise<unknown> };
+  redis: { ping(): Promise<unknown> };
+}): ReadinessCheck[] {
+  return [
+    { name: 'temporal', check: () => deps.workflows.ping() },
+    { name: 'postgres', check: () => deps.pool.query('SELECT 1') },
+    { name: 'redis', check: () => deps.redis.ping() },
+  ];
+}
+
 /** /healthz (process alive), /readyz (every dependency answers) and /metrics. */
 export function healthRoutes(deps: { checks: ReadinessCheck[]; registry: Registry }): Router {
   const router = Router();

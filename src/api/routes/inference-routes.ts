@@ -26,6 +26,23 @@ export function toView(r: RequestRecord): Record<string, unknown> {
   };
 }
 
+/** The request if it exists and belongs to the caller; 404 otherwise (another tenant's id included). */
+async function findOwned(
+  deps: { requests: RequestsRepo; workflows: WorkflowGateway },
+  rawId: string,
+  tenantId: string,
+): Promise<{ id: string; row?: RequestRecord; workflow?: { model: string; startedAt: Date } }> {
+  const notFound = new AppError(ErrorType.NotFound, `no request ${rawId}`, { param: 'id' });
+  const id = requestIdSchema.safeParse(rawId);
+  if (!id.success) throw notFound;
+  const row = await deps.requests.get(id.data, tenantId);
+  if (row) return { id: id.data, row };
+  // Accepted but its first activity has not written the row yet: Temporal knows it.
+  const wf = await deps.workflows.find(id.data);
+  if (!wf || wf.tenantId !== tenantId) throw notFound;
+  return { id: id.data, workflow: wf };
+}
+
 export function inferenceRoutes(deps: {
   submit: SubmitService;
   requests: RequestsRepo;
@@ -53,38 +70,27 @@ export function inferenceRoutes(deps: {
   });
 
   router.get('/v1/inference/:id', async (req, res) => {
-    const tenant = tenantOf(req);
-    const id = requestIdSchema.safeParse(req.params.id);
-    const notFound = new AppError(ErrorType.NotFound, `no request ${req.params.id}`, { param: 'id' });
-    if (!id.success) throw notFound;
-    const row = await deps.requests.get(id.data, tenant.id);
-    if (row) return void res.json(toView(row));
-    // Accepted but its first activity has not written the row yet: Temporal knows it.
-    const wf = await deps.workflows.find(id.data);
-    if (!wf || wf.tenantId !== tenant.id) throw notFound;
+    const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
+    if (found.row) return void res.json(toView(found.row));
     res.json({
-      id: id.data,
+      id: found.id,
       object: 'inference',
       status: 'queued',
-      model: wf.model,
+      model: found.workflow!.model,
       attempts: 0,
-      created_at: wf.startedAt.toISOString(),
+      created_at: found.workflow!.startedAt.toISOString(),
     });
   });
 
   router.post('/v1/inference/:id/cancel', async (req, res) => {
-    const tenant = tenantOf(req);
-    const id = requestIdSchema.safeParse(req.params.id);
-    const notFound = new AppError(ErrorType.NotFound, `no request ${req.params.id}`, { param: 'id' });
-    if (!id.success) throw notFound;
-    const row = await deps.requests.get(id.data, tenant.id);
-    const wf = row ? undefined : await deps.workflows.find(id.data);
-    if (!row && (!wf || wf.tenantId !== tenant.id)) throw notFound;
-    if (row && TERMINAL.includes(row.status)) {
-      throw new AppError(ErrorType.Conflict, `request ${id.data} already ${row.status}`, { param: 'id' });
+    const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
+    if (found.row && TERMINAL.includes(found.row.status)) {
+      throw new AppError(ErrorType.Conflict, `request ${found.id} already ${found.row.status}`, {
+        param: 'id',
+      });
     }
-    await deps.workflows.cancel(id.data);
-    res.status(202).json({ id: id.data, object: 'inference', status: 'cancelling' });
+    await deps.workflows.cancel(found.id);
+    res.status(202).json({ id: found.id, object: 'inference', status: 'cancelling' });
   });
 
   return router;
