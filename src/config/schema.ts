@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ORCHESTRATION_TASK_QUEUE } from '../shared/constants';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -30,7 +31,7 @@ export const envSchema = z
     /** Temporal namespace. @default default */
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     /** Task queue of the orchestration worker. @default inference-orchestration */
-    ORCHESTRATION_TASK_QUEUE: z.string().min(1).default('inference-orchestration'),
+    ORCHESTRATION_TASK_QUEUE: z.string().min(1).default(ORCHESTRATION_TASK_QUEUE),
     /** API listen host. @default 0.0.0.0 */
     API_HOST: z.string().default('0.0.0.0'),
     /** API listen port. @default 8080 */

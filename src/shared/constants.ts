@@ -19,8 +19,5 @@ export const SEARCH_ATTRIBUTES = {
   status: 'InferenceStatus',
 } as const;
 
-/** Query returning the workflow's view of the request's progress. */
-export const STATUS_QUERY = 'status';
-
 /** Prefix for request ids, which are also workflow ids. */
 export const REQUEST_ID_PREFIX = 'inf_';

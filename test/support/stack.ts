@@ -308,6 +308,7 @@ export async function modelStats(s: Stack): Promise<{
   requests_total: number;
   in_flight: number;
   aborted: number;
+  completion_tokens_total: number;
   by_status: Record<string, number>;
 }> {
   return (await (await fetch(`${s.modelUrl}/_stats`)).json()) as any;
