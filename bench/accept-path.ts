@@ -120,6 +120,7 @@ async function main(): Promise<void> {
   const keys = await redis.keys(`${prefix}:*`);
   if (keys.length) await redis.del(...keys);
   await redis.quit();
+  await pool.query('DELETE FROM tenants WHERE id = $1', [tenant]);
   await pool.end();
 }
 

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { Client } from 'pg';
 import { Redis } from 'ioredis';
@@ -40,7 +40,7 @@ export async function redisAnswers(url: string): Promise<boolean> {
 const isLocal = (url: string): boolean => ['127.0.0.1', 'localhost', '::1'].includes(new URL(url).hostname);
 
 /** Starts `redis-server` from PATH on the URL's port, keeping nothing on disk. Throws with install advice. */
-export function startLocalRedis(url: string, dataDir: string): void {
+export function startLocalRedis(url: string, dataDir: string): ChildProcess {
   if (!isLocal(url)) throw new Error(`Redis at ${url} does not answer; start it or fix REDIS_URL.`);
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     throw new Error(

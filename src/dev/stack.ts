@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
   const children: { name: string; proc: ChildProcess }[] = [];
   let temporal: ChildProcess | undefined;
+  let localRedis: ChildProcess | undefined;
 
   const stopAll = async (): Promise<void> => {
     for (const { proc } of [...children].reverse()) proc.kill('SIGTERM');
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
         proc.exitCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r)),
       ),
     );
+    if (localRedis && localRedis.exitCode === null) localRedis.kill('SIGTERM');
     if (temporal && temporal.exitCode === null) {
       temporal.kill('SIGTERM');
       await new Promise((r) => temporal!.once('exit', r));
@@ -113,7 +115,8 @@ async function main(): Promise<void> {
     });
     await step(`Redis (${new URL(cfg.REDIS_URL).host})`, async () => {
       if (await redisAnswers(cfg.REDIS_URL)) return;
-      startLocalRedis(cfg.REDIS_URL, join(DATA, 'redis'));
+      localRedis = startLocalRedis(cfg.REDIS_URL, join(DATA, 'redis'));
+      process.stdout.write('(started redis-server from PATH, nothing kept on disk) ');
       for (let i = 0; i < 50 && !(await redisAnswers(cfg.REDIS_URL)); i++)
         await new Promise((r) => setTimeout(r, 100));
       if (!(await redisAnswers(cfg.REDIS_URL)))
