@@ -53,12 +53,9 @@ export function startLocalRedis(url: string, dataDir: string): ChildProcess {
   const child = spawn(
     'redis-server',
     ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir],
-    {
-      stdio: 'ignore',
-      detached: false,
-    },
+    { stdio: 'ignore' },
   );
-  child.unref();
+  return child;
 }
 
 /** Advice printed when PostgreSQL does not answer. */
