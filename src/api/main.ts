@@ -1,20 +1,9 @@
-import { readinessChecks } from './routes/health-routes';
 import { loadConfig } from '../config/load-config';
-import { SubmitService } from '../inference/submit-service';
-import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import { loadRegistry } from '../models/model-registry';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
-import { RequestsRepo } from '../requests/requests-repo';
-import {
-  createPgPool,
-  createQuotaStore,
-  createRedis,
-  createTemporalClient,
-  onShutdown,
-} from '../runtime/resources';
-import { TenantsRepo } from '../tenants/tenants-repo';
-import { createApp } from './create-app';
+import { createPgPool, createRedis, createTemporalClient, onShutdown } from '../runtime/resources';
+import { buildApi } from './build-api';
 
 async function main(): Promise<void> {
   const cfg = loadConfig();
@@ -24,22 +13,7 @@ async function main(): Promise<void> {
   const redis = createRedis(cfg, 'api');
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
-  const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
-  const app = createApp({
-    submit: new SubmitService({ registry, quota, workflows, metrics, logger }),
-    requests: new RequestsRepo(pool),
-    tenants: new TenantsRepo(pool),
-    quota,
-    registry,
-    workflows,
-    metrics,
-    logger,
-    adminToken: cfg.ADMIN_TOKEN,
-    apiKeyCacheTtlS: cfg.API_KEY_CACHE_TTL_S,
-    maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    checks: readinessChecks({ workflows, pool, redis }),
-  });
+  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
   const server = app.listen(cfg.API_PORT, cfg.API_HOST, () =>
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),
   );

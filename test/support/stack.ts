@@ -1,4 +1,3 @@
-import { readinessChecks } from '../../src/api/routes/health-routes';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,12 +7,10 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { createGpuActivities, createOrchestrationActivities } from '../../activities';
-import { createApp } from '../../src/api/create-app';
+import { buildApi } from '../../src/api/build-api';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
 import { createPool } from '../../src/db/pool';
-import { SubmitService } from '../../src/inference/submit-service';
-import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
 import { createAdapters } from '../../src/models/create-adapters';
 import { ModelRegistry } from '../../src/models/model-registry';
 import { modelSpecSchema } from '../../src/models/model-spec';
@@ -102,20 +99,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
   if (withGpu) workers.push(await gpuWorker());
   const running = workers.map((w) => w.run());
 
-  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
-  const app = createApp({
-    submit: new SubmitService({ registry, quota, workflows, metrics, logger }),
-    requests,
-    tenants,
-    quota,
-    registry,
-    workflows,
-    metrics,
-    logger,
-    adminToken: cfg.ADMIN_TOKEN,
-    apiKeyCacheTtlS: 0,
-    checks: readinessChecks({ workflows, pool, redis }),
-  });
+  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
   const api = await listen(app);
   return {
     pool,
@@ -161,6 +145,7 @@ export async function startStack(opts: StackOptions = {}) {
     TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS,
     ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    API_KEY_CACHE_TTL_S: '0',
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
   const model = createModelService({

@@ -1,0 +1,46 @@
+import type { Client } from '@temporalio/client';
+import type { Express } from 'express';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import type { Env } from '../config/schema';
+import { SubmitService } from '../inference/submit-service';
+import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
+import type { ModelRegistry } from '../models/model-registry';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { RequestsRepo } from '../requests/requests-repo';
+import { createQuotaStore } from '../runtime/resources';
+import { TenantsRepo } from '../tenants/tenants-repo';
+import { createApp } from './create-app';
+import { readinessChecks } from './routes/health-routes';
+
+/** Wires the API from its clients; the entry point and the integration tests share this. */
+export function buildApi(
+  cfg: Env,
+  deps: {
+    pool: Pool;
+    redis: Redis;
+    client: Client;
+    registry: ModelRegistry;
+    metrics: Metrics;
+    logger: Logger;
+  },
+): Express {
+  const { pool, redis, client, registry, metrics, logger } = deps;
+  const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
+  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
+  return createApp({
+    submit: new SubmitService({ registry, quota, workflows, metrics, logger }),
+    requests: new RequestsRepo(pool),
+    tenants: new TenantsRepo(pool),
+    quota,
+    registry,
+    workflows,
+    metrics,
+    logger,
+    adminToken: cfg.ADMIN_TOKEN,
+    apiKeyCacheTtlS: cfg.API_KEY_CACHE_TTL_S,
+    maxBodyBytes: cfg.API_MAX_BODY_BYTES,
+    checks: readinessChecks({ workflows, pool, redis }),
+  });
+}
