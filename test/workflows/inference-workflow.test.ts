@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure, WorkflowFailedError } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { GpuActivities, OrchestrationActivities } from '../../activities';
@@ -70,7 +71,12 @@ function stubOrchestration(calls: string[], admitted = true): OrchestrationActiv
   };
 }
 
-async function run(gpu: GpuActivities['callModel'], calls: string[], admitted = true): Promise<unknown> {
+async function run(
+  gpu: GpuActivities['callModel'],
+  calls: string[],
+  admitted = true,
+  whileRunning?: (workflowId: string) => Promise<void>,
+): Promise<unknown> {
   const orchQueue = `orch-${randomUUID()}`;
   const gpuQueue = `gpu-${randomUUID()}`;
   const orch = await Worker.create({
@@ -83,16 +89,20 @@ async function run(gpu: GpuActivities['callModel'], calls: string[], admitted = 
     connection: env.nativeConnection,
     taskQueue: gpuQueue,
     activities: { callModel: gpu },
+    maxHeartbeatThrottleInterval: '100ms',
+    defaultHeartbeatThrottleInterval: '100ms',
   });
   const i = input(gpuQueue);
   return orch.runUntil(
-    gpuWorker.runUntil(
-      env.client.workflow.execute(inferenceWorkflow, {
+    gpuWorker.runUntil(async () => {
+      const handle = await env.client.workflow.start(inferenceWorkflow, {
         taskQueue: orchQueue,
         workflowId: i.requestId,
         args: [i],
-      }),
-    ),
+      });
+      await whileRunning?.(i.requestId);
+      return handle.result();
+    }),
   );
 }
 
@@ -156,4 +166,37 @@ test('a request refused on re-admit is rejected without calling the model', asyn
   expect(called).toBe(false);
   expect(out).toMatchObject({ status: 'rejected', error: { type: 'quota_exceeded' } });
   expect(calls).toEqual(['admit', 'fail:rejected:quota_exceeded']);
+});
+
+test('cancellation during the model call: the call is cancelled, the request is marked cancelled and released', async () => {
+  const calls: string[] = [];
+  let started!: () => void;
+  const callStarted = new Promise<void>((r) => (started = r));
+  let sawCancel = false;
+  const err = await run(
+    async () => {
+      started();
+      const ctx = Context.current();
+      // A real call heartbeats; the cancel arrives with a heartbeat response.
+      for (;;) {
+        ctx.heartbeat();
+        try {
+          await ctx.sleep(100);
+        } catch (e) {
+          sawCancel = ctx.cancellationSignal.aborted;
+          throw e;
+        }
+      }
+    },
+    calls,
+    true,
+    async (id) => {
+      await callStarted;
+      await env.client.workflow.getHandle(id).cancel();
+    },
+  ).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  expect(sawCancel).toBe(true);
+  expect(calls).toEqual(['admit', 'fail:cancelled:cancelled']);
 });
