@@ -26,7 +26,27 @@ export function toAppError(err: unknown): AppError {
   if (e.type === 'entity.too.large') return new AppError(ErrorType.InvalidRequest, 'request body too large');
   if (e.status && e.status >= 400 && e.status < 500)
     return new AppError(ErrorType.InvalidRequest, e.message ?? 'bad request');
+  if (isDependencyDown(err)) {
+    return new AppError(ErrorType.Unavailable, 'a backing service is unavailable; retry later', {
+      retryAfterS: 1,
+      cause: err,
+    });
+  }
   return new AppError(ErrorType.Internal, 'internal error', { cause: err });
+}
+
+/** Redis, PostgreSQL or network failures: the request may succeed later, so 503, not 500. */
+function isDependencyDown(err: unknown): boolean {
+  const e = err as { name?: string; code?: string };
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(
+      e?.code ?? '',
+    ) ||
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect/i.test(
+      (err as Error)?.message ?? '',
+    )
+  );
 }
 
 /** The one place errors become HTTP: `{ "error": { "type", "message", "param"? } }`. */

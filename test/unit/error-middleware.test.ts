@@ -22,3 +22,13 @@ test('unknown errors become internal errors without their message', () => {
   expect(toAppError(new AppError('not_found_error', 'x'))).toMatchObject({ type: 'not_found_error' });
   expect(toAppError({ type: 'entity.parse.failed' }).type).toBe('invalid_request_error');
 });
+
+test('a backing service that is down is 503 with Retry-After, not 500', () => {
+  const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });
+  expect(toAppError(refused)).toMatchObject({ type: 'service_unavailable', retryAfterS: 1 });
+  expect(toAppError(Object.assign(new Error('x'), { name: 'MaxRetriesPerRequestError' })).type).toBe(
+    'service_unavailable',
+  );
+  expect(toAppError(new Error('Connection terminated unexpectedly')).type).toBe('service_unavailable');
+  expect(toAppError(new TypeError('x is undefined')).type).toBe('internal_error');
+});
