@@ -1,166 +1,133 @@
-import { z } from 'zod';
+import { InvalidRequestError } from './errors';
+import { NO_FAULTS, type Fault, type FaultRates, type FaultsBody, type ScriptEntry } from './fault-schema';
 
-/** One injected fault. */
-export type Fault =
-  | { kind: 'status'; status: number; retryAfterS?: number }
-  | { kind: 'hang' }
-  | { kind: 'drop' }
-  | { kind: 'spike'; ms: number };
+/** Where a served fault came from. */
+export type FaultSource = 'header' | 'script' | 'rate';
 
-/** Random fault rates (fractions of requests). */
-export interface FaultRates {
-  rate429: number;
-  rate500: number;
-  rate503: number;
-  rate400: number;
-  retryAfterS: number;
-  spikeRate: number;
-  spikeMs: number;
-  hangRate: number;
-  dropRate: number;
+/** What `GET /_faults` shows. */
+export interface FaultState {
+  rates: FaultRates;
+  /** Script entries not yet consumed, with their remaining counts. */
+  script: ScriptEntry[];
+  /** Faults served so far, by status (`"503"`) or kind (`hang`, `drop`, `spike`). */
+  served: Record<string, number>;
 }
 
-export const NO_FAULTS: FaultRates = {
-  rate429: 0,
-  rate500: 0,
-  rate503: 0,
-  rate400: 0,
-  retryAfterS: 1,
-  spikeRate: 0,
-  spikeMs: 2000,
-  hangRate: 0,
-  dropRate: 0,
-};
-
-const scriptEntry = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('status'),
-    status: z.number().int().min(400).max(599),
-    retryAfterS: z.number().min(0).optional(),
-    count: z.number().int().positive().default(1),
-    model: z.string().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('hang'),
-    count: z.number().int().positive().default(1),
-    model: z.string().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('drop'),
-    count: z.number().int().positive().default(1),
-    model: z.string().optional(),
-  }),
-  z.strictObject({
-    kind: z.literal('spike'),
-    ms: z.number().min(0),
-    count: z.number().int().positive().default(1),
-    model: z.string().optional(),
-  }),
-]);
-
-/** Body of PUT /_faults. */
-export const faultsBodySchema = z.strictObject({
-  rates: z
-    .strictObject({
-      rate429: z.number().min(0).max(1),
-      rate500: z.number().min(0).max(1),
-      rate503: z.number().min(0).max(1),
-      rate400: z.number().min(0).max(1),
-      retryAfterS: z.number().min(0),
-      spikeRate: z.number().min(0).max(1),
-      spikeMs: z.number().min(0),
-      hangRate: z.number().min(0).max(1),
-      dropRate: z.number().min(0).max(1),
-    })
-    .partial()
-    .optional(),
-  script: z.array(scriptEntry).optional(),
-});
-type ScriptEntry = z.infer<typeof scriptEntry>;
-
-/** Parses an `X-Fault` header: `503`, `429`, `hang`, `drop`, `spike:1500`. */
-export function parseFaultHeader(value: string | undefined, retryAfterS: number): Fault | undefined {
-  if (!value) return undefined;
-  if (value === 'hang') return { kind: 'hang' };
-  if (value === 'drop') return { kind: 'drop' };
+/** Parses an `X-Fault` header: a status (`503`, `429`, `400`, ...), `hang`, `drop` or `spike:MS`. */
+export function parseFaultHeader(value: string, retryAfterS: number): Fault {
+  if (value === 'hang' || value === 'drop') return { kind: value };
   const spike = /^spike:(\d+)$/.exec(value);
   if (spike) return { kind: 'spike', ms: Number(spike[1]) };
   const status = Number(value);
-  if (Number.isInteger(status) && status >= 400 && status <= 599)
-    return { kind: 'status', status, retryAfterS };
-  return undefined;
+  if (/^\d{3}$/.test(value) && status >= 400 && status <= 599) {
+    return { kind: 'status', status, ...([429, 503].includes(status) ? { retryAfterS } : {}) };
+  }
+  throw new InvalidRequestError(
+    `X-Fault must be a status 400-599, "hang", "drop" or "spike:<ms>"; got "${value}"`,
+    'x-fault',
+  );
 }
 
-/** Decides, per request, which fault (if any) to serve: header, then script, then random rates. */
-export class FaultInjector {
-  private rates: FaultRates;
-  private script: ScriptEntry[] = [];
-  readonly served: Record<string, number> = {};
+function servedKey(fault: Fault): string {
+  return fault.kind === 'status' ? String(fault.status) : fault.kind;
+}
 
+/** Decides, per request, which fault (if any) to serve: the header, then the script, then the rates. */
+export class FaultInjector {
+  private current: FaultRates;
+  private script: ScriptEntry[] = [];
+  private served: Record<string, number> = {};
+
+  /**
+   * @param initial rates at start (from the environment).
+   * @param random source for the rates; tests pass a fixed sequence.
+   */
   constructor(
-    initial: FaultRates,
+    initial: Partial<FaultRates> = {},
     private readonly random: () => number = Math.random,
   ) {
-    this.rates = { ...initial };
+    this.current = { ...NO_FAULTS, ...initial };
   }
 
-  configure(body: z.infer<typeof faultsBodySchema>): void {
-    if (body.rates) this.rates = { ...this.rates, ...body.rates };
-    if (body.script) this.script.push(...body.script.map((e) => ({ ...e })));
+  /** The rates in force. */
+  get rates(): Readonly<FaultRates> {
+    return this.current;
   }
 
+  /** Merges `rates` into the current ones and replaces the script when one is given. */
+  configure(body: FaultsBody): void {
+    const rates = { ...this.current, ...body.rates };
+    if (rates.rate429 + rates.rate500 + rates.rate503 + rates.rate400 > 1)
+      throw new InvalidRequestError('status fault rates must sum to at most 1', 'rates');
+    this.current = rates;
+    if (body.script) this.script = body.script.map((e) => ({ ...e }));
+  }
+
+  /** No rates, no script, no served counts; `retryAfterS` and `spikeMs` keep their values. */
   clear(): void {
-    this.rates = { ...NO_FAULTS };
+    const { retryAfterS, spikeMs } = this.current;
+    this.current = { ...NO_FAULTS, retryAfterS, spikeMs };
     this.script = [];
+    this.served = {};
   }
 
-  state(): { rates: FaultRates; script: ScriptEntry[]; served: Record<string, number> } {
-    return { rates: this.rates, script: this.script, served: this.served };
+  /** A snapshot for `GET /_faults`. */
+  state(): FaultState {
+    return {
+      rates: { ...this.current },
+      script: this.script.map((e) => ({ ...e })),
+      served: { ...this.served },
+    };
   }
 
-  /** The fault for this request, or undefined to serve it normally. */
-  pick(model: string, header: string | undefined): Fault | undefined {
-    const fault =
-      parseFaultHeader(header, this.rates.retryAfterS) ?? this.fromScript(model) ?? this.fromRates();
-    if (fault) {
-      const key = fault.kind === 'status' ? String(fault.status) : fault.kind;
-      this.served[key] = (this.served[key] ?? 0) + 1;
-    }
-    return fault;
+  /** The fault for this request, or undefined to serve it normally. Counts it as served. */
+  pick(model: string, header?: Fault): { fault: Fault; source: FaultSource } | undefined {
+    const picked: { fault: Fault; source: FaultSource } | undefined = header
+      ? { fault: header, source: 'header' }
+      : (this.fromScript(model) ?? this.fromRates());
+    if (picked) this.served[servedKey(picked.fault)] = (this.served[servedKey(picked.fault)] ?? 0) + 1;
+    return picked;
   }
 
-  private fromScript(model: string): Fault | undefined {
-    const i = this.script.findIndex((e) => !e.model || e.model === model);
-    if (i < 0) return undefined;
-    const e = this.script[i]!;
-    e.count -= 1;
-    if (e.count <= 0) this.script.splice(i, 1);
-    switch (e.kind) {
-      case 'status':
-        return { kind: 'status', status: e.status, retryAfterS: e.retryAfterS ?? this.rates.retryAfterS };
-      case 'spike':
-        return { kind: 'spike', ms: e.ms };
-      default:
-        return { kind: e.kind };
-    }
+  private fromScript(model: string): { fault: Fault; source: 'script' } | undefined {
+    const i = this.script.findIndex((e) => e.model === undefined || e.model === model);
+    const entry = this.script[i];
+    if (!entry) return undefined;
+    entry.count -= 1;
+    if (entry.count <= 0) this.script.splice(i, 1);
+    const fault: Fault =
+      entry.kind === 'status'
+        ? {
+            kind: 'status',
+            status: entry.status,
+            retryAfterS:
+              entry.retryAfterS ?? ([429, 503].includes(entry.status) ? this.current.retryAfterS : undefined),
+          }
+        : entry.kind === 'spike'
+          ? { kind: 'spike', ms: entry.ms }
+          : { kind: entry.kind };
+    return { fault, source: 'script' };
   }
 
-  private fromRates(): Fault | undefined {
-    const r = this.rates;
+  private fromRates(): { fault: Fault; source: 'rate' } | undefined {
+    const r = this.current;
     let x = this.random();
-    const statuses: [number, number][] = [
+    for (const [rate, status] of [
       [r.rate429, 429],
       [r.rate500, 500],
       [r.rate503, 503],
       [r.rate400, 400],
-    ];
-    for (const [rate, status] of statuses) {
-      if (x < rate) return { kind: 'status', status, retryAfterS: r.retryAfterS };
+    ] as const) {
+      if (x < rate) {
+        const retryAfterS = status === 429 || status === 503 ? r.retryAfterS : undefined;
+        return { fault: { kind: 'status', status, retryAfterS }, source: 'rate' };
+      }
       x -= rate;
     }
-    if (this.random() < r.hangRate) return { kind: 'hang' };
-    if (this.random() < r.dropRate) return { kind: 'drop' };
-    if (this.random() < r.spikeRate) return { kind: 'spike', ms: r.spikeMs };
+    if (r.hangRate > 0 && this.random() < r.hangRate) return { fault: { kind: 'hang' }, source: 'rate' };
+    if (r.dropRate > 0 && this.random() < r.dropRate) return { fault: { kind: 'drop' }, source: 'rate' };
+    if (r.spikeRate > 0 && this.random() < r.spikeRate)
+      return { fault: { kind: 'spike', ms: r.spikeMs }, source: 'rate' };
     return undefined;
   }
 }

@@ -1,152 +1,161 @@
 import type { Request, Response } from 'express';
+import type { Logger } from '../observability/logger';
 import type { Tokenizer } from '../tokenizer/tokenizer';
-import type { FaultInjector } from './faults';
-import { sendError } from './openai-errors';
-import { QueueFullError, type Slots } from './slots';
+import { ClientGoneError, InjectedFaultError, QueueFullError, ShuttingDownError } from './errors';
+import type { Fault } from './fault-schema';
+import { parseFaultHeader, type FaultInjector } from './faults';
+import { InFlight } from './in-flight';
+import type { Slots } from './slots';
+import { countAnswer, type ServiceStats } from './stats';
 import { generateTokens, stopAfter } from './text-generator';
+import { sleep, sleepUntil, untilAborted } from './timers';
 
-/** Counters exposed at GET /_stats. */
-export interface ServiceStats {
-  requests_total: number;
-  by_status: Record<string, number>;
-  prompt_tokens_total: number;
-  completion_tokens_total: number;
-  in_flight: number;
-  aborted: number;
-}
-
-/** Shared machinery of every endpoint. */
-export interface Engine {
+/** Options for {@link GenerationEngine}. */
+export interface GenerationEngineOptions {
   tokenizer: Tokenizer;
   slots: Slots;
   faults: FaultInjector;
   stats: ServiceStats;
+  /** Latency per prompt token, ms. */
   prefillMsPerToken: number;
+  /** Latency per generated token, ms. */
   decodeMsPerToken: number;
-  retryAfterS: number;
-  onFault: (fault: string, model: string) => void;
+  /** Whether the `X-Fault` header is honoured. */
+  headerFaults: boolean;
+  logger?: Logger;
 }
 
-/** What to generate; `emit` writes each decoded piece (streaming) and `finish` the final answer. */
+/** What to generate. */
 export interface GenerationJob {
   model: string;
+  /** What the text depends on and where `[[stop:N]]` is looked for (chat: the serialized messages). */
   promptText: string;
+  /** Counted by the route with the tokenizer, as reported in usage. */
   promptTokens: number;
   maxTokens: number;
   temperature?: number;
   seed?: number;
-  emit?: (piece: string) => void;
-  finish: (result: { text: string; completionTokens: number; finishReason: 'length' | 'stop' }) => void;
-  /** Called before the first token when streaming, so headers go out only once a slot is held. */
-  start?: () => void;
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('aborted'));
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(new Error('aborted'));
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+/** The outcome of a generation that ran to its end. */
+export interface GenerationResult {
+  text: string;
+  completionTokens: number;
+  finishReason: 'length' | 'stop';
+}
+
+/** Where a generation writes; each protocol and mode (JSON or SSE) has its own. */
+export interface GenerationSink {
+  /** Once a slot is held and prefill is done, right before the first token. */
+  start(): void;
+  /** Each generated token, decoded, as it is produced. */
+  token(piece: string): void;
+  /** The final answer; `status` 200 is already counted. */
+  finish(result: GenerationResult): void;
+}
 
 /**
- * Runs one generation like a GPU server: optional fault, wait for a slot, prefill latency per prompt
- * token, then decode latency per output token. A client that goes away aborts it and frees the slot.
+ * Runs generations like a GPU server: a fault if one is due, a slot (FIFO queue), prefill latency
+ * per prompt token, then decode latency per output token, token by token. A client that goes away
+ * aborts its generation and frees the slot at once.
  */
-export async function runGeneration(
-  engine: Engine,
-  req: Request,
-  res: Response,
-  job: GenerationJob,
-): Promise<void> {
-  const { stats } = engine;
-  stats.requests_total++;
-  const abort = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
-  });
-  const count = (status: number): void => {
-    stats.by_status[status] = (stats.by_status[status] ?? 0) + 1;
-  };
+export class GenerationEngine {
+  private readonly inFlight: InFlight;
+  private closing = false;
 
-  const fault = engine.faults.pick(job.model, req.header('x-fault'));
-  if (fault) engine.onFault(fault.kind === 'status' ? `status:${fault.status}` : fault.kind, job.model);
-  if (fault?.kind === 'status') {
-    count(fault.status);
-    return sendError(res, fault.status, `injected fault: HTTP ${fault.status}`, {
-      type: fault.status === 429 ? 'rate_limit_error' : undefined,
-      retryAfterS: [429, 503].includes(fault.status) ? fault.retryAfterS : undefined,
-    });
-  }
-  if (fault?.kind === 'drop') {
-    count(0);
-    req.socket.destroy();
-    return;
-  }
-  if (fault?.kind === 'hang') {
-    // Never answer; the connection stays open until the client gives up.
-    stats.in_flight++;
-    await new Promise<void>((resolve) =>
-      abort.signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
-    stats.in_flight--;
-    stats.aborted++;
-    return;
+  constructor(private readonly o: GenerationEngineOptions) {
+    this.inFlight = new InFlight(o.stats);
   }
 
-  stats.in_flight++;
-  let release: (() => void) | undefined;
-  try {
-    if (fault?.kind === 'spike') await sleep(fault.ms, abort.signal);
-    try {
-      release = await engine.slots.acquire(abort.signal);
-    } catch (err) {
-      if (err instanceof QueueFullError) {
-        count(503);
-        return sendError(res, 503, 'server overloaded: all slots busy', { retryAfterS: engine.retryAfterS });
-      }
-      throw err;
-    }
-    stats.prompt_tokens_total += job.promptTokens;
-    await sleep(job.promptTokens * engine.prefillMsPerToken, abort.signal);
-    const stop = stopAfter(job.promptText);
-    const n = Math.min(job.maxTokens, stop ?? job.maxTokens);
-    const tokens = generateTokens(
-      engine.tokenizer,
-      { model: job.model, prompt: job.promptText, seed: job.seed, temperature: job.temperature },
-      n,
-    );
-    job.start?.();
-    const t0 = Date.now();
-    for (let i = 0; i < tokens.length; i++) {
-      // Sleep to the token's due time, so sub-millisecond decode times add up correctly.
-      const due = t0 + (i + 1) * engine.decodeMsPerToken;
-      const wait = due - Date.now();
-      if (wait >= 1) await sleep(wait, abort.signal);
-      if (abort.signal.aborted) throw new Error('aborted');
-      stats.completion_tokens_total++;
-      job.emit?.(engine.tokenizer.decode([tokens[i]!]));
-    }
-    count(200);
-    job.finish({
-      text: engine.tokenizer.decode(tokens),
-      completionTokens: tokens.length,
-      finishReason: stop !== undefined && stop < job.maxTokens ? 'stop' : 'length',
-    });
-  } catch (err) {
-    if (abort.signal.aborted) {
-      stats.aborted++;
+  /**
+   * Serves one request. Rejects with a ServiceError for the error middleware (faults, full queue,
+   * shutdown); resolves with nothing written when the client left or the connection was dropped.
+   */
+  async run(req: Request, res: Response, job: GenerationJob, sink: GenerationSink): Promise<void> {
+    if (this.closing) throw new ShuttingDownError();
+    const fault = this.pickFault(req, job.model);
+    if (fault?.kind === 'status') throw new InjectedFaultError(fault.status, fault.retryAfterS);
+    if (fault?.kind === 'drop') {
+      this.o.stats.dropped++;
+      req.socket.destroy();
       return;
     }
-    throw err;
-  } finally {
-    release?.();
-    stats.in_flight--;
+
+    const entry = this.inFlight.enter(res);
+    try {
+      if (fault?.kind === 'hang') await untilAborted(entry.signal);
+      if (fault?.kind === 'spike') await sleep(fault.ms, entry.signal);
+      if (this.o.slots.full) throw new QueueFullError(this.o.faults.rates.retryAfterS);
+      const release = await this.o.slots.acquire(entry.signal);
+      try {
+        await this.generate(job, sink, entry.signal, res);
+      } finally {
+        release();
+      }
+    } catch (err) {
+      if (err instanceof ClientGoneError) {
+        this.o.stats.aborted++;
+        return;
+      }
+      throw err;
+    } finally {
+      entry.leave();
+    }
+  }
+
+  /** The fault due for this request (header, script, then rates), logged when there is one. */
+  private pickFault(req: Request, model: string): Fault | undefined {
+    const header = req.header('x-fault');
+    const fromHeader =
+      this.o.headerFaults && header ? parseFaultHeader(header, this.o.faults.rates.retryAfterS) : undefined;
+    const picked = this.o.faults.pick(model, fromHeader);
+    if (!picked) return undefined;
+    const { fault, source } = picked;
+    const status = fault.kind === 'status' ? fault.status : undefined;
+    this.o.logger?.info({ kind: fault.kind, status, model, source }, 'fault injected');
+    return fault;
+  }
+
+  private async generate(
+    job: GenerationJob,
+    sink: GenerationSink,
+    signal: AbortSignal,
+    res: Response,
+  ): Promise<void> {
+    const { tokenizer, stats } = this.o;
+    stats.prompt_tokens_total += job.promptTokens;
+    const stop = stopAfter(job.promptText);
+    const count = stop === undefined ? job.maxTokens : Math.min(stop, job.maxTokens);
+    const input = { model: job.model, prompt: job.promptText, seed: job.seed, temperature: job.temperature };
+    const tokens = generateTokens(tokenizer, input, count);
+    // Every token is due at a fixed offset from the start, so timer lateness does not accumulate.
+    let due = performance.now() + job.promptTokens * this.o.prefillMsPerToken;
+    await sleepUntil(due, signal);
+    sink.start();
+    for (const token of tokens) {
+      due += this.o.decodeMsPerToken;
+      await sleepUntil(due, signal);
+      signal.throwIfAborted();
+      stats.completion_tokens_total++;
+      sink.token(tokenizer.decode([token]));
+    }
+    const finishReason = stop !== undefined && stop < job.maxTokens ? 'stop' : 'length';
+    this.o.logger?.debug(
+      { model: job.model, prompt_tokens: job.promptTokens, completion_tokens: tokens.length, finishReason },
+      'generation done',
+    );
+    countAnswer(stats, res, 200);
+    sink.finish({ text: tokenizer.decode(tokens), completionTokens: tokens.length, finishReason });
+  }
+
+  /**
+   * Refuses new requests, waits up to `graceMs` for those in flight, then aborts the rest (they are
+   * answered 503, or their stream ends with an error event).
+   */
+  async close(graceMs: number): Promise<void> {
+    this.closing = true;
+    if (await this.inFlight.whenIdle(graceMs)) return;
+    this.inFlight.abortAll(new ShuttingDownError());
+    await this.inFlight.whenIdle();
   }
 }

@@ -1,78 +1,105 @@
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { runGeneration, type Engine } from './generation';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import { ContextLengthError, ModelNotFoundError } from './errors';
+import type { GenerationEngine, GenerationSink } from './generation';
 import { sseEvent, startSse } from './sse';
+import { trackRequests, type ServiceStats } from './stats';
+import { parseBody } from './validation';
 
+/** Body of Triton's generate extension; other parameters are accepted and ignored, as Triton does. */
 const generateBody = z.object({
   text_input: z.string(),
   parameters: z
-    .object({
+    .looseObject({
       max_tokens: z.number().int().positive().optional(),
-      temperature: z.number().min(0).optional(),
+      temperature: z.number().min(0).max(2).optional(),
+      seed: z.number().int().optional(),
       stream: z.boolean().optional(),
     })
     .optional(),
 });
 
-/** KServe v2 / Triton generate extension. Like Triton, it reports no token usage. */
-export function kserveRoutes(o: {
-  engine: Engine;
-  models: string[];
+/** Options for {@link kserveRoutes}. */
+export interface KserveRoutesOptions {
+  engine: GenerationEngine;
+  tokenizer: Tokenizer;
+  stats: ServiceStats;
+  models: readonly string[];
   contextLength: number;
   defaultMaxTokens: number;
-}): Router {
-  const router = Router();
-  const fail = (res: Response, status: number, error: string): void =>
-    void res.status(status).json({ error });
+  bodyLimit: string;
+}
 
+function jsonSink(res: Response, model: string): GenerationSink {
+  return {
+    start: () => undefined,
+    token: () => undefined,
+    finish: ({ text }) => void res.json({ model_name: model, model_version: '1', text_output: text }),
+  };
+}
+
+function streamSink(res: Response, model: string): GenerationSink {
+  return {
+    start: () => startSse(res),
+    token: (piece) => sseEvent(res, { model_name: model, model_version: '1', text_output: piece }),
+    finish: () => void res.end(),
+  };
+}
+
+/**
+ * KServe v2 / Triton generate extension: `generate` answers `{ model_name, text_output }` and
+ * `generate_stream` one SSE event per token. Like Triton, it reports no token usage: callers count.
+ */
+export function kserveRoutes(o: KserveRoutesOptions): Router {
+  const router = Router();
+  const requireModel = (model: string): void => {
+    if (!o.models.includes(model))
+      throw new ModelNotFoundError(model, `Request for unknown model: '${model}' is not found`);
+  };
+
+  router.get('/v2', (_req, res) => {
+    res.json({ name: 'reference-model-service', version: '1', extensions: ['generate'] });
+  });
+  router.get('/v2/health/live', (_req, res) => void res.json({ live: true }));
   router.get('/v2/health/ready', (_req, res) => void res.json({ ready: true }));
+  router.get('/v2/models/:model/ready', (req, res) => {
+    requireModel(req.params.model);
+    res.json({ name: req.params.model, ready: true });
+  });
   router.get('/v2/models/:model', (req, res) => {
-    if (!o.models.includes(req.params.model))
-      return fail(res, 404, `Request for unknown model: '${req.params.model}' is not found`);
+    requireModel(req.params.model);
     res.json({
       name: req.params.model,
-      platform: 'reference',
       versions: ['1'],
+      platform: 'reference',
       inputs: [{ name: 'text_input', datatype: 'BYTES', shape: [1] }],
       outputs: [{ name: 'text_output', datatype: 'BYTES', shape: [1] }],
     });
   });
 
-  const handle = async (req: Request, res: Response, stream: boolean): Promise<void> => {
-    const model = String(req.params.model);
-    if (!o.models.includes(model))
-      return fail(res, 404, `Request for unknown model: '${model}' is not found`);
-    const parsed = generateBody.safeParse(req.body);
-    if (!parsed.success)
-      return fail(
-        res,
-        400,
-        `invalid request: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
-      );
-    const promptTokens = o.engine.tokenizer.count(parsed.data.text_input);
-    const maxTokens = parsed.data.parameters?.max_tokens ?? o.defaultMaxTokens;
-    if (promptTokens + maxTokens > o.contextLength) {
-      return fail(
-        res,
-        400,
-        `input length ${promptTokens} + max_tokens ${maxTokens} exceeds the context length ${o.contextLength}`,
-      );
-    }
-    await runGeneration(o.engine, req, res, {
-      model,
-      promptText: parsed.data.text_input,
-      promptTokens,
-      maxTokens,
-      temperature: parsed.data.parameters?.temperature,
-      start: stream ? () => startSse(res) : undefined,
-      emit: stream ? (piece) => sseEvent(res, { model_name: model, text_output: piece }) : undefined,
-      finish: ({ text }) => {
-        if (stream) return void res.end();
-        res.json({ model_name: model, model_version: '1', text_output: text });
-      },
-    });
-  };
-  router.post('/v2/models/:model/generate', (req, res) => handle(req, res, false));
-  router.post('/v2/models/:model/generate_stream', (req, res) => handle(req, res, true));
+  const generate =
+    (stream: boolean) =>
+    async (req: Request<{ model: string }>, res: Response): Promise<void> => {
+      const model = req.params.model;
+      requireModel(model);
+      const body = parseBody(generateBody, req.body);
+      const promptTokens = o.tokenizer.countPrompt({ prompt: body.text_input });
+      const maxTokens = body.parameters?.max_tokens ?? o.defaultMaxTokens;
+      if (promptTokens + maxTokens > o.contextLength)
+        throw new ContextLengthError(o.contextLength, promptTokens, maxTokens, 'text_input');
+      const job = {
+        model,
+        promptText: body.text_input,
+        promptTokens,
+        maxTokens,
+        temperature: body.parameters?.temperature,
+        seed: body.parameters?.seed,
+      };
+      await o.engine.run(req, res, job, stream ? streamSink(res, model) : jsonSink(res, model));
+    };
+  const inference = [trackRequests(o.stats), express.json({ limit: o.bodyLimit })];
+  router.post('/v2/models/:model/generate', ...inference, generate(false));
+  router.post('/v2/models/:model/generate_stream', ...inference, generate(true));
   return router;
 }

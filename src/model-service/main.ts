@@ -1,8 +1,23 @@
+import type { Server } from 'node:http';
 import { loadConfig } from '../config/load-config';
 import { createLogger } from '../observability/logger';
-import { createModelService } from './create-model-service';
+import { createModelService, type ModelService } from './create-model-service';
 
-/** Runs the reference model service on MODEL_SERVICE_PORT. */
+/** How long requests in flight may finish after SIGTERM before they are aborted. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** Stops listening, drains (then aborts) requests in flight, closes every connection. */
+async function shutdown(server: Server, svc: ModelService): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  await svc.close({ graceMs: SHUTDOWN_GRACE_MS });
+  // Let the answers of aborted requests (503) be written before their connections go.
+  await new Promise((resolve) => setImmediate(resolve));
+  server.closeAllConnections();
+  await closed;
+}
+
+/** Runs the reference model service on MODEL_SERVICE_PORT until SIGINT or SIGTERM. */
 function main(): void {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'model-service', level: cfg.LOG_LEVEL });
@@ -29,16 +44,28 @@ function main(): void {
     },
     logger,
   });
-  const server = svc.app.listen(cfg.MODEL_SERVICE_PORT, '0.0.0.0', () =>
+  const server = svc.app.listen(cfg.MODEL_SERVICE_PORT, '0.0.0.0', () => {
     logger.info(
       { port: cfg.MODEL_SERVICE_PORT, slots: cfg.MODEL_SERVICE_SLOTS, models },
       'model service listening',
-    ),
-  );
-  const stop = (): void => {
-    server.close(() => process.exit(0));
-    server.closeIdleConnections();
-    setTimeout(() => process.exit(0), 5000).unref();
+    );
+  });
+  server.on('error', (err) => {
+    logger.fatal({ err }, 'model service cannot listen');
+    process.exit(1);
+  });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, in_flight: svc.stats.in_flight }, 'model service stopping');
+    shutdown(server, svc).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'model service shutdown failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

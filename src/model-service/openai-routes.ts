@@ -1,137 +1,97 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
-import { z } from 'zod';
-import { runGeneration, type Engine } from './generation';
-import { sendError } from './openai-errors';
-import { sseEvent, startSse } from './sse';
-
-const common = {
-  model: z.string().min(1),
-  max_tokens: z.number().int().positive().optional(),
-  temperature: z.number().min(0).max(2).optional(),
-  seed: z.number().int().optional(),
-  stream: z.boolean().optional(),
-  stream_options: z.object({ include_usage: z.boolean().optional() }).optional(),
-};
-const completionBody = z.object({ ...common, prompt: z.string() });
-const chatBody = z.object({
-  ...common,
-  messages: z
-    .array(z.object({ role: z.enum(['system', 'user', 'assistant', 'tool']), content: z.string() }))
-    .min(1),
-});
+import express, { Router, type Request, type Response } from 'express';
+import type { Tokenizer } from '../tokenizer/tokenizer';
+import { ContextLengthError, ModelNotFoundError } from './errors';
+import type { GenerationEngine } from './generation';
+import { chatBody, completionBody } from './openai-schemas';
+import { openAiJsonSink, openAiStreamSink, type OpenAiAnswerMeta } from './openai-sinks';
+import { trackRequests, type ServiceStats } from './stats';
+import { parseBody } from './validation';
 
 /** Options for {@link openAiRoutes}. */
 export interface OpenAiRoutesOptions {
-  engine: Engine;
-  models: string[];
+  engine: GenerationEngine;
+  tokenizer: Tokenizer;
+  stats: ServiceStats;
+  models: readonly string[];
   contextLength: number;
   defaultMaxTokens: number;
-}
-
-function invalid(res: Response, err: z.ZodError): void {
-  const issue = err.issues[0];
-  sendError(res, 400, issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid request', {
-    param: issue?.path.join('.') || null,
-  });
+  bodyLimit: string;
 }
 
 /** `/v1/completions`, `/v1/chat/completions` and `/v1/models`, as vLLM serves them. */
 export function openAiRoutes(o: OpenAiRoutesOptions): Router {
   const router = Router();
   const created = Math.floor(Date.now() / 1000);
+  const modelObject = (id: string): object => ({ id, object: 'model', created, owned_by: 'reference' });
+  const inference = [trackRequests(o.stats), express.json({ limit: o.bodyLimit })];
 
   router.get('/v1/models', (_req, res) => {
-    res.json({
-      object: 'list',
-      data: o.models.map((id) => ({ id, object: 'model', created, owned_by: 'reference' })),
+    res.json({ object: 'list', data: o.models.map(modelObject) });
+  });
+  router.get('/v1/models/:model', (req, res) => {
+    if (!o.models.includes(req.params.model)) throw new ModelNotFoundError(req.params.model);
+    res.json(modelObject(req.params.model));
+  });
+
+  const serve = async (
+    req: Request,
+    res: Response,
+    input: {
+      model: string;
+      chat: boolean;
+      promptText: string;
+      promptTokens: number;
+      maxTokens?: number;
+      temperature?: number;
+      seed?: number;
+      stream?: boolean;
+      includeUsage?: boolean;
+    },
+  ): Promise<void> => {
+    if (!o.models.includes(input.model)) throw new ModelNotFoundError(input.model);
+    const maxTokens = input.maxTokens ?? o.defaultMaxTokens;
+    if (input.promptTokens + maxTokens > o.contextLength) {
+      const param = input.chat ? 'messages' : 'prompt';
+      throw new ContextLengthError(o.contextLength, input.promptTokens, maxTokens, param);
+    }
+    const meta: OpenAiAnswerMeta = {
+      id: `${input.chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replaceAll('-', '')}`,
+      created: Math.floor(Date.now() / 1000),
+      model: input.model,
+      chat: input.chat,
+      promptTokens: input.promptTokens,
+    };
+    const sink = input.stream
+      ? openAiStreamSink(res, meta, input.includeUsage ?? false)
+      : openAiJsonSink(res, meta);
+    const { model, promptText, promptTokens, temperature, seed } = input;
+    await o.engine.run(req, res, { model, promptText, promptTokens, maxTokens, temperature, seed }, sink);
+  };
+
+  router.post('/v1/completions', ...inference, async (req, res) => {
+    const body = parseBody(completionBody, req.body);
+    await serve(req, res, {
+      ...body,
+      chat: false,
+      promptText: body.prompt,
+      promptTokens: o.tokenizer.countPrompt({ prompt: body.prompt }),
+      maxTokens: body.max_tokens,
+      includeUsage: body.stream_options?.include_usage,
     });
   });
 
-  const handle = async (req: Request, res: Response, chat: boolean): Promise<void> => {
-    const parsed = (chat ? chatBody : completionBody).safeParse(req.body);
-    if (!parsed.success) return invalid(res, parsed.error);
-    const body = parsed.data as z.infer<typeof completionBody> & Partial<z.infer<typeof chatBody>>;
-    if (!o.models.includes(body.model)) {
-      return sendError(res, 404, `The model \`${body.model}\` does not exist.`, {
-        type: 'NotFoundError',
-        code: 'model_not_found',
-        param: 'model',
-      });
-    }
-    const tk = o.engine.tokenizer;
-    const promptText = chat ? body.messages!.map((m) => m.content).join('\n') : body.prompt;
-    const promptTokens = chat ? tk.countChat(body.messages!) : tk.count(body.prompt);
-    const maxTokens = body.max_tokens ?? o.defaultMaxTokens;
-    if (promptTokens + maxTokens > o.contextLength) {
-      return sendError(
-        res,
-        400,
-        `This model's maximum context length is ${o.contextLength} tokens. However, you requested ${promptTokens + maxTokens} tokens (${promptTokens} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
-        { code: 'context_length_exceeded', param: chat ? 'messages' : 'prompt' },
-      );
-    }
-    const id = `${chat ? 'chatcmpl' : 'cmpl'}-${randomUUID().replace(/-/g, '')}`;
-    const base = {
-      id,
-      object: chat ? 'chat.completion.chunk' : 'text_completion',
-      created: Math.floor(Date.now() / 1000),
-      model: body.model,
-    };
-    const usage = (completion: number) => ({
-      prompt_tokens: promptTokens,
-      completion_tokens: completion,
-      total_tokens: promptTokens + completion,
+  router.post('/v1/chat/completions', ...inference, async (req, res) => {
+    const body = parseBody(chatBody, req.body);
+    await serve(req, res, {
+      ...body,
+      chat: true,
+      // The output depends on roles too, and a `[[stop:N]]` marker in any message is found.
+      promptText: JSON.stringify(body.messages.map((m) => [m.role, m.content])),
+      promptTokens: o.tokenizer.countPrompt({ messages: body.messages }),
+      maxTokens: body.max_completion_tokens ?? body.max_tokens,
+      includeUsage: body.stream_options?.include_usage,
     });
-    const choice = (piece: string, finish: string | null) =>
-      chat
-        ? { index: 0, delta: piece ? { content: piece } : {}, finish_reason: finish }
-        : { index: 0, text: piece, finish_reason: finish, logprobs: null };
-
-    await runGeneration(o.engine, req, res, {
-      model: body.model,
-      promptText,
-      promptTokens,
-      maxTokens,
-      temperature: body.temperature,
-      seed: body.seed,
-      start: body.stream
-        ? () => {
-            startSse(res);
-            if (chat)
-              sseEvent(res, {
-                ...base,
-                choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
-              });
-          }
-        : undefined,
-      emit: body.stream ? (piece) => sseEvent(res, { ...base, choices: [choice(piece, null)] }) : undefined,
-      finish: ({ text, completionTokens, finishReason }) => {
-        if (body.stream) {
-          sseEvent(res, { ...base, choices: [choice('', finishReason)] });
-          if (body.stream_options?.include_usage)
-            sseEvent(res, { ...base, choices: [], usage: usage(completionTokens) });
-          sseEvent(res, '[DONE]');
-          res.end();
-          return;
-        }
-        res.json({
-          id,
-          object: chat ? 'chat.completion' : 'text_completion',
-          created: base.created,
-          model: body.model,
-          choices: [
-            chat
-              ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finishReason }
-              : { index: 0, text, finish_reason: finishReason, logprobs: null },
-          ],
-          usage: usage(completionTokens),
-        });
-      },
-    });
-  };
-
-  router.post('/v1/completions', (req, res) => handle(req, res, false));
-  router.post('/v1/chat/completions', (req, res) => handle(req, res, true));
+  });
   return router;
 }

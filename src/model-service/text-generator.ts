@@ -1,13 +1,35 @@
 import { createHash } from 'node:crypto';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 
-const WORDS = (
+/**
+ * Words of the generated text. Each, with its leading space, is a single cl100k_base and o200k_base
+ * token, so cutting the text at any token boundary re-tokenizes to the same count (clients that count
+ * tokens themselves, like the KServe adapter, then agree with the service).
+ */
+export const WORDS: readonly string[] = (
   'the a model token GPU server request answer quickly slowly durable workflow tenant quota batch ' +
-  'stream latency decode prefill cache kernel tensor layer attention memory throughput queue retry ' +
-  'signal worker activity history replay result usage ledger window limit fair priority scale'
+  'stream latency decode cache kernel tensor layer attention memory throughput queue retry signal ' +
+  'worker activity history replay result usage ledger window limit fair priority scale warm cold ' +
+  'fast slow small large time work data'
 ).split(' ');
 
-/** A small deterministic PRNG (mulberry32). */
+/** What the deterministic output depends on. */
+export interface GenerationInput {
+  model: string;
+  /** The prompt (for chat, a serialization of the messages). */
+  prompt: string;
+  /** Ignored at temperature 0, like greedy decoding. */
+  seed?: number;
+  temperature?: number;
+}
+
+/** `[[stop:N]]` in a prompt makes generation stop after N tokens with finish_reason "stop". */
+export function stopAfter(prompt: string): number | undefined {
+  const m = /\[\[stop:(\d+)\]\]/.exec(prompt);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** mulberry32: small, fast, and the same on every platform. */
 function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -19,29 +41,26 @@ function prng(seed: number): () => number {
   };
 }
 
-/** `[[stop:N]]` in a prompt makes generation stop after N tokens with finish_reason "stop". */
-export function stopAfter(prompt: string): number | undefined {
-  const m = /\[\[stop:(\d+)\]\]/.exec(prompt);
-  return m ? Number(m[1]) : undefined;
+/** Seed of the PRNG: a hash of everything the output may depend on. */
+function seedOf(input: GenerationInput): number {
+  const temperature = input.temperature ?? 1;
+  const seed = temperature === 0 ? 0 : (input.seed ?? 0);
+  return createHash('sha256')
+    .update(JSON.stringify([input.model, input.prompt, seed, temperature]))
+    .digest()
+    .readUInt32LE(0);
 }
 
 /**
- * Exactly `count` token ids of deterministic text for (model, prompt, seed, temperature): the same
- * input always yields the same tokens.
+ * Exactly `count` token ids of deterministic text: sentences of words from {@link WORDS}, picked by a
+ * PRNG seeded from (model, prompt, seed, temperature). The same input always yields the same tokens.
  */
-export function generateTokens(
-  tokenizer: Tokenizer,
-  input: { model: string; prompt: string; seed?: number; temperature?: number },
-  count: number,
-): number[] {
-  const h = createHash('sha256')
-    .update(`${input.model}\0${input.prompt}\0${input.seed ?? 0}\0${input.temperature ?? 1}`)
-    .digest();
-  const rand = prng(h.readUInt32LE(0));
+export function generateTokens(tokenizer: Tokenizer, input: GenerationInput, count: number): number[] {
+  const rand = prng(seedOf(input));
   const tokens: number[] = [];
   while (tokens.length < count) {
-    const words: string[] = [];
-    for (let i = 0; i < 64; i++) words.push(WORDS[Math.floor(rand() * WORDS.length)]!);
+    const length = 4 + Math.floor(rand() * 12);
+    const words = Array.from({ length }, () => WORDS[Math.floor(rand() * WORDS.length)] ?? 'the');
     tokens.push(...tokenizer.encode(` ${words.join(' ')}.`));
   }
   return tokens.slice(0, count);
