@@ -5,7 +5,10 @@ import { TenantsRepo } from '../tenants/tenants-repo';
 import { ensureDatabase, migrate } from './migrate';
 import { createPool } from './pool';
 
-/** `npm run migrate`: creates the database if needed, applies migrations, seeds the `demo` tenant. */
+/**
+ * `npm run migrate`: creates the database if needed, applies migrations, and in development seeds
+ * tenant `demo` (never outside development).
+ */
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'migrate', level: cfg.LOG_LEVEL });
@@ -14,7 +17,11 @@ async function main(): Promise<void> {
   try {
     const applied = await migrate(pool);
     logger.info({ applied }, applied.length ? 'migrations applied' : 'schema up to date');
-    await seedDevTenant(new TenantsRepo(pool), cfg.DEV_API_KEY);
+    const seeded = await seedDevTenant(new TenantsRepo(pool), cfg);
+    logger.info(
+      { appEnv: cfg.APP_ENV },
+      seeded ? 'tenant demo seeded' : 'no demo tenant outside development',
+    );
   } finally {
     await pool.end();
   }

@@ -1,10 +1,20 @@
+import type { Env } from '../config/schema';
 import type { TenantsRepo } from './tenants-repo';
 
-/** The development tenant every fresh stack has. */
+/** The development tenant every fresh development stack has. */
 export const DEV_TENANT = { id: 'demo', name: 'Demo tenant', tier: 'standard' } as const;
 
-/** Creates tenant `demo` and registers `apiKey` for it (stored hashed); safe to repeat. */
-export async function seedDevTenant(tenants: TenantsRepo, apiKey: string): Promise<void> {
+/**
+ * In development, creates tenant `demo` and registers DEV_API_KEY for it (stored hashed); safe to
+ * repeat. Outside development it seeds nothing (the config refuses a DEV_API_KEY there).
+ * @returns whether the tenant was seeded
+ */
+export async function seedDevTenant(
+  tenants: TenantsRepo,
+  cfg: Pick<Env, 'APP_ENV' | 'DEV_API_KEY'>,
+): Promise<boolean> {
+  if (cfg.APP_ENV !== 'development' || !cfg.DEV_API_KEY) return false;
   await tenants.ensure(DEV_TENANT);
-  await tenants.addApiKey(DEV_TENANT.id, apiKey, 'DEV_API_KEY');
+  await tenants.addApiKey(DEV_TENANT.id, cfg.DEV_API_KEY, 'DEV_API_KEY');
+  return true;
 }

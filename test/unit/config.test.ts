@@ -1,7 +1,27 @@
 import { ConfigError, loadConfig } from '../../src/config/load-config';
 
-test('defaults apply on an empty environment', () => {
-  const cfg = loadConfig({});
+/** A development environment: the development defaults of the secrets apply. */
+const dev = (env: Record<string, string> = {}): ReturnType<typeof loadConfig> =>
+  loadConfig({ APP_ENV: 'development', ...env });
+/** A production environment with a valid admin token. */
+const STRONG_TOKEN = 'a3f9c1e07b5d4e2f8a6c9b0d1e2f3a4b5c6d7e8f'; // 40 characters
+const prod = (env: Record<string, string | undefined> = {}): ReturnType<typeof loadConfig> =>
+  loadConfig({ APP_ENV: 'production', ADMIN_TOKEN: STRONG_TOKEN, ...env });
+
+/** The variables a ConfigError names, or [] when the environment is valid. */
+function invalidVariables(load: () => unknown): string[] {
+  try {
+    load();
+    return [];
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map((i) => i.variable).sort();
+  }
+}
+
+test('development defaults apply on a development environment', () => {
+  const cfg = dev();
+  expect(cfg.APP_ENV).toBe('development');
   expect(cfg.API_PORT).toBe(8080);
   expect(cfg.MODEL_SERVICE_PORT).toBe(8090);
   expect(cfg.DEV_API_KEY).toBe('dev-demo-key');
@@ -11,31 +31,87 @@ test('defaults apply on an empty environment', () => {
   expect(cfg.FAULT_API_ENABLED).toBe(true);
 });
 
+test('development accepts its own secrets, placeholders and short tokens, and keeps a DEV_API_KEY', () => {
+  expect(dev({ ADMIN_TOKEN: 'change-me-admin', DEV_API_KEY: 'my-demo-key' })).toMatchObject({
+    ADMIN_TOKEN: 'change-me-admin',
+    DEV_API_KEY: 'my-demo-key',
+  });
+});
+
+test('production is the default: an empty environment is refused, naming ADMIN_TOKEN', () => {
+  expect(() => loadConfig({})).toThrow(/ADMIN_TOKEN: is unset or the development default/);
+  expect(invalidVariables(() => loadConfig({}))).toEqual(['ADMIN_TOKEN']);
+});
+
+test('production with a strong admin token: valid, no demo tenant key', () => {
+  const cfg = prod();
+  expect(cfg.APP_ENV).toBe('production');
+  expect(cfg.ADMIN_TOKEN).toBe(STRONG_TOKEN);
+  expect(cfg.DEV_API_KEY).toBeUndefined();
+  expect(prod({ ADMIN_TOKEN: 'x'.repeat(32) }).ADMIN_TOKEN).toHaveLength(32);
+});
+
+test.each([
+  ['the development default', 'dev-admin-token', /ADMIN_TOKEN: is unset or the development default/],
+  ['the demo key', 'dev-demo-key', /ADMIN_TOKEN: is a development default or a template placeholder/],
+  [
+    'a change-me placeholder',
+    'change-me-admin-token-0123456789abcdef',
+    /ADMIN_TOKEN: is a development default or a template placeholder/,
+  ],
+  [
+    'an upper-case placeholder',
+    'CHANGE-ME-admin-token-0123456789abcdef',
+    /ADMIN_TOKEN: is a development default or a template placeholder/,
+  ],
+  ['a 31-character token', 'x'.repeat(31), /ADMIN_TOKEN: must be at least 32 characters/],
+])('production refuses %s as ADMIN_TOKEN', (_name, token, message) => {
+  expect(() => prod({ ADMIN_TOKEN: token })).toThrow(message);
+  expect(invalidVariables(() => prod({ ADMIN_TOKEN: token }))).toEqual(['ADMIN_TOKEN']);
+});
+
+test('production refuses any DEV_API_KEY, even a strong one: no demo tenant outside development', () => {
+  for (const key of ['dev-demo-key', 'sk-0123456789abcdef0123456789abcdef']) {
+    expect(() => prod({ DEV_API_KEY: key })).toThrow(/DEV_API_KEY: must be unset when APP_ENV=production/);
+    expect(invalidVariables(() => prod({ DEV_API_KEY: key }))).toEqual(['DEV_API_KEY']);
+  }
+  // Empty means unset, as for every variable.
+  expect(prod({ DEV_API_KEY: '' }).DEV_API_KEY).toBeUndefined();
+});
+
+test('the defaults of both secrets together name both variables', () => {
+  expect(invalidVariables(() => loadConfig({ DEV_API_KEY: 'dev-demo-key' }))).toEqual([
+    'ADMIN_TOKEN',
+    'DEV_API_KEY',
+  ]);
+});
+
+test('APP_ENV takes development or production only', () => {
+  expect(invalidVariables(() => loadConfig({ APP_ENV: 'staging', ADMIN_TOKEN: STRONG_TOKEN }))).toEqual([
+    'APP_ENV',
+  ]);
+});
+
 test('numbers and booleans are coerced; "false" is false', () => {
-  const cfg = loadConfig({ API_PORT: '9000', FAULT_API_ENABLED: 'false', FAULT_RATE_503: '0.25' });
+  const cfg = dev({ API_PORT: '9000', FAULT_API_ENABLED: 'false', FAULT_RATE_503: '0.25' });
   expect(cfg.API_PORT).toBe(9000);
   expect(cfg.FAULT_API_ENABLED).toBe(false);
   expect(cfg.FAULT_RATE_503).toBe(0.25);
 });
 
 test('empty strings mean unset', () => {
-  expect(loadConfig({ API_PORT: '', TEMPORAL_ADDRESS: '' }).API_PORT).toBe(8080);
+  expect(dev({ API_PORT: '', TEMPORAL_ADDRESS: '' }).API_PORT).toBe(8080);
 });
 
 test('every invalid variable is named', () => {
-  try {
-    loadConfig({ API_PORT: 'eighty', REDIS_URL: 'not a url', FAULT_API_ENABLED: 'maybe' });
-    throw new Error('expected a ConfigError');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    const vars = (err as ConfigError).issues.map((i) => i.variable).sort();
-    expect(vars).toEqual(['API_PORT', 'FAULT_API_ENABLED', 'REDIS_URL']);
-  }
+  expect(
+    invalidVariables(() => dev({ API_PORT: 'eighty', REDIS_URL: 'not a url', FAULT_API_ENABLED: 'maybe' })),
+  ).toEqual(['API_PORT', 'FAULT_API_ENABLED', 'REDIS_URL']);
 });
 
 test('cross-field rules: metrics ports differ, fault rates sum to at most 1', () => {
-  expect(() => loadConfig({ ORCHESTRATION_METRICS_PORT: '9000', GPU_METRICS_PORT: '9000' })).toThrow(
+  expect(() => dev({ ORCHESTRATION_METRICS_PORT: '9000', GPU_METRICS_PORT: '9000' })).toThrow(
     /GPU_METRICS_PORT/,
   );
-  expect(() => loadConfig({ FAULT_RATE_500: '0.6', FAULT_RATE_503: '0.6' })).toThrow(/sum to at most 1/);
+  expect(() => dev({ FAULT_RATE_500: '0.6', FAULT_RATE_503: '0.6' })).toThrow(/sum to at most 1/);
 });

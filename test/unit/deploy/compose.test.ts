@@ -1,0 +1,182 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { type ComposeFile, composeProblems, composeSchemaErrors, parseCompose } from './support/compose';
+import { interpolate } from './support/compose-interpolation';
+import { copiedFromContext } from './support/dockerfile';
+import { changed, replaceOnce } from './support/mutate';
+import { COMPOSE_FILE, DOCKERFILE } from './support/paths';
+import { placeholderSecrets } from './support/placeholder-secrets';
+
+/** docker-compose.yml against the Compose Specification schema and the code (no Docker engine here). */
+const text = readFileSync(COMPOSE_FILE, 'utf8');
+const compose = parseCompose(text);
+const copied = copiedFromContext(readFileSync(DOCKERFILE, 'utf8'));
+/** What the user puts in .env (docs/deploy.md): a random admin token. */
+const SHELL = { ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d' };
+
+test('docker-compose.yml is valid against the compose-spec JSON schema', () => {
+  expect(composeSchemaErrors(compose)).toEqual([]);
+});
+
+test('every service, env var, command, port and dependency agrees with the code', () => {
+  expect(composeProblems(compose, copied, SHELL)).toEqual([]);
+  expect(Object.keys(compose.services).sort()).toEqual(
+    [
+      'api',
+      'gpu-worker',
+      'migrate',
+      'model-service',
+      'orchestration-worker',
+      'postgres',
+      'redis',
+      'temporal',
+    ].sort(),
+  );
+});
+
+test('production mode: the admin token comes from the environment, and compose refuses to start without it', () => {
+  expect(composeProblems(compose, copied, {}).join('\n')).toMatch(
+    /api: ADMIN_TOKEN needs ADMIN_TOKEN from the environment, which is unset/,
+  );
+  // A weak token from the environment is refused by the processes' config.
+  expect(composeProblems(compose, copied, { ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
+    /api: config invalid: ADMIN_TOKEN: is unset or the development default/,
+  );
+});
+
+test('docker-compose.yml carries no development default or placeholder secret', () => {
+  expect(placeholderSecrets(parseYaml(text, { merge: true }), 'docker-compose.yml')).toEqual([]);
+});
+
+test.each([
+  ['the development admin token', 'dev-admin-token'],
+  ['a development default behind the variable', '${ADMIN_TOKEN:-dev-admin-token}'],
+  ['a change-me placeholder', 'change-me-0123456789abcdef0123456789abcdef'],
+])('a compose file with %s as ADMIN_TOKEN is caught', (_name, value) => {
+  const broken = replaceOnce(
+    text,
+    /ADMIN_TOKEN: \$\{ADMIN_TOKEN:\?[^}]*\}/.exec(text)![0],
+    `ADMIN_TOKEN: '${value}'`,
+  );
+  expect(placeholderSecrets(parseYaml(broken, { merge: true }), 'docker-compose.yml').join('\n')).toMatch(
+    /docker-compose.yml: services.api.environment.ADMIN_TOKEN: carries/,
+  );
+  expect(composeProblems(parseCompose(broken), copied, SHELL).join('\n')).toMatch(
+    /api: ADMIN_TOKEN must come from the environment/,
+  );
+});
+
+test('interpolation follows compose: defaults, required variables, $$', () => {
+  expect(interpolate('${A:-x}/${B-y}/${C:?no C}/$$D/$E', { A: '', B: '', E: 'e' })).toEqual({
+    value: 'x///$D/e',
+    missing: ['C'],
+  });
+  expect(interpolate('${A?a}${B:+set}', { A: '', B: 'b' })).toEqual({ value: 'set', missing: [] });
+});
+
+const service = (c: ComposeFile, name: string): ComposeFile['services'][string] => c.services[name]!;
+/** Replaces a service's environment (anchors share one object between services). */
+const withEnv = (c: ComposeFile, name: string, change: (env: Record<string, string>) => void): void => {
+  const env = { ...(service(c, name).environment as Record<string, string>) };
+  change(env);
+  service(c, name).environment = env;
+};
+type Break = (c: ComposeFile) => void;
+
+test.each<[string, Break, RegExp]>([
+  ['ports as a map', (c) => void (service(c, 'api').ports = { bad: true } as never), /services\/api\/ports/],
+  [
+    'a numeric interval',
+    (c) => void (service(c, 'redis').healthcheck!.interval = 2),
+    /healthcheck\/interval: must be string/,
+  ],
+  ['an unknown service key', (c) => void (service(c, 'api').restrat = 'always'), /additional properties/],
+])('a compose file with %s fails the schema', (_name, breakIt, expected) => {
+  expect(composeSchemaErrors(changed(compose, breakIt)).join('\n')).toMatch(expected);
+});
+
+test.each<[string, Break, RegExp]>([
+  [
+    'an env var the config does not know',
+    (c) => withEnv(c, 'api', (e) => void (e.DEV_API_KEYS = 'x')),
+    /env DEV_API_KEYS is not in src\/config\/schema.ts/,
+  ],
+  [
+    'an invalid config value',
+    (c) => withEnv(c, 'api', (e) => void (e.LOG_LEVEL = 'verbose')),
+    /api: config invalid: LOG_LEVEL/,
+  ],
+  [
+    'a demo tenant key in production',
+    (c) => withEnv(c, 'migrate', (e) => void (e.DEV_API_KEY = '${DEV_API_KEY:?set it}')),
+    /migrate: config invalid: DEV_API_KEY: must be unset when APP_ENV=production/,
+  ],
+  [
+    'a service in development mode',
+    (c) => withEnv(c, 'api', (e) => void (e.APP_ENV = 'development')),
+    /api: APP_ENV=development, expected production/,
+  ],
+  [
+    'a secret given to the test double',
+    (c) => withEnv(c, 'model-service', (e) => void (e.ADMIN_TOKEN = '${ADMIN_TOKEN:?set it}')),
+    /model-service: the test double gets a secret/,
+  ],
+  [
+    'the Temporal Web UI on every interface',
+    (c) => void (service(c, 'temporal').ports = ['7233:7233', '8233:8233']),
+    /temporal: publishes 8233:8233 beyond loopback/,
+  ],
+  [
+    'worker metrics on every interface',
+    (c) => void (service(c, 'gpu-worker').ports = ['9465:9465']),
+    /gpu-worker: publishes 9465:9465 beyond loopback/,
+  ],
+  [
+    'a drain grace longer than the stop grace',
+    (c) => withEnv(c, 'gpu-worker', (e) => void (e.GPU_DRAIN_GRACE_S = '60')),
+    /stop_grace_period 45s <= GPU_DRAIN_GRACE_S 60/,
+  ],
+  [
+    'a healthcheck on the wrong port',
+    (c) => withEnv(c, 'orchestration-worker', (e) => void (e.ORCHESTRATION_METRICS_PORT = '9999')),
+    /healthcheck does not probe the process's port 9999/,
+  ],
+  [
+    'a Temporal host that is no service',
+    (c) => withEnv(c, 'api', (e) => void (e.TEMPORAL_ADDRESS = 'temporal-server:7233')),
+    /TEMPORAL_ADDRESS points at temporal-server/,
+  ],
+  [
+    'a GPU queue no model uses',
+    (c) => withEnv(c, 'gpu-worker', (e) => void (e.GPU_TASK_QUEUES = 'gpu-large')),
+    /serves gpu-large/,
+  ],
+  [
+    'a missing entry point',
+    (c) => void (service(c, 'api').command = ['src/api/server.ts']),
+    /runs src\/api\/server.ts, which does not exist/,
+  ],
+  [
+    'an unregistered search attribute',
+    (c) =>
+      void (service(c, 'temporal').command = (service(c, 'temporal').command as string[]).filter(
+        (a) => !a.includes('InferenceStatus'),
+      )),
+    /search attribute InferenceStatus/,
+  ],
+  [
+    'a dependency on an unknown service',
+    (c) =>
+      void ((service(c, 'api').depends_on as Record<string, object>).postgress = {
+        condition: 'service_healthy',
+      }),
+    /unknown service postgress/,
+  ],
+  [
+    'a long-running service without healthcheck',
+    (c) => void delete service(c, 'gpu-worker').healthcheck,
+    /gpu-worker: no healthcheck/,
+  ],
+])('a compose file with %s is caught', (_name, breakIt, expected) => {
+  expect(composeProblems(changed(compose, breakIt), copied, SHELL).join('\n')).toMatch(expected);
+});

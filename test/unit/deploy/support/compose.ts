@@ -1,0 +1,195 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
+import { parse as parseYaml } from 'yaml';
+import { defaultRegistry } from '../../../../src/models/model-registry';
+import { FAIRNESS_DYNAMIC_CONFIG } from '../../../../src/dev/temporal-dev-server';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../../../src/shared/search-attributes';
+import composeSpec from '../fixtures/compose-spec.json';
+import { interpolate, requiresFromEnvironment } from './compose-interpolation';
+import { isCopied } from './dockerfile';
+import { envValueProblems, parseEnv, unknownEnvNames } from './env';
+import { ROOT } from './paths';
+import { isAppImage } from './workloads';
+
+export interface ComposeService {
+  image?: string;
+  build?: unknown;
+  command?: string[] | string;
+  entrypoint?: unknown;
+  environment?: Record<string, string> | string[];
+  ports?: unknown[];
+  restart?: string;
+  depends_on?: Record<string, { condition?: string }> | string[];
+  healthcheck?: { test?: string[] | string; disable?: boolean; [k: string]: unknown };
+  stop_grace_period?: string;
+  [k: string]: unknown;
+}
+export interface ComposeFile {
+  services: Record<string, ComposeService>;
+  [k: string]: unknown;
+}
+
+/** YAML anchors and `<<` merge keys resolved, as docker compose reads the file. */
+export const parseCompose = (text: string): ComposeFile => parseYaml(text, { merge: true }) as ComposeFile;
+
+const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, strictTypes: false });
+// The schema names draft-07 by its https address; ajv registers draft-07 under the http one.
+ajv.addMetaSchema({ ...draft07, $id: 'https://json-schema.org/draft-07/schema' });
+const validateCompose = ajv.compile(composeSpec);
+
+/** Errors against the Compose Specification's JSON schema (fixtures/compose-spec.json). */
+export function composeSchemaErrors(compose: unknown): string[] {
+  if (validateCompose(compose)) return [];
+  return (validateCompose.errors ?? []).map((e) => `docker-compose.yml${e.instancePath}: ${e.message}`);
+}
+
+/** A service's environment as written (before interpolation). */
+const rawEnvOf = (s: ComposeService): Record<string, string> =>
+  Array.isArray(s.environment)
+    ? Object.fromEntries(
+        s.environment.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      )
+    : Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
+/** Variables that hold secrets: never written into the file, always `${NAME:?…}` from the environment. */
+const SECRET_VARS = ['ADMIN_TOKEN', 'DEV_API_KEY'];
+/** The process that is a test double (stands in for a GPU server); every other app process is production. */
+const REFERENCE_MODEL_SERVICE = 'src/model-service/main.ts';
+/** The one process published on every interface: it authenticates every route. */
+const PUBLIC_PROCESS = 'src/api/main.ts';
+const commandOf = (s: ComposeService): string[] =>
+  typeof s.command === 'string' ? s.command.split(/\s+/) : (s.command ?? []);
+const seconds = (d: string | undefined): number | undefined => {
+  const m = /^(\d+)(s|m)?$/.exec(d ?? '');
+  return m ? Number(m[1]) * (m[2] === 'm' ? 60 : 1) : undefined;
+};
+/** Host of a URL or host:port value. */
+const hostOf = (v: string): string => (v.includes('://') ? new URL(v).hostname : v.split(':')[0]!);
+
+/** The port each long-running process of the image answers its health check on. */
+const HEALTH_PORT: Record<string, (cfg: ReturnType<typeof parseEnv>) => number> = {
+  'src/api/main.ts': (c) => c.API_PORT,
+  'workers/orchestration-worker.ts': (c) => c.ORCHESTRATION_METRICS_PORT,
+  'workers/gpu-worker.ts': (c) => c.GPU_METRICS_PORT,
+  'src/model-service/main.ts': (c) => c.MODEL_SERVICE_PORT,
+};
+
+/** A published port's host address: `[ip:]host:container`, or the long form's host_ip. */
+const hostIpOf = (p: unknown): string | undefined => {
+  if (typeof p === 'object' && p !== null) return (p as { host_ip?: string }).host_ip;
+  const parts = String(p).split(':');
+  return parts.length === 3 ? parts[0] : undefined;
+};
+
+/**
+ * Cross-checks of docker-compose.yml against the code, the config schema and the Dockerfile.
+ * `shell` is the environment `docker compose` runs in (with .env), for `${VAR}` interpolation.
+ */
+export function composeProblems(
+  compose: ComposeFile,
+  copied: string[],
+  shell: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const problems: string[] = [];
+  const services = compose.services ?? {};
+  const oneShot = new Set(
+    Object.values(services).flatMap((s) =>
+      Array.isArray(s.depends_on)
+        ? []
+        : Object.entries(s.depends_on ?? {})
+            .filter(([, d]) => d.condition === 'service_completed_successfully')
+            .map(([n]) => n),
+    ),
+  );
+  for (const [name, s] of Object.entries(services)) {
+    const where = `docker-compose.yml: ${name}`;
+    const deps: Record<string, { condition?: string }> = Array.isArray(s.depends_on)
+      ? Object.fromEntries(s.depends_on.map((d) => [d, {}]))
+      : (s.depends_on ?? {});
+    for (const [dep, d] of Object.entries(deps)) {
+      if (!services[dep]) problems.push(`${where}: depends on unknown service ${dep}`);
+      else if (d.condition === 'service_healthy' && !services[dep].healthcheck)
+        problems.push(`${where}: waits for ${dep} to be healthy, which has no healthcheck`);
+    }
+    if (oneShot.has(name) && s.restart !== 'no')
+      problems.push(`${where}: one-shot service needs restart: 'no'`);
+    if (!oneShot.has(name) && !s.healthcheck) problems.push(`${where}: no healthcheck`);
+    if (!isAppImage(s.image)) {
+      for (const p of s.ports ?? [])
+        if (hostIpOf(p) !== '127.0.0.1') problems.push(`${where}: publishes ${String(p)} beyond loopback`);
+      continue;
+    }
+
+    const raw = rawEnvOf(s);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(raw)) {
+      const { value, missing } = interpolate(v, shell);
+      env[k] = value;
+      problems.push(...missing.map((m) => `${where}: ${k} needs ${m} from the environment, which is unset`));
+    }
+    for (const k of SECRET_VARS)
+      if (raw[k] !== undefined && !requiresFromEnvironment(raw[k], k))
+        problems.push(`${where}: ${k} must come from the environment as \${${k}:?…}, not be written here`);
+    const file = commandOf(s)[0];
+    const appEnv = env.APP_ENV ?? 'production';
+    if (file === REFERENCE_MODEL_SERVICE) {
+      if (Object.keys(raw).some((k) => SECRET_VARS.includes(k)))
+        problems.push(`${where}: the test double gets a secret`);
+    } else if (appEnv !== 'production') problems.push(`${where}: APP_ENV=${appEnv}, expected production`);
+    for (const p of s.ports ?? [])
+      if (file !== PUBLIC_PROCESS && hostIpOf(p) !== '127.0.0.1')
+        problems.push(`${where}: publishes ${String(p)} beyond loopback, but ${file} has no authentication`);
+    if (s.entrypoint !== undefined) problems.push(`${where}: overrides the image's entry point`);
+    if (!s.build) problems.push(`${where}: has no build, so the image would be pulled`);
+    if (!file || !existsSync(join(ROOT, file))) problems.push(`${where}: runs ${file}, which does not exist`);
+    else if (!isCopied(file, copied))
+      problems.push(`${where}: runs ${file}, which the Dockerfile does not copy`);
+    problems.push(
+      ...unknownEnvNames(Object.keys(env)).map((n) => `${where}: env ${n} is not in src/config/schema.ts`),
+    );
+    const invalid = envValueProblems(env);
+    problems.push(...invalid.map((p) => `${where}: config invalid: ${p}`));
+    if (invalid.length) continue;
+    const cfg = parseEnv(env);
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS', 'REFERENCE_MODEL_URL'] as const) {
+      const value = env[key];
+      if (value && !services[hostOf(value)])
+        problems.push(`${where}: ${key} points at ${hostOf(value)}, not a service here`);
+    }
+    const port = file ? HEALTH_PORT[file]?.(cfg) : undefined;
+    const test = [s.healthcheck?.test ?? []].flat().join(' ');
+    if (port !== undefined && !test.includes(`127.0.0.1:${port}/`))
+      problems.push(`${where}: healthcheck does not probe the process's port ${port}`);
+    if (file === 'workers/gpu-worker.ts') {
+      const grace = seconds(s.stop_grace_period) ?? 10;
+      if (grace <= cfg.GPU_DRAIN_GRACE_S)
+        problems.push(`${where}: stop_grace_period ${grace}s <= GPU_DRAIN_GRACE_S ${cfg.GPU_DRAIN_GRACE_S}`);
+      const queues = cfg.MODEL_REGISTRY
+        ? undefined
+        : [...defaultRegistry(cfg.REFERENCE_MODEL_URL).queues().keys()];
+      for (const q of (cfg.GPU_TASK_QUEUES ?? '').split(',').filter(Boolean))
+        if (queues && !queues.includes(q))
+          problems.push(`${where}: serves ${q}, not a queue of the registry`);
+    }
+  }
+  problems.push(...temporalProblems(services.temporal));
+  return problems;
+}
+
+/** The dev server registers the search attributes and runs with the same matching config as `npm start`. */
+function temporalProblems(t: ComposeService | undefined): string[] {
+  if (!t) return ['docker-compose.yml: no temporal service'];
+  const args = commandOf(t).join(' ');
+  const problems = Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS)
+    .filter(([k, type]) => !args.includes(`--search-attribute=${k}=${type}`))
+    .map(([k]) => `docker-compose.yml: temporal does not register search attribute ${k}`);
+  for (const kv of FAIRNESS_DYNAMIC_CONFIG)
+    if (!args.includes(`--dynamic-config-value=${kv}`))
+      problems.push(`docker-compose.yml: temporal lacks ${kv}`);
+  if (!args.includes('--ip=0.0.0.0')) problems.push('docker-compose.yml: temporal listens on loopback only');
+  for (const p of ['7233:7233', '8233:8233'])
+    if (!(t.ports ?? []).some((x) => String(x).endsWith(p)))
+      problems.push(`docker-compose.yml: temporal does not publish ${p}`);
+  return problems;
+}
