@@ -5,7 +5,7 @@ import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
 import type { RequestsRepo } from '../src/requests/requests-repo';
 import { ErrorType } from '../src/shared/error-types';
-import type { InferenceInput, ModelCallResult } from '../src/shared/types';
+import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
 
 /** How often a model call heartbeats (tokens so far). */
 export const HEARTBEAT_EVERY_MS = 250;
@@ -14,13 +14,14 @@ export const HEARTBEAT_EVERY_MS = 250;
 export interface GpuDeps {
   /** Adapter per model name. */
   adapters: Map<string, ModelAdapter>;
-  /** Records attempts and their errors so GET /v1/inference/:id can show them. */
-  requests: Pick<RequestsRepo, 'markAttempt' | 'recordAttemptError'>;
+  /** Records attempts, their errors and the output of an attempt that ended early. */
+  requests: Pick<RequestsRepo, 'markAttempt' | 'recordAttemptError' | 'recordPartial'>;
   metrics: Metrics;
   logger: Logger;
-  /** Aborted when the worker drains past its grace period: in-flight calls are handed back. */
-  drainSignal?: AbortSignal;
 }
+
+/** How long before the request deadline an attempt gives up, so its report arrives in time. */
+const DEADLINE_MARGIN_MS = 1000;
 
 /** Turns a classified model error into the Temporal failure that decides retry behaviour. */
 export function toApplicationFailure(err: unknown): ApplicationFailure {
@@ -43,7 +44,12 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 export function createGpuActivities(deps: GpuDeps) {
   const { adapters, requests, metrics, logger } = deps;
   return {
-    /** Calls the model, heartbeating tokens so far; cancel or drain aborts the HTTP call. */
+    /**
+     * Calls the model, heartbeating tokens so far. A cancel aborts the HTTP call; on worker shutdown
+     * the SDK cancels the call after its grace time and Temporal retries it elsewhere. When the call
+     * ends without a result but after producing output (cancelled, timed out, connection lost), that
+     * output is recorded for this attempt: the workflow charges it if this was the last attempt.
+     */
     async callModel(input: InferenceInput): Promise<ModelCallResult> {
       const ctx = Context.current();
       const attempt = ctx.info.attempt;
@@ -55,14 +61,18 @@ export function createGpuActivities(deps: GpuDeps) {
         );
       }
       await requests.markAttempt(input.requestId, attempt);
-      const signal = deps.drainSignal
-        ? AbortSignal.any([ctx.cancellationSignal, deps.drainSignal])
-        : ctx.cancellationSignal;
+      const untilDeadline = input.deadlineAt
+        ? Date.parse(input.deadlineAt) - Date.now() - DEADLINE_MARGIN_MS
+        : undefined;
+      const deadline =
+        untilDeadline !== undefined ? AbortSignal.timeout(Math.max(1, untilDeadline)) : undefined;
+      const signal = deadline ? AbortSignal.any([ctx.cancellationSignal, deadline]) : ctx.cancellationSignal;
       const stopTimer = metrics.modelCallDuration.startTimer({ model: input.model });
       metrics.modelCallsInFlight.inc({ model: input.model });
       // Heartbeat on a timer, not only per token: it proves liveness during queueing and prefill, and a
       // heartbeat is how a cancel reaches this activity (the worker caps throttling at 500 ms).
       let tokens = 0;
+      let output = '';
       const ticker = setInterval(() => ctx.heartbeat({ tokens }), HEARTBEAT_EVERY_MS);
       try {
         const result = await adapter.generate(
@@ -73,22 +83,43 @@ export function createGpuActivities(deps: GpuDeps) {
             temperature: input.temperature,
             promptTokens: input.promptTokens,
           },
-          { signal, onProgress: (n) => (tokens = n) },
+          { signal, onProgress: (n) => (tokens = n), onText: (piece) => (output += piece) },
         );
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
         return result;
       } catch (err) {
-        const failure = toApplicationFailure(err);
-        const outcome = ctx.cancellationSignal.aborted
-          ? 'cancelled'
-          : deps.drainSignal?.aborted
-            ? 'drained'
+        const details = ctx.cancellationDetails;
+        const cancelled = ctx.cancellationSignal.aborted && !details?.workerShutdown;
+        const pastDeadline = !ctx.cancellationSignal.aborted && deadline?.aborted === true;
+        const failure = pastDeadline
+          ? ApplicationFailure.nonRetryable(
+              `request deadline ${input.deadlineAt} reached during the model call`,
+              ErrorType.ModelTimeout,
+            )
+          : toApplicationFailure(err);
+        const outcome = details?.workerShutdown
+          ? 'drained'
+          : cancelled
+            ? 'cancelled'
             : (failure.type ?? 'error');
         metrics.modelCalls.inc({ model: input.model, outcome });
         logger.warn(
           { requestId: input.requestId, model: input.model, attempt, outcome, error: failure.message },
           'model call failed',
         );
+        // A drained call is handed back whole to another worker: nothing of it is kept.
+        if (output && !details?.workerShutdown) {
+          const reason: PartialFinishReason = cancelled
+            ? 'cancelled'
+            : failure.type === ErrorType.ModelTimeout
+              ? 'timeout'
+              : 'error';
+          await requests
+            .recordPartial(input.requestId, attempt, output, adapter.countTokens(output), reason)
+            .catch((e: unknown) =>
+              logger.error({ err: e, requestId: input.requestId }, 'could not record partial output'),
+            );
+        }
         await requests.recordAttemptError(input.requestId, attempt, failure.message).catch(() => undefined);
         if (ctx.cancellationSignal.aborted) throw err;
         throw failure;

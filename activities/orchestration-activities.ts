@@ -1,8 +1,9 @@
-import type { QuotaStore } from '../src/quota/quota-store';
+import { UnknownTenantError, type QuotaStore, type SettleResult } from '../src/quota/quota-store';
 import type { RequestsRepo } from '../src/requests/requests-repo';
 import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
-import type { InferenceInput, ModelCallResult, ReservationOutcome } from '../src/shared/types';
+import type { InferenceInput, ModelCallResult, ReservationOutcome, Usage } from '../src/shared/types';
+import { permanentAsNonRetryable } from './permanent-errors';
 
 /** Dependencies of the orchestration activities; built by the worker entry point. */
 export interface OrchestrationDeps {
@@ -24,14 +25,21 @@ const ref = (i: InferenceInput): { requestId: string; tenantId: string; accepted
  */
 export function createOrchestrationActivities(deps: OrchestrationDeps) {
   const { requests, quota, metrics, logger } = deps;
+  const countTokens = (input: InferenceInput, usage: Usage): void => {
+    const labels = { tenant: input.tenantId, model: input.model };
+    metrics.tokensCharged.inc({ ...labels, kind: 'prompt' }, usage.prompt_tokens);
+    metrics.tokensCharged.inc({ ...labels, kind: 'completion' }, usage.completion_tokens);
+  };
   return {
     /**
      * Writes the request row, then makes sure it holds its reservation (the API reserved it already;
      * this re-creates it if Redis lost it). Row first, so a Redis rebuild always sees it as open.
      */
     async admitRequest(input: InferenceInput): Promise<ReservationOutcome> {
-      await requests.insertQueued(input);
-      const r = await quota.reserve(ref(input), input.estimatedTokens);
+      const r = await permanentAsNonRetryable(async () => {
+        await requests.insertQueued(input);
+        return quota.reserve(ref(input), input.estimatedTokens);
+      });
       if (r.outcome === 'reserved' || (r.outcome === 'exists' && r.state === 'reserved'))
         return { admitted: true };
       if (r.outcome === 'exists') {
@@ -63,14 +71,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       await requests.markCompleted(input.requestId);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
-        metrics.tokensCharged.inc(
-          { tenant: input.tenantId, model: input.model, kind: 'prompt' },
-          result.usage.prompt_tokens,
-        );
-        metrics.tokensCharged.inc(
-          { tenant: input.tenantId, model: input.model, kind: 'completion' },
-          result.usage.completion_tokens,
-        );
+        countTokens(input, result.usage);
         logger.info(
           {
             requestId: input.requestId,
@@ -85,20 +86,39 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
     },
 
     /**
-     * Gives the reservation back, then moves the request to failed, cancelled or rejected: a client
-     * that sees the final status also sees its quota released. Idempotent; no-op after a commit.
+     * Ends a request without a result (failed, cancelled or rejected). Output its last model attempt
+     * produced before the end is charged (prompt + produced tokens: ledger row, then the quota commit);
+     * otherwise the reservation is given back. Then the status moves, so a client that sees the final
+     * status also sees its quota settled. Idempotent; a no-op after a commit.
      */
     async failRequest(
       input: InferenceInput,
       status: 'failed' | 'cancelled' | 'rejected',
       error: { type: string; message: string },
     ): Promise<void> {
-      const r = await quota.release(ref(input));
+      const charged = status === 'rejected' ? undefined : await requests.chargePartial(input);
+      let r: SettleResult;
+      try {
+        r = charged ? await quota.commit(ref(input), charged.total_tokens) : await quota.release(ref(input));
+      } catch (err) {
+        // A tenant deleted meanwhile holds no quota: there is nothing to settle.
+        if (!(err instanceof UnknownTenantError)) throw err;
+        r = { outcome: 'missing' };
+      }
       await requests.finish(input.requestId, status, error);
-      if (r.outcome === 'settled')
+      if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
+        if (charged) countTokens(input, charged);
+      }
       logger.info(
-        { requestId: input.requestId, tenant: input.tenantId, status, error, release: r.outcome },
+        {
+          requestId: input.requestId,
+          tenant: input.tenantId,
+          status,
+          error,
+          settle: r.outcome,
+          ...(charged ? { charged: charged.total_tokens } : {}),
+        },
         'request finished without result',
       );
     },

@@ -56,7 +56,11 @@ async function run(
   });
   const gpu = createGpuActivities({
     adapters: new Map([['bench', adapter]]),
-    requests: { markAttempt: async () => undefined, recordAttemptError: async () => undefined },
+    requests: {
+      markAttempt: async () => undefined,
+      recordAttemptError: async () => undefined,
+      recordPartial: async () => undefined,
+    },
     metrics: createMetrics('bench'),
     logger,
   });

@@ -2,15 +2,25 @@ import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
+  TimeoutFailure,
   upsertSearchAttributes,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { GpuActivities, OrchestrationActivities } from '../activities';
 import { InferenceStatusKey } from '../src/shared/search-attributes';
-import { ErrorType } from '../src/shared/error-types';
-import type { InferenceInput, InferenceOutcome, RequestStatus } from '../src/shared/types';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../src/shared/error-types';
+import type {
+  InferenceInput,
+  InferenceOutcome,
+  RequestStatus,
+  ReservationOutcome,
+} from '../src/shared/types';
+import { Patch } from './patches';
 
 // Bookkeeping against PostgreSQL and Redis: short, idempotent calls, so they run as local
 // activities (no task-queue round trip; about 3x the workflows per second on the dev server).
@@ -22,6 +32,15 @@ const orchestration = proxyLocalActivities<OrchestrationActivities>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '15 seconds' },
 });
 
+/**
+ * Time the GPU activity gets beyond its per-attempt timeout: the adapter enforces the timeout itself
+ * and reports it with the output produced so far, which must reach the workflow before the server's
+ * own start-to-close timer fires and drops that report.
+ */
+const ATTEMPT_GRACE_MS = 5000;
+
+const CANCELLED = { type: ErrorType.Cancelled, message: 'request cancelled' };
+
 function setStatus(status: RequestStatus): void {
   upsertSearchAttributes([{ key: InferenceStatusKey, value: status }]);
 }
@@ -31,36 +50,78 @@ function describe(err: unknown): { type: string; message: string } {
   // Unwrap ActivityFailure -> ApplicationFailure to keep the model service's own type and message.
   while (e instanceof Error && !(e instanceof ApplicationFailure) && e.cause) e = e.cause;
   if (e instanceof ApplicationFailure) return { type: e.type ?? ErrorType.Internal, message: e.message };
+  if (e instanceof TimeoutFailure) {
+    return { type: ErrorType.ModelTimeout, message: `model call timed out (${e.timeoutType ?? 'timeout'})` };
+  }
   return { type: ErrorType.Internal, message: e instanceof Error ? e.message : String(e) };
 }
 
-/**
- * One inference request: admit (quota), call the model on the GPU queue, record the result, commit
- * the actual usage. Any failure or cancellation releases the reservation.
- */
-export async function inferenceWorkflow(input: InferenceInput): Promise<InferenceOutcome> {
-  const admitted = await orchestration.admitRequest(input);
-  if (!admitted.admitted) {
-    const error = { type: ErrorType.QuotaExceeded, message: `quota exceeded: ${admitted.limit}` };
-    await orchestration.failRequest(input, 'rejected', error);
-    setStatus('rejected');
-    return { status: 'rejected', error };
-  }
-
-  const gpu = proxyActivities<GpuActivities>({
+/** Options of the model call on the request's GPU queue. */
+function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
+  const { timeoutMs, maxAttempts } = input.modelCall;
+  // Bounded by the request deadline: no retry policy may keep a request alive past it.
+  // Workflow time (the SDK makes Date deterministic: the time of the current workflow task).
+  const now = new Date().getTime();
+  const untilDeadline = input.deadlineAt ? Date.parse(input.deadlineAt) - now : undefined;
+  return {
     taskQueue: input.gpuTaskQueue,
-    startToCloseTimeout: input.modelCall.timeoutMs,
+    startToCloseTimeout: bounded ? timeoutMs + ATTEMPT_GRACE_MS : timeoutMs,
+    ...(bounded && untilDeadline !== undefined
+      ? { scheduleToCloseTimeout: Math.max(1000, untilDeadline) + ATTEMPT_GRACE_MS }
+      : {}),
     // A GPU worker that dies is noticed within this, and the call retried on another worker.
-    heartbeatTimeout: Math.min(input.modelCall.timeoutMs, 10_000),
+    heartbeatTimeout: Math.min(timeoutMs, 10_000),
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: '1 second',
       backoffCoefficient: 2,
       maximumInterval: '30 seconds',
-      maximumAttempts: input.modelCall.maxAttempts,
+      maximumAttempts: maxAttempts,
+      // Defence in depth: these types never heal, whatever the thrower said.
+      ...(bounded ? { nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] } : {}),
     },
     priority: input.priority,
-  });
+  };
+}
+
+/**
+ * One inference request: admit (quota), call the model on the GPU queue, record the result, commit
+ * the actual usage. Any failure or cancellation settles the reservation: output the GPU produced
+ * before it is kept and charged, anything else is released.
+ */
+export async function inferenceWorkflow(input: InferenceInput): Promise<InferenceOutcome> {
+  const v2 = patched(Patch.CancelSafeAdmitAndDeadline);
+  const settle = (status: 'failed' | 'cancelled' | 'rejected', error: { type: string; message: string }) =>
+    CancellationScope.nonCancellable(() => orchestration.failRequest(input, status, error));
+
+  let admitted: ReservationOutcome;
+  if (v2) {
+    // Not cancellable: a cancel that arrives now (or before this task) is handled once the request
+    // row and its reservation are known, so the reservation is settled rather than abandoned.
+    try {
+      admitted = await CancellationScope.nonCancellable(() => orchestration.admitRequest(input));
+    } catch (err) {
+      const error = describe(err);
+      await settle('failed', error);
+      setStatus('failed');
+      throw ApplicationFailure.nonRetryable(error.message, error.type);
+    }
+  } else {
+    admitted = await orchestration.admitRequest(input);
+  }
+  if (!admitted.admitted) {
+    const error = { type: ErrorType.QuotaExceeded, message: `quota exceeded: ${admitted.limit}` };
+    await settle('rejected', error);
+    setStatus('rejected');
+    return { status: 'rejected', error };
+  }
+  if (v2 && CancellationScope.current().consideredCancelled) {
+    await settle('cancelled', CANCELLED);
+    setStatus('cancelled');
+    throw new CancelledFailure(CANCELLED.message);
+  }
+
+  const gpu = proxyActivities<GpuActivities>(gpuOptions(input, v2));
 
   try {
     setStatus('running');
@@ -74,10 +135,8 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     return { status: 'completed', usage: result.usage };
   } catch (err) {
     const cancelled = isCancellation(err);
-    const error = cancelled ? { type: ErrorType.Cancelled, message: 'request cancelled' } : describe(err);
-    await CancellationScope.nonCancellable(() =>
-      orchestration.failRequest(input, cancelled ? 'cancelled' : 'failed', error),
-    );
+    const error = cancelled ? CANCELLED : describe(err);
+    await settle(cancelled ? 'cancelled' : 'failed', error);
     setStatus(cancelled ? 'cancelled' : 'failed');
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(error.message, error.type);

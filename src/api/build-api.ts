@@ -2,12 +2,13 @@ import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import type { Env } from '../config/schema';
+import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import { SubmitService } from '../inference/submit-service';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { QuotaHeadroom } from '../quota/quota-headroom';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createQuotaStore } from '../runtime/resources';
 import { TenantsRepo } from '../tenants/tenants-repo';
@@ -28,9 +29,19 @@ export function buildApi(
 ): Express {
   const { pool, redis, client, registry, metrics, logger } = deps;
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE);
+  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
+    runTimeoutS: cfg.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S,
+  });
   return createApp({
-    submit: new SubmitService({ registry, quota, workflows, metrics, logger }),
+    submit: new SubmitService({
+      registry,
+      quota,
+      headroom: new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) }),
+      workflows,
+      metrics,
+      logger,
+      requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+    }),
     requests: new RequestsRepo(pool),
     tenants: new TenantsRepo(pool),
     quota,

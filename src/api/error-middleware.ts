@@ -19,11 +19,14 @@ export function toAppError(err: unknown): AppError {
     const msg = issue ? (param ? `${param}: ${issue.message}` : issue.message) : 'invalid request';
     return new AppError(ErrorType.InvalidRequest, msg, { param });
   }
-  const e = err as { type?: string; status?: number; message?: string };
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
   // body-parser errors: malformed JSON, body too large, wrong content type.
   if (e.type === 'entity.parse.failed')
     return new AppError(ErrorType.InvalidRequest, 'request body is not valid JSON');
-  if (e.type === 'entity.too.large') return new AppError(ErrorType.InvalidRequest, 'request body too large');
+  if (e.type === 'entity.too.large') {
+    const limit = typeof e.limit === 'number' ? ` of ${e.limit} bytes` : '';
+    return new AppError(ErrorType.RequestTooLarge, `request body is over the limit${limit}`);
+  }
   if (e.status && e.status >= 400 && e.status < 500)
     return new AppError(ErrorType.InvalidRequest, e.message ?? 'bad request');
   if (isDependencyDown(err)) {

@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import { ORCHESTRATION_TASK_QUEUE } from '../shared/constants';
+import { DEVELOPMENT_SECRETS, adminTokenProblem } from './secret-rules';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 const nonNegative = z.coerce.number().min(0);
 const rate = z.coerce.number().min(0).max(1);
+/**
+ * Seconds the workflow run timeout exceeds REQUEST_DEADLINE_S: the workflow ends a request at its
+ * deadline itself; the run timeout only catches a workflow that cannot (its stores down for long).
+ */
+export const REQUEST_RUN_TIMEOUT_MARGIN_S = 600;
+
 const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
 
 /**
@@ -13,6 +20,13 @@ const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false',
  */
 export const envSchema = z
   .object({
+    /**
+     * `production` (the default, secure by default): ADMIN_TOKEN must be a real secret and DEV_API_KEY
+     * must be unset, so no demo tenant exists. `development` (`npm start`, the tests): the development
+     * defaults of ADMIN_TOKEN and DEV_API_KEY apply and tenant `demo` is seeded.
+     * @default production
+     */
+    APP_ENV: z.enum(['development', 'production']).default('production'),
     /** Log level for every process. @default info */
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** PostgreSQL connection string. @default postgres://postgres@127.0.0.1:5432/inference */
@@ -46,12 +60,25 @@ export const envSchema = z
     REFERENCE_MODEL_URL: z.url().default('http://127.0.0.1:8090'),
     /** GPU task queues this GPU worker serves (comma-separated). Unset: every queue in the registry. */
     GPU_TASK_QUEUES: z.string().optional(),
-    /** API key of the `demo` tenant created at start. @default dev-demo-key */
-    DEV_API_KEY: z.string().min(8).default('dev-demo-key'),
-    /** Bearer token for /admin endpoints. @default dev-admin-token */
-    ADMIN_TOKEN: z.string().min(8).default('dev-admin-token'),
+    /**
+     * API key of tenant `demo`, seeded in development only; must be unset in production.
+     * @default dev-demo-key in development, unset in production
+     */
+    DEV_API_KEY: z.string().min(8).optional(),
+    /**
+     * Bearer token for /admin endpoints. In production: required, at least 32 characters, not a
+     * development default or a `change-me` placeholder.
+     * @default dev-admin-token (accepted in development only)
+     */
+    ADMIN_TOKEN: z.string().min(8).default(DEVELOPMENT_SECRETS.ADMIN_TOKEN),
     /** Seconds after which a reservation whose workflow vanished is reclaimed. @default 7200 */
     QUOTA_RESERVATION_TTL_S: positiveInt.default(7200),
+    /**
+     * Seconds from acceptance by which a request must be finished: the model call (every attempt and
+     * retry) is bounded by it, and the workflow run times out shortly after as a backstop.
+     * @default 3600
+     */
+    REQUEST_DEADLINE_S: positiveInt.default(3600),
     /** Seconds between sweeps for stale reservations. @default 30 */
     QUOTA_SWEEP_INTERVAL_S: positiveInt.default(30),
     /** Seconds between ledger-vs-Redis audits (with correction) in the orchestration worker. @default 300 */
@@ -99,11 +126,30 @@ export const envSchema = z
     FAULT_API_ENABLED: bool.default(true),
   })
   .superRefine((env, ctx) => {
+    if (env.APP_ENV !== 'development') {
+      const problem = adminTokenProblem(env.ADMIN_TOKEN);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['ADMIN_TOKEN'], message: problem });
+      if (env.DEV_API_KEY !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['DEV_API_KEY'],
+          message: `must be unset when APP_ENV=${env.APP_ENV}: tenant demo exists in development only; create tenants with real API keys (docs/deploy.md)`,
+        });
+      }
+    }
     if (env.ORCHESTRATION_METRICS_PORT === env.GPU_METRICS_PORT) {
       ctx.addIssue({
         code: 'custom',
         path: ['GPU_METRICS_PORT'],
         message: 'must differ from ORCHESTRATION_METRICS_PORT',
+      });
+    }
+    if (env.QUOTA_RESERVATION_TTL_S <= env.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S) {
+      // A reservation must outlive its request, or the sweeper reclaims quota of a running request.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUOTA_RESERVATION_TTL_S'],
+        message: `must exceed REQUEST_DEADLINE_S + ${REQUEST_RUN_TIMEOUT_MARGIN_S} s (the longest a request can hold its reservation): ${env.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S}`,
       });
     }
     const faults = env.FAULT_RATE_429 + env.FAULT_RATE_500 + env.FAULT_RATE_503 + env.FAULT_RATE_400;
@@ -114,6 +160,12 @@ export const envSchema = z
         message: 'error rates must sum to at most 1',
       });
     }
-  });
+  })
+  // A check, not a transform, so the schema stays a ZodObject (its `.shape` lists every variable).
+  .overwrite((env) =>
+    env.APP_ENV === 'development'
+      ? { ...env, DEV_API_KEY: env.DEV_API_KEY ?? DEVELOPMENT_SECRETS.DEV_API_KEY }
+      : env,
+  );
 
 export type Env = z.infer<typeof envSchema>;

@@ -48,7 +48,8 @@ async function waitHttp(url: string, timeoutMs: number, child: ChildProcess, nam
 
 /** `npm start`: the whole stack on one machine, with its data under .data/. */
 async function main(): Promise<void> {
-  const cfg = loadConfig();
+  // A local stack is a development environment (development secrets, tenant demo) unless told otherwise.
+  const cfg = loadConfig({ ...process.env, APP_ENV: process.env.APP_ENV || 'development' });
   mkdirSync(LOGS, { recursive: true });
   const children: { name: string; proc: ChildProcess }[] = [];
   let temporal: ChildProcess | undefined;
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     const log = createWriteStream(join(LOGS, `${name}.log`), { flags: 'a' });
     const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
       cwd: ROOT,
-      env: { ...process.env, ...extraEnv },
+      env: { ...process.env, APP_ENV: cfg.APP_ENV, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout?.pipe(log);
@@ -108,7 +109,7 @@ async function main(): Promise<void> {
       const pool = createPool({ connectionString: cfg.DATABASE_URL, max: 2, applicationName: 'stack' });
       try {
         await migrate(pool);
-        await seedDevTenant(new TenantsRepo(pool), cfg.DEV_API_KEY);
+        await seedDevTenant(new TenantsRepo(pool), cfg);
       } finally {
         await pool.end();
       }
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
   }
 
   const api = `http://127.0.0.1:${cfg.API_PORT}`;
+  const apiKey = cfg.DEV_API_KEY ?? '<your API key: no tenant demo outside APP_ENV=development>';
   console.log(`
 Stack ready in ${secs()}.
   API             ${api}   (health ${api}/readyz, metrics ${api}/metrics)
@@ -189,12 +191,12 @@ Stack ready in ${secs()}.
   Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
   Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
   Logs            ${LOGS}/
-  Tenant demo     API key ${cfg.DEV_API_KEY}
+  Tenant demo     API key ${apiKey}
 
 Try it:
-  curl -s -X POST ${api}/v1/inference -H 'Authorization: Bearer ${cfg.DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"model":"ref-small","prompt":"Hello, GPU!","max_tokens":32}'
+  curl -s -X POST ${api}/v1/inference -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"model":"ref-small","prompt":"Hello, GPU!","max_tokens":32}'
 then GET the Location it returns:
-  curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${cfg.DEV_API_KEY}'
+  curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${apiKey}'
 
 Ctrl-C stops everything.`);
 }

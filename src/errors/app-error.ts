@@ -11,7 +11,7 @@ export interface AppErrorOptions {
   cause?: unknown;
 }
 
-/** An error with a stable type that the API maps to HTTP once (see http-errors.ts). */
+/** An error with a stable type that the API maps to HTTP once (HTTP_STATUS below, src/api/error-middleware.ts). */
 export class AppError extends Error {
   override readonly name = 'AppError';
   readonly param?: string;
@@ -33,6 +33,7 @@ export class AppError extends Error {
 /** HTTP status of each error type. */
 export const HTTP_STATUS: Record<ErrorType, number> = {
   [ErrorType.InvalidRequest]: 400,
+  [ErrorType.RequestTooLarge]: 413,
   [ErrorType.Authentication]: 401,
   [ErrorType.PermissionDenied]: 403,
   [ErrorType.NotFound]: 404,

@@ -1,27 +1,49 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { INFERENCE_WORKFLOW_TYPE } from '../shared/constants';
-import { ModelKey, TenantIdKey } from '../shared/search-attributes';
-import type { InferenceInput } from '../shared/types';
+import { InferenceStatusKey, ModelKey, TenantIdKey } from '../shared/search-attributes';
+import { isRequestStatus, type InferenceInput, type RequestStatus } from '../shared/types';
+
+/** A request's workflow as Temporal knows it (used before the request row is written). */
+export interface WorkflowView {
+  tenantId: string;
+  model: string;
+  startedAt: Date;
+  /** The workflow's own status (its InferenceStatus search attribute), else its execution status. */
+  status: RequestStatus;
+}
 
 /** What the API needs from Temporal; an interface so routes can be unit-tested without a server. */
 export interface WorkflowGateway {
   /** Starts the request's workflow (workflow id = request id). */
   start(input: InferenceInput): Promise<void>;
-  /** The workflow's tenant/model/start time if it exists (used before the request row is written). */
-  find(
-    requestId: string,
-  ): Promise<{ tenantId: string; model: string; startedAt: Date; running: boolean } | undefined>;
-  /** Requests cancellation of the request's workflow (a no-op once it finished). */
-  cancel(requestId: string): Promise<void>;
+  /** The request's workflow if it exists. */
+  find(requestId: string): Promise<WorkflowView | undefined>;
+  /** Requests cancellation of the request's workflow; false if the workflow had already closed. */
+  cancel(requestId: string): Promise<boolean>;
   /** True when the Temporal frontend answers. */
   ping(): Promise<void>;
 }
+
+/** Request status of a workflow that has not written its row, from Temporal's execution status. */
+const FROM_EXECUTION: Record<string, RequestStatus> = {
+  RUNNING: 'queued',
+  COMPLETED: 'completed',
+  CANCELLED: 'cancelled',
+  FAILED: 'failed',
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+  CONTINUED_AS_NEW: 'failed',
+};
 
 /** {@link WorkflowGateway} on a Temporal client. */
 export class TemporalWorkflowGateway implements WorkflowGateway {
   constructor(
     private readonly client: Client,
     private readonly taskQueue: string,
+    private readonly opts: {
+      /** Workflow run timeout, a backstop behind the request deadline. Unset: none. */
+      runTimeoutS?: number;
+    } = {},
   ) {}
 
   async start(input: InferenceInput): Promise<void> {
@@ -31,6 +53,7 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
         workflowId: input.requestId,
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(this.opts.runTimeoutS ? { workflowRunTimeout: `${this.opts.runTimeoutS}s` } : {}),
         typedSearchAttributes: [
           { key: TenantIdKey, value: input.tenantId },
           { key: ModelKey, value: input.model },
@@ -44,27 +67,29 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
     }
   }
 
-  async find(
-    requestId: string,
-  ): Promise<{ tenantId: string; model: string; startedAt: Date; running: boolean } | undefined> {
+  async find(requestId: string): Promise<WorkflowView | undefined> {
     try {
       const d = await this.client.workflow.getHandle(requestId).describe();
       const memo = (d.memo ?? {}) as { tenantId?: string; model?: string };
       if (!memo.tenantId || !memo.model) return undefined;
-      return {
-        tenantId: memo.tenantId,
-        model: memo.model,
-        startedAt: d.startTime,
-        running: d.status.name === 'RUNNING',
-      };
+      const own = d.typedSearchAttributes.get(InferenceStatusKey);
+      const status = own && isRequestStatus(own) ? own : (FROM_EXECUTION[d.status.name] ?? 'queued');
+      return { tenantId: memo.tenantId, model: memo.model, startedAt: d.startTime, status };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
   }
 
-  async cancel(requestId: string): Promise<void> {
-    await this.client.workflow.getHandle(requestId).cancel();
+  async cancel(requestId: string): Promise<boolean> {
+    try {
+      await this.client.workflow.getHandle(requestId).cancel();
+      return true;
+    } catch (err) {
+      // Temporal answers NotFound for a workflow that already closed.
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
   }
 
   async ping(): Promise<void> {

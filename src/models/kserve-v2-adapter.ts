@@ -27,7 +27,10 @@ export function chatToText(messages: { role: string; content: string }[]): strin
 export class KserveV2Adapter implements ModelAdapter {
   constructor(private readonly opts: KserveV2AdapterOptions) {}
 
-  async generate(req: GenerateRequest, { signal, onProgress }: GenerateOptions): Promise<ModelCallResult> {
+  async generate(
+    req: GenerateRequest,
+    { signal, onProgress, onText }: GenerateOptions,
+  ): Promise<ModelCallResult> {
     const url = `${this.opts.baseUrl.replace(/\/$/, '')}/v2/models/${encodeURIComponent(this.opts.model)}/generate_stream`;
     const body = {
       text_input: req.messages ? chatToText(req.messages) : req.prompt,
@@ -43,6 +46,7 @@ export class KserveV2Adapter implements ModelAdapter {
     await streamJson<{ text_output?: string; error?: string }>(url, body, opts, (chunk) => {
       if (chunk.text_output) {
         text += chunk.text_output;
+        onText?.(chunk.text_output);
         onProgress?.(++pieces);
       }
     });
@@ -57,5 +61,9 @@ export class KserveV2Adapter implements ModelAdapter {
         total_tokens: req.promptTokens + completion,
       },
     };
+  }
+
+  countTokens(text: string): number {
+    return this.opts.tokenizer.count(text);
   }
 }

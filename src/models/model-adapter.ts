@@ -16,9 +16,13 @@ export interface GenerateOptions {
   signal: AbortSignal;
   /** Called as tokens arrive, with the count so far (for heartbeats). */
   onProgress?: (completionTokens: number) => void;
+  /** Called with each piece of generated text, so a caller keeps the output of a call that fails. */
+  onText?: (piece: string) => void;
 }
 
 /** One model-service protocol. Errors are thrown as ModelCallError. */
 export interface ModelAdapter {
   generate(req: GenerateRequest, opts: GenerateOptions): Promise<ModelCallResult>;
+  /** Tokens of `text` with the model's tokenizer (for output the service did not account for). */
+  countTokens(text: string): number;
 }

@@ -35,8 +35,27 @@ export const modelSpecSchema = z.strictObject({
   tokenizer: z.enum(TOKENIZER_FAMILIES).default('cl100k_base'),
   /** Default max_tokens when the request gives none. @default 256 */
   default_max_tokens: z.number().int().positive().default(256),
+  /**
+   * Longest prompt accepted, in characters (UTF-16 code units; for `messages`, every content
+   * together). A longer one is a 400 before it is tokenized or quota is looked at.
+   * @default context_length × MAX_PROMPT_CHARS_PER_TOKEN (16)
+   */
+  max_prompt_chars: z.number().int().positive().optional(),
 });
 export type ModelSpec = z.infer<typeof modelSpecSchema>;
+
+/**
+ * Characters per token that no prompt worth running reaches: prose and code average 3–5, and only
+ * long runs of one repeated character (128 spaces, a line of dashes) pack more into a token. A
+ * prompt over context_length × 16 characters is refused without tokenizing it; one under it is still
+ * tokenized and checked against the context length exactly.
+ */
+export const MAX_PROMPT_CHARS_PER_TOKEN = 16;
+
+/** The model's prompt size bound in characters: `max_prompt_chars`, else context_length × 16. */
+export function maxPromptChars(spec: ModelSpec): number {
+  return spec.max_prompt_chars ?? spec.context_length * MAX_PROMPT_CHARS_PER_TOKEN;
+}
 
 export const registryFileSchema = z.strictObject({
   models: z.array(modelSpecSchema).min(1),

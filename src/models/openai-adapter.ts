@@ -28,7 +28,10 @@ interface StreamChunk {
 export class OpenAiAdapter implements ModelAdapter {
   constructor(private readonly opts: OpenAiAdapterOptions) {}
 
-  async generate(req: GenerateRequest, { signal, onProgress }: GenerateOptions): Promise<ModelCallResult> {
+  async generate(
+    req: GenerateRequest,
+    { signal, onProgress, onText }: GenerateOptions,
+  ): Promise<ModelCallResult> {
     const chat = req.messages !== undefined;
     const url = `${this.opts.baseUrl.replace(/\/$/, '')}/v1/${chat ? 'chat/completions' : 'completions'}`;
     const body = {
@@ -50,6 +53,7 @@ export class OpenAiAdapter implements ModelAdapter {
       const piece = choice?.text ?? choice?.delta?.content ?? '';
       if (piece) {
         text += piece;
+        onText?.(piece);
         onProgress?.(++chunks);
       }
       if (choice?.finish_reason) finishReason = choice.finish_reason;
@@ -63,5 +67,9 @@ export class OpenAiAdapter implements ModelAdapter {
       usageReported,
       usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
     };
+  }
+
+  countTokens(text: string): number {
+    return this.opts.tokenizer.count(text);
   }
 }

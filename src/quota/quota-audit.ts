@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pool } from 'pg';
-import type { Redis } from 'ioredis';
+import type { QuotaRedis } from './redis-client';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from './quota-store';
@@ -22,7 +22,7 @@ export interface BucketDrift {
 /** Options for {@link QuotaAuditor}. */
 export interface QuotaAuditorOptions {
   pool: Pool;
-  redis: Redis;
+  redis: QuotaRedis;
   quota: QuotaStore;
   metrics: Metrics;
   logger: Logger;

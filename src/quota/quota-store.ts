@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { QuotaRedis } from './redis-client';
 import { limitsToWire, type LimitName, type TenantLimits } from '../tenants/limits';
 import { QuotaKeys } from './keys';
 import type { OpenRequest, QuotaStateSource } from './quota-state-source';
@@ -8,7 +8,7 @@ import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './wind
 
 /** Options for {@link QuotaStore}. */
 export interface QuotaStoreOptions {
-  redis: Redis;
+  redis: QuotaRedis;
   /** Source of truth used to (re)build a tenant's counters when Redis lost them. */
   source: QuotaStateSource;
   /** Redis key prefix. @default iq */
@@ -76,7 +76,7 @@ type Reply = (string | number)[];
  */
 export class QuotaStore {
   readonly keys: QuotaKeys;
-  private readonly redis: Redis;
+  private readonly redis: QuotaRedis;
   private readonly ttlS: number;
   private readonly retentionS: number;
   private readonly now: () => Date;

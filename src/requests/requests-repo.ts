@@ -1,6 +1,12 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/transaction';
-import type { InferenceInput, RequestStatus, Usage } from '../shared/types';
+import {
+  TERMINAL_STATUSES,
+  type InferenceInput,
+  type PartialFinishReason,
+  type RequestStatus,
+  type Usage,
+} from '../shared/types';
 
 /** A request as the API shows it. */
 export interface RequestRecord {
@@ -74,7 +80,8 @@ function toRecord(r: Row): RequestRecord {
   };
 }
 
-const TERMINAL = `('completed', 'failed', 'cancelled', 'rejected')`;
+/** SQL list of the terminal statuses (their one definition is TERMINAL_STATUSES). */
+const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
 
 /**
  * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and
@@ -100,14 +107,82 @@ export class RequestsRepo {
     );
   }
 
-  /** Records that a model-call attempt started. */
+  /**
+   * Records that a model-call attempt started. A new attempt drops the partial output of the previous
+   * one: only the last attempt's output is ever kept and charged.
+   */
   async markAttempt(id: string, attempt: number): Promise<void> {
     await this.pool.query(
       `UPDATE requests SET status = 'running', attempts = GREATEST(attempts, $2),
+         output = CASE WHEN attempts < $2 THEN NULL ELSE output END,
+         completion_tokens = CASE WHEN attempts < $2 THEN NULL ELSE completion_tokens END,
+         finish_reason = CASE WHEN attempts < $2 THEN NULL ELSE finish_reason END,
          started_at = COALESCE(started_at, now()), updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
+       WHERE id = $1 AND status NOT IN ${TERMINAL} AND total_tokens IS NULL`,
       [id, attempt],
     );
+  }
+
+  /**
+   * Keeps the output an attempt produced before it ended without a result (cancelled, timed out,
+   * connection lost). Only the current attempt may write it, so a late report of an abandoned
+   * attempt cannot overwrite a newer one.
+   */
+  async recordPartial(
+    id: string,
+    attempt: number,
+    output: string,
+    completionTokens: number,
+    reason: PartialFinishReason,
+  ): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET output = $3, completion_tokens = $4, finish_reason = $5, updated_at = now()
+       WHERE id = $1 AND attempts = $2 AND status NOT IN ${TERMINAL} AND total_tokens IS NULL`,
+      [id, attempt, output, completionTokens, reason],
+    );
+  }
+
+  /**
+   * Charges a request that ends without a result for the output its last attempt produced: prompt +
+   * produced tokens go to the row and the ledger, once. Returns that usage (also on a repeat), or
+   * undefined when nothing was produced and nothing is charged.
+   */
+  async chargePartial(
+    input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
+  ): Promise<Usage | undefined> {
+    return withTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<Pick<Row, 'prompt_tokens' | 'completion_tokens' | 'total_tokens'>>(
+        'SELECT prompt_tokens, completion_tokens, total_tokens FROM requests WHERE id = $1 FOR UPDATE',
+        [input.requestId],
+      );
+      const row = rows[0];
+      if (!row || !row.completion_tokens) return undefined;
+      const usage: Usage = {
+        prompt_tokens: row.prompt_tokens,
+        completion_tokens: row.completion_tokens,
+        total_tokens: row.prompt_tokens + row.completion_tokens,
+      };
+      if (row.total_tokens === null) {
+        await client.query('UPDATE requests SET total_tokens = $2, updated_at = now() WHERE id = $1', [
+          input.requestId,
+          usage.total_tokens,
+        ]);
+      }
+      await client.query(
+        `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
+        [
+          input.requestId,
+          input.tenantId,
+          input.model,
+          usage.prompt_tokens,
+          usage.completion_tokens,
+          usage.total_tokens,
+          input.acceptedAt,
+        ],
+      );
+      return usage;
+    });
   }
 
   /** Records the error of a failed attempt (the request may still be retried). */

@@ -1,6 +1,6 @@
 /**
- * Names shared by the API, workers and workflows: task queues, search attributes, signals,
- * queries and updates. Pure constants only, so workflows may import this module.
+ * Names shared by the API, workers and workflows: task queues, the workflow type and search
+ * attributes. Pure constants only, so workflows may import this module.
  */
 
 /** Task queue of the orchestration worker (quota, PostgreSQL, workflow tasks). */

@@ -5,6 +5,8 @@
  */
 export const ErrorType = {
   InvalidRequest: 'invalid_request_error',
+  /** The request body is over API_MAX_BODY_BYTES (413). */
+  RequestTooLarge: 'request_too_large',
   Authentication: 'authentication_error',
   PermissionDenied: 'permission_error',
   NotFound: 'not_found_error',
@@ -22,9 +24,13 @@ export const ErrorType = {
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
-/** Failures that retrying cannot fix; activities throw these as non-retryable ApplicationFailures. */
+/**
+ * Failures that retrying cannot fix: activities throw these as non-retryable ApplicationFailures, and
+ * the model call's retry policy lists them as non-retryable too.
+ */
 export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.InvalidRequest,
+  ErrorType.RequestTooLarge,
   ErrorType.ModelInvalidRequest,
   ErrorType.QuotaExceeded,
   ErrorType.NotFound,

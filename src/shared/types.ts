@@ -10,6 +10,17 @@ export const REQUEST_STATUSES = [
 ] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 
+/** Statuses a request never leaves. */
+export const TERMINAL_STATUSES: readonly RequestStatus[] = ['completed', 'failed', 'cancelled', 'rejected'];
+
+export function isRequestStatus(s: string): s is RequestStatus {
+  return (REQUEST_STATUSES as readonly string[]).includes(s);
+}
+
+export function isTerminal(s: RequestStatus): boolean {
+  return TERMINAL_STATUSES.includes(s);
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
@@ -43,6 +54,11 @@ export interface InferenceInput {
     timeoutMs: number;
     maxAttempts: number;
   };
+  /**
+   * ISO time by which the request must be finished (acceptedAt + REQUEST_DEADLINE_S): the model call
+   * is bounded by it. Absent in requests accepted before deadlines existed.
+   */
+  deadlineAt?: string;
   /** Temporal priority (from the tenant's tier) and fairness key (the tenant) on the GPU queue. */
   priority: {
     priorityKey: number;
@@ -57,6 +73,9 @@ export interface ModelCallResult {
   /** True when usage came from the model service, false when counted by our tokenizer. */
   usageReported: boolean;
 }
+
+/** Why a model call ended without a result although it produced output (kept and charged). */
+export type PartialFinishReason = 'cancelled' | 'timeout' | 'error';
 
 /** Outcome of a quota reservation. */
 export type ReservationOutcome =

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { Patch } from '../../workflows/patches';
 import { quietRuntime } from '../support/temporal';
 
 quietRuntime();
@@ -12,7 +13,16 @@ quietRuntime();
  * against the current workflow code: a change that breaks running workflows fails here first.
  */
 const DIR = join(__dirname, 'histories');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+/** One folder per released workflow shape (v1, v2-…), each with its recorded histories. */
+const shapes = readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+const files = shapes.flatMap((shape) =>
+  readdirSync(join(DIR, shape))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(shape, f)),
+);
 let workflowBundle: { code: string };
 
 beforeAll(async () => {
@@ -20,12 +30,41 @@ beforeAll(async () => {
 });
 
 interface HistoryJson {
-  events: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }[];
+  events: {
+    activityTaskScheduledEventAttributes?: { activityType: { name: string } };
+    markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, unknown> };
+  }[];
 }
 const load = (f: string): HistoryJson => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as HistoryJson;
 
-test('there are recorded histories', () => {
-  expect(files.length).toBeGreaterThanOrEqual(3);
+test('there are recorded histories of every released shape', () => {
+  expect(shapes).toEqual(expect.arrayContaining(['v1', `v2-${Patch.CancelSafeAdmitAndDeadline}`]));
+  for (const shape of shapes)
+    expect(files.filter((f) => f.startsWith(`${shape}/`)).length).toBeGreaterThan(0);
+});
+
+/** The patch ids a history's `core_patch` markers record (their payload is `{"id": …}` in JSON). */
+function patchIds(history: HistoryJson): string[] {
+  return history.events.flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return [];
+    const payloads =
+      (m.details?.['patch-data'] as { payloads?: { data?: string }[] } | undefined)?.payloads ?? [];
+    return payloads.map(
+      (p) => (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8')) as { id: string }).id,
+    );
+  });
+}
+
+test.each(Object.values(Patch))('histories of patch %s take the patched branch', (patchId) => {
+  const recorded = files.filter((f) => f.startsWith(`v2-${patchId}/`));
+  expect(recorded.length).toBeGreaterThanOrEqual(3);
+  for (const f of recorded) expect({ f, patches: patchIds(load(f)) }).toEqual({ f, patches: [patchId] });
+});
+
+test('v1 histories predate every patch', () => {
+  for (const f of files.filter((x) => x.startsWith('v1/')))
+    expect({ f, patches: patchIds(load(f)) }).toEqual({ f, patches: [] });
 });
 
 test.each(files)('%s replays without error', async (file) => {
@@ -35,7 +74,7 @@ test.each(files)('%s replays without error', async (file) => {
 });
 
 test('a corrupted history (an activity the code never schedules) fails to replay', async () => {
-  const history = load('completed.json');
+  const history = load('v1/completed.json');
   const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
   scheduled!.activityTaskScheduledEventAttributes!.activityType.name = 'chargeTwice';
   await expect(

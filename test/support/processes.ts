@@ -31,6 +31,7 @@ export async function spawnSystemProcess(
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
     env: {
       ...process.env,
+      APP_ENV: s.cfg.APP_ENV,
       DATABASE_URL: s.cfg.DATABASE_URL,
       REDIS_URL: s.cfg.REDIS_URL,
       REDIS_KEY_PREFIX: s.cfg.REDIS_KEY_PREFIX,

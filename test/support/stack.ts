@@ -48,6 +48,8 @@ export interface StackOptions {
   model?: { max_attempts?: number; request_timeout_ms?: number };
   /** Start an in-process GPU worker. @default true */
   gpu?: boolean;
+  /** Extra configuration variables (e.g. REQUEST_DEADLINE_S). */
+  env?: Record<string, string>;
 }
 
 interface Shared {
@@ -73,14 +75,14 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const workers: Worker[] = [
-    await Worker.create({
+  const orchestrationWorker = () =>
+    Worker.create({
       connection: native,
       taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
       workflowBundle: sh.workflowBundle,
       activities: createOrchestrationActivities({ requests, quota, metrics, logger }),
-    }),
-  ];
+    });
+  const workers: Worker[] = [await orchestrationWorker()];
   const gpuWorker = () =>
     Worker.create({
       connection: native,
@@ -116,6 +118,21 @@ async function startNode(sh: Shared, withGpu: boolean) {
       workers.length = 0;
       running.length = 0;
     },
+    /** Stops this node's GPU workers only (the orchestration worker keeps running). */
+    async stopGpuWorkers() {
+      const gpu = workers.splice(1);
+      const gpuRuns = running.splice(1);
+      gpu.forEach((w) => w.shutdown());
+      await Promise.allSettled(gpuRuns);
+    },
+    /** Starts the orchestration worker (and the GPU worker if the node had one) after stopWorkers. */
+    async restartWorkers() {
+      const fresh: Worker[] = [];
+      if (!workers.length) fresh.push(await orchestrationWorker());
+      if (withGpu && workers.length + fresh.length < 2) fresh.push(await gpuWorker());
+      workers.push(...fresh);
+      running.push(...fresh.map((w) => w.run()));
+    },
     /** Starts (another) GPU worker in this node. */
     async addGpuWorker() {
       const w = await gpuWorker();
@@ -139,6 +156,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
 export async function startStack(opts: StackOptions = {}) {
   const suffix = randomBytes(4).toString('hex');
   const cfg: Env = loadConfig({
+    APP_ENV: 'development',
     DATABASE_URL: process.env.TEST_DATABASE_URL,
     REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
     REDIS_KEY_PREFIX: `test-${suffix}`,
@@ -146,6 +164,7 @@ export async function startStack(opts: StackOptions = {}) {
     ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     API_KEY_CACHE_TTL_S: '0',
+    ...opts.env,
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
   const model = createModelService({

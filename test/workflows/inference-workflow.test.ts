@@ -76,6 +76,7 @@ async function run(
   calls: string[],
   admitted = true,
   whileRunning?: (workflowId: string) => Promise<void>,
+  orchestration: OrchestrationActivities = stubOrchestration(calls, admitted),
 ): Promise<unknown> {
   const orchQueue = `orch-${randomUUID()}`;
   const gpuQueue = `gpu-${randomUUID()}`;
@@ -83,7 +84,7 @@ async function run(
     connection: env.nativeConnection,
     taskQueue: orchQueue,
     workflowBundle,
-    activities: stubOrchestration(calls, admitted),
+    activities: orchestration,
   });
   const gpuWorker = await Worker.create({
     connection: env.nativeConnection,
@@ -199,4 +200,20 @@ test('cancellation during the model call: the call is cancelled, the request is 
   expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
   expect(sawCancel).toBe(true);
   expect(calls).toEqual(['admit', 'fail:cancelled:cancelled']);
+});
+
+test('a permanent admit error (unknown tenant) fails the request at once and settles it', async () => {
+  const calls: string[] = [];
+  const orchestration = stubOrchestration(calls);
+  let admits = 0;
+  orchestration.admitRequest = async () => {
+    admits++;
+    calls.push('admit');
+    throw ApplicationFailure.nonRetryable('unknown tenant acme', 'invalid_request_error');
+  };
+  const err = await run(async () => RESULT, calls, true, undefined, orchestration).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('invalid_request_error');
+  expect(admits).toBe(1);
+  expect(calls).toEqual(['admit', 'fail:failed:invalid_request_error']);
 });

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { AppError } from '../../errors/app-error';
 import type { SubmitService } from '../../inference/submit-service';
-import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { WorkflowGateway, WorkflowView } from '../../inference/workflow-gateway';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
+import { isTerminal } from '../../shared/types';
 import { tenantOf } from '../auth';
 import { requestIdSchema, submitBodySchema } from '../schemas';
 
@@ -31,7 +32,7 @@ async function findOwned(
   deps: { requests: RequestsRepo; workflows: WorkflowGateway },
   rawId: string,
   tenantId: string,
-): Promise<{ id: string; row?: RequestRecord; workflow?: { model: string; startedAt: Date } }> {
+): Promise<{ id: string; row?: RequestRecord; workflow?: WorkflowView }> {
   const notFound = new AppError(ErrorType.NotFound, `no request ${rawId}`, { param: 'id' });
   const id = requestIdSchema.safeParse(rawId);
   if (!id.success) throw notFound;
@@ -53,7 +54,7 @@ export function inferenceRoutes(deps: {
   router.post('/v1/inference', async (req, res) => {
     const tenant = tenantOf(req);
     const body = submitBodySchema.parse(req.body ?? {});
-    const input = deps.submit.prepare(tenant, body);
+    const input = await deps.submit.prepare(tenant, body);
     await deps.submit.submit(input);
     res
       .status(202)
@@ -72,28 +73,35 @@ export function inferenceRoutes(deps: {
   router.get('/v1/inference/:id', async (req, res) => {
     const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
     if (found.row) return void res.json(toView(found.row));
+    const wf = found.workflow!;
     res.json({
       id: found.id,
       object: 'inference',
-      status: 'queued',
-      model: found.workflow!.model,
+      status: wf.status,
+      model: wf.model,
       attempts: 0,
-      created_at: found.workflow!.startedAt.toISOString(),
+      created_at: wf.startedAt.toISOString(),
     });
   });
 
+  /**
+   * Cancels a request at any moment: 202 while it can still be cancelled (the workflow settles it:
+   * status `cancelled`, reservation released, output produced so far charged), 409 once terminal.
+   */
   router.post('/v1/inference/:id/cancel', async (req, res) => {
-    const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
-    if (found.row && TERMINAL.includes(found.row.status)) {
-      throw new AppError(ErrorType.Conflict, `request ${found.id} already ${found.row.status}`, {
+    const tenantId = tenantOf(req).id;
+    const found = await findOwned(deps, String(req.params.id), tenantId);
+    const conflict = (status: string): AppError =>
+      new AppError(ErrorType.Conflict, `request ${found.id} already ${status}; nothing to cancel`, {
         param: 'id',
       });
+    if (found.row && isTerminal(found.row.status)) throw conflict(found.row.status);
+    if (!(await deps.workflows.cancel(found.id))) {
+      const row = await deps.requests.get(found.id, tenantId);
+      throw conflict(row?.status ?? 'finished');
     }
-    await deps.workflows.cancel(found.id);
     res.status(202).json({ id: found.id, object: 'inference', status: 'cancelling' });
   });
 
   return router;
 }
-
-const TERMINAL = ['completed', 'failed', 'cancelled', 'rejected'];

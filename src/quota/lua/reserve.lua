@@ -1,3 +1,4 @@
+#!lua
 -- Atomically checks every window of a tenant and reserves a request in all of them.
 -- KEYS: 1 limits, 2 record, 3 minute, 4 day, 5 month, 6 active (zset of open reservations)
 -- ARGV: 1 requestId, 2 tokens, 3 staleAtMs, 4 minuteTtl, 5 dayTtl, 6 monthTtl, 7 nowMs

@@ -1,0 +1,15 @@
+/**
+ * Patch ids of every versioned change to workflow code (see docs/operations.md, "Changing workflow
+ * code"). A workflow that started before a change replays the old branch; one that started after
+ * takes the new one. Ids are never reused or renamed; when no running workflow can still take the
+ * old branch, the `patched()` call becomes `deprecatePatch()` and then goes away.
+ */
+export const Patch = {
+  /**
+   * 2026-11: admit runs outside cancellation, so a cancel at any moment (even before the first
+   * workflow task) settles the reservation; the model call gets the request deadline
+   * (`scheduleToCloseTimeout`) and a grace period after the per-attempt timeout so the attempt's
+   * own timeout (with its partial output) is reported first; admit failures settle the request.
+   */
+  CancelSafeAdmitAndDeadline: 'cancel-safe-admit-and-deadline',
+} as const;
