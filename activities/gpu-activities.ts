@@ -4,6 +4,9 @@ import { ModelCallError } from '../src/models/model-call-error';
 import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
 import type { RequestsRepo } from '../src/requests/requests-repo';
+import { RelayWriter } from '../src/streams/relay-writer';
+import { streamMetrics } from '../src/streams/stream-metrics';
+import type { TokenRelay } from '../src/streams/token-relay';
 import { ErrorType } from '../src/shared/error-types';
 import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
 
@@ -18,7 +21,12 @@ export interface GpuDeps {
   requests: Pick<RequestsRepo, 'markAttempt' | 'recordAttemptError' | 'recordPartial'>;
   metrics: Metrics;
   logger: Logger;
+  /** Relays generated text to streaming clients (GET /v1/inference/:id/stream); none: no live stream. */
+  relay?: TokenRelay;
 }
+
+/** Longest wait for the relay's last write when an attempt ends: the stream is best effort. */
+const RELAY_END_WAIT_MS = 2000;
 
 /** How long before the request deadline an attempt gives up, so its report arrives in time. */
 const DEADLINE_MARGIN_MS = 1000;
@@ -42,7 +50,19 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 
 /** Activities on GPU task queues: the call to the model service. */
 export function createGpuActivities(deps: GpuDeps) {
-  const { adapters, requests, metrics, logger } = deps;
+  const { adapters, requests, metrics, logger, relay } = deps;
+  const openRelay = (requestId: string, attempt: number): RelayWriter | undefined =>
+    relay &&
+    new RelayWriter(relay, requestId, attempt, (err) => {
+      streamMetrics(metrics.registry).relayErrors.inc();
+      logger.warn({ err, requestId, attempt }, 'token relay write failed; live stream incomplete');
+    });
+  const closeRelay = async (w: RelayWriter | undefined, finishReason: string): Promise<void> => {
+    if (!w) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([w.end(finishReason), new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS)))]);
+    clearTimeout(timer);
+  };
   return {
     /**
      * Calls the model, heartbeating tokens so far. A cancel aborts the HTTP call; on worker shutdown
@@ -73,6 +93,7 @@ export function createGpuActivities(deps: GpuDeps) {
       // heartbeat is how a cancel reaches this activity (the worker caps throttling at 500 ms).
       let tokens = 0;
       let output = '';
+      const live = openRelay(input.requestId, attempt);
       const ticker = setInterval(() => ctx.heartbeat({ tokens }), HEARTBEAT_EVERY_MS);
       try {
         const result = await adapter.generate(
@@ -81,11 +102,20 @@ export function createGpuActivities(deps: GpuDeps) {
             messages: input.messages,
             maxTokens: input.maxTokens,
             temperature: input.temperature,
+            sampling: input.sampling,
             promptTokens: input.promptTokens,
           },
-          { signal, onProgress: (n) => (tokens = n), onText: (piece) => (output += piece) },
+          {
+            signal,
+            onProgress: (n) => (tokens = n),
+            onText: (piece) => {
+              output += piece;
+              live?.text(piece);
+            },
+          },
         );
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
+        await closeRelay(live, result.finishReason);
         return result;
       } catch (err) {
         const details = ctx.cancellationDetails;
@@ -103,6 +133,7 @@ export function createGpuActivities(deps: GpuDeps) {
             ? 'cancelled'
             : (failure.type ?? 'error');
         metrics.modelCalls.inc({ model: input.model, outcome });
+        await closeRelay(live, outcome);
         logger.warn(
           { requestId: input.requestId, model: input.model, attempt, outcome, error: failure.message },
           'model call failed',

@@ -2,6 +2,7 @@ import { UnknownTenantError, type QuotaStore, type SettleResult } from '../src/q
 import type { RequestsRepo } from '../src/requests/requests-repo';
 import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
+import type { TokenRelay } from '../src/streams/token-relay';
 import type { InferenceInput, ModelCallResult, ReservationOutcome, Usage } from '../src/shared/types';
 import { permanentAsNonRetryable } from './permanent-errors';
 
@@ -11,6 +12,8 @@ export interface OrchestrationDeps {
   quota: QuotaStore;
   metrics: Metrics;
   logger: Logger;
+  /** Tells streaming and waiting clients that a request is terminal; none: they poll PostgreSQL. */
+  relay?: TokenRelay;
 }
 
 const ref = (i: InferenceInput): { requestId: string; tenantId: string; acceptedAt: Date } => ({
@@ -24,7 +27,15 @@ const ref = (i: InferenceInput): { requestId: string; tenantId: string; accepted
  * Temporal may retry any of them after a crash without double-inserting or double-charging.
  */
 export function createOrchestrationActivities(deps: OrchestrationDeps) {
-  const { requests, quota, metrics, logger } = deps;
+  const { requests, quota, metrics, logger, relay } = deps;
+  // Best effort: a client that misses it finds the terminal status in PostgreSQL on its next check.
+  const announce = async (requestId: string, status: string): Promise<void> => {
+    await relay
+      ?.append(requestId, [{ type: 'final', status }])
+      .catch((err: unknown) =>
+        logger.warn({ err, requestId }, 'could not announce the end on the token relay'),
+      );
+  };
   const countTokens = (input: InferenceInput, usage: Usage): void => {
     const labels = { tenant: input.tenantId, model: input.model };
     metrics.tokensCharged.inc({ ...labels, kind: 'prompt' }, usage.prompt_tokens);
@@ -69,6 +80,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
     async commitUsage(input: InferenceInput, result: ModelCallResult): Promise<void> {
       const r = await quota.commit(ref(input), result.usage.total_tokens);
       await requests.markCompleted(input.requestId);
+      await announce(input.requestId, 'completed');
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
         countTokens(input, result.usage);
@@ -106,6 +118,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
         r = { outcome: 'missing' };
       }
       await requests.finish(input.requestId, status, error);
+      await announce(input.requestId, status);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
         if (charged) countTokens(input, charged);

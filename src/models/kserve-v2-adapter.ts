@@ -1,4 +1,4 @@
-import type { ModelCallResult } from '../shared/types';
+import type { ModelCallResult, SamplingParams } from '../shared/types';
 import type { Tokenizer } from '../tokenizer/tokenizer';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
 import { streamJson } from './http-call';
@@ -35,6 +35,8 @@ export class KserveV2Adapter implements ModelAdapter {
     const body = {
       text_input: req.messages ? chatToText(req.messages) : req.prompt,
       parameters: {
+        // Triton's TensorRT-LLM / vLLM backends take the sampling names as parameters (not `user`).
+        ...withoutUser(req.sampling),
         max_tokens: req.maxTokens,
         stream: true,
         ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
@@ -66,4 +68,10 @@ export class KserveV2Adapter implements ModelAdapter {
   countTokens(text: string): number {
     return this.opts.tokenizer.count(text);
   }
+}
+
+function withoutUser(s: SamplingParams | undefined): Omit<SamplingParams, 'user'> {
+  const copy = { ...s };
+  delete copy.user;
+  return copy;
 }

@@ -1,4 +1,4 @@
-import type { ChatMessage, ModelCallResult } from '../shared/types';
+import type { ChatMessage, ModelCallResult, SamplingParams } from '../shared/types';
 
 /** What an adapter sends to a model service. */
 export interface GenerateRequest {
@@ -6,6 +6,8 @@ export interface GenerateRequest {
   messages?: ChatMessage[];
   maxTokens: number;
   temperature?: number;
+  /** Passed through to the service as given. */
+  sampling?: SamplingParams;
   /** Prompt tokens counted by our tokenizer; used when the service reports no usage. */
   promptTokens: number;
 }

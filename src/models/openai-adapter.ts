@@ -37,6 +37,7 @@ export class OpenAiAdapter implements ModelAdapter {
     const body = {
       model: this.opts.model,
       ...(chat ? { messages: req.messages } : { prompt: req.prompt }),
+      ...req.sampling,
       max_tokens: req.maxTokens,
       ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
       stream: true,

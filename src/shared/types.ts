@@ -33,6 +33,23 @@ export interface Usage {
 }
 
 /** What the API hands the workflow; everything the workflow needs, so it never reads the request. */
+/**
+ * Sampling parameters passed through to the model service as given (OpenAI / vLLM names). The
+ * workflow never reads them; they ride in its input so every attempt sends the same request.
+ */
+export interface SamplingParams {
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  stop?: string[];
+  seed?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  repetition_penalty?: number;
+  /** End-user id for the model service's own abuse monitoring. */
+  user?: string;
+}
+
 export interface InferenceInput {
   requestId: string;
   tenantId: string;
@@ -41,6 +58,8 @@ export interface InferenceInput {
   messages?: ChatMessage[];
   maxTokens: number;
   temperature?: number;
+  /** Further sampling parameters; absent when the client gave none. */
+  sampling?: SamplingParams;
   /** Prompt tokens counted by the API with the model's tokenizer. */
   promptTokens: number;
   /** Reserved tokens: promptTokens + maxTokens. */

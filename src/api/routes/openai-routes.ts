@@ -1,0 +1,165 @@
+import { Router, type Request, type Response } from 'express';
+import { AppError } from '../../errors/app-error';
+import type { SubmitService } from '../../inference/submit-service';
+import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { Logger } from '../../observability/logger';
+import {
+  completionChunk,
+  completionResponse,
+  type OpenAiKind,
+  type ResponseHead,
+} from '../../openai/openai-format';
+import { chatCompletionBody, completionBody, toSubmit } from '../../openai/openai-schemas';
+import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
+import { ErrorType } from '../../shared/error-types';
+import { isTerminal } from '../../shared/types';
+import type { RequestFollower } from '../../streams/request-follower';
+import type { StreamMetrics } from '../../streams/stream-metrics';
+import { tenantOf } from '../auth';
+import { clientGone, SseWriter } from '../sse';
+
+/** Dependencies of {@link openAiRoutes}. */
+export interface OpenAiRoutesDeps {
+  submit: SubmitService;
+  requests: RequestsRepo;
+  workflows: WorkflowGateway;
+  follower: RequestFollower;
+  streamMetrics: StreamMetrics;
+  logger: Logger;
+  /** Longest a non-streaming call waits for its request: the request deadline plus a margin. */
+  waitMaxMs: number;
+}
+
+/** The request's failure as the API error it maps to (status, type, message). */
+function failureOf(row: RequestRecord): AppError {
+  const known = Object.values(ErrorType) as string[];
+  const type = (
+    row.error && known.includes(row.error.type) ? row.error.type : ErrorType.Internal
+  ) as ErrorType;
+  return new AppError(type, `request ${row.id} ${row.status}: ${row.error?.message ?? 'no result'}`);
+}
+
+/**
+ * OpenAI-compatible `POST /v1/chat/completions` and `POST /v1/completions`, plain and streaming. Each
+ * call is one durable request (same id in the response, `X-Request-Id`, `GET /v1/inference/:id`,
+ * the Web UI and the ledger) with every quota, retry, cancel and accounting guarantee. A client that
+ * disconnects cancels its request (the output produced so far is billed), unless a non-streaming
+ * call sent `X-Cancel-On-Disconnect: false`.
+ */
+export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
+  const router = Router();
+  const handle =
+    (kind: OpenAiKind, schema: typeof chatCompletionBody | typeof completionBody) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const tenant = tenantOf(req);
+      const body = schema.parse(req.body ?? {});
+      const { submit, sampling } = toSubmit(body);
+      const input = await deps.submit.prepare(tenant, submit);
+      if (sampling) input.sampling = sampling;
+      await deps.submit.submit(input);
+      const id = input.requestId;
+      res.setHeader('X-Request-Id', id);
+      const head: ResponseHead = {
+        id,
+        model: input.model,
+        created: Math.floor(Date.parse(input.acceptedAt) / 1000),
+      };
+      const gone = clientGone(res);
+      const endpoint = kind === 'chat' ? 'chat.completions' : 'completions';
+      if (body.stream || req.header('x-cancel-on-disconnect')?.toLowerCase() !== 'false') {
+        gone.addEventListener('abort', () => {
+          deps.streamMetrics.disconnectCancels.inc({ endpoint });
+          deps.logger.info({ requestId: id, endpoint }, 'client disconnected: cancelling its request');
+          deps.workflows
+            .cancel(id)
+            .catch((err: unknown) => deps.logger.warn({ err, requestId: id }, 'cancel failed'));
+        });
+      }
+      const terminalStatus = async (): Promise<string | undefined> => {
+        const row = await deps.requests.get(id, tenant.id);
+        return row && isTerminal(row.status) ? row.status : undefined;
+      };
+      if (body.stream) {
+        await stream(kind, head, body.stream_options?.include_usage === true, {
+          gone,
+          terminalStatus,
+          req,
+          res,
+        });
+        return;
+      }
+      const kindLabel = { kind: 'wait' };
+      deps.streamMetrics.clientsAttached.inc(kindLabel);
+      const signal = AbortSignal.any([gone, AbortSignal.timeout(deps.waitMaxMs)]);
+      try {
+        for await (const e of deps.follower.follow(id, { signal, terminalStatus })) {
+          if (e.event.type === 'final') break;
+        }
+      } finally {
+        deps.streamMetrics.clientsAttached.dec(kindLabel);
+      }
+      if (gone.aborted) return;
+      const row = await deps.requests.get(id, tenant.id);
+      if (!row || !isTerminal(row.status)) {
+        throw new AppError(
+          ErrorType.ModelTimeout,
+          `request ${id} did not finish in time; it runs on: GET /v1/inference/${id}`,
+        );
+      }
+      if (row.status !== 'completed' && !row.output) throw failureOf(row);
+      res.json(completionResponse(kind, head, row));
+    };
+
+  async function stream(
+    kind: OpenAiKind,
+    head: ResponseHead,
+    includeUsage: boolean,
+    c: { gone: AbortSignal; terminalStatus: () => Promise<string | undefined>; req: Request; res: Response },
+  ): Promise<void> {
+    const sse = new SseWriter(c.res);
+    const kindLabel = { kind: 'openai_stream' };
+    deps.streamMetrics.clientsAttached.inc(kindLabel);
+    let first = true;
+    let sentText = false;
+    try {
+      for await (const { event } of deps.follower.follow(head.id, {
+        signal: c.gone,
+        terminalStatus: c.terminalStatus,
+      })) {
+        if (event.type === 'attempt' && event.attempt > 1 && sentText) {
+          // The text sent so far came from a failed attempt: say so instead of silently repeating it.
+          sse.event({ ...completionChunk(kind, head, { text: '' }), x_attempt_restarted: event.attempt });
+        } else if (event.type === 'text') {
+          sse.event(completionChunk(kind, head, { text: event.text, role: first && kind === 'chat' }));
+          first = false;
+          sentText = true;
+        } else if (event.type === 'final') {
+          const row = await deps.requests.get(head.id, tenantOf(c.req).id);
+          if (row && row.status !== 'completed' && !row.output) {
+            const err = failureOf(row);
+            sse.event({ error: { type: err.type, message: err.message, param: null, code: err.type } });
+          } else {
+            if (!sentText && row?.output)
+              sse.event(completionChunk(kind, head, { text: row.output, role: kind === 'chat' }));
+            sse.event(completionChunk(kind, head, { finishReason: row?.finishReason ?? 'stop' }));
+            if (includeUsage) sse.event(completionChunk(kind, head, { usage: row?.usage ?? null }));
+          }
+          sse.event('[DONE]');
+        }
+      }
+    } catch (err) {
+      if (!c.gone.aborted) {
+        sse.event({
+          error: { type: ErrorType.Unavailable, message: (err as Error).message, param: null, code: null },
+        });
+      }
+    } finally {
+      deps.streamMetrics.clientsAttached.dec(kindLabel);
+      sse.end();
+    }
+  }
+
+  router.post('/v1/chat/completions', handle('chat', chatCompletionBody));
+  router.post('/v1/completions', handle('text', completionBody));
+  return router;
+}

@@ -1,0 +1,87 @@
+import { Router } from 'express';
+import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
+import { isTerminal } from '../../shared/types';
+import type { RequestFollower } from '../../streams/request-follower';
+import type { StreamMetrics } from '../../streams/stream-metrics';
+import { tenantOf } from '../auth';
+import { clientGone, SseWriter } from '../sse';
+import { findOwned } from './find-owned';
+
+/** The last event of a stream: where the request ended and what it cost. */
+export function doneEvent(r: RequestRecord | undefined, id: string, status: string): Record<string, unknown> {
+  return {
+    id,
+    status: r?.status ?? status,
+    ...(r?.finishReason ? { finish_reason: r.finishReason } : {}),
+    ...(r?.usage ? { usage: r.usage } : {}),
+    ...(r?.error ? { error: r.error } : {}),
+  };
+}
+
+/** Stream ids look like `1700000000000-0`; anything else restarts from the beginning. */
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * GET /v1/inference/:id/stream: Server-Sent Events of the request's generated text as the GPU
+ * produces it. A late client first gets everything produced so far; `Last-Event-ID` resumes after
+ * the last event seen. Events: `attempt` (a model attempt starts; `restarted: true` when an earlier
+ * attempt's text is void), `token` ({text}), `attempt_end`, and `done` (status, finish_reason,
+ * usage, error) before the stream closes.
+ */
+export function streamRoutes(deps: {
+  requests: RequestsRepo;
+  workflows: WorkflowGateway;
+  follower: RequestFollower;
+  streamMetrics: StreamMetrics;
+}): Router {
+  const router = Router();
+  router.get('/v1/inference/:id/stream', async (req, res) => {
+    const tenantId = tenantOf(req).id;
+    const found = await findOwned(deps, String(req.params.id), tenantId);
+    const lastId = req.header('last-event-id');
+    const afterId = lastId && STREAM_ID.test(lastId) ? lastId : undefined;
+    const signal = clientGone(res);
+    const sse = new SseWriter(res);
+    deps.streamMetrics.clientsAttached.inc({ kind: 'sse' });
+    let sentText = false;
+    try {
+      for await (const { id, event } of deps.follower.follow(found.id, {
+        afterId,
+        signal,
+        terminalStatus: async () => {
+          const row = await deps.requests.get(found.id, tenantId);
+          return row && isTerminal(row.status) ? row.status : undefined;
+        },
+      })) {
+        if (event.type === 'attempt') {
+          sse.event({ attempt: event.attempt, restarted: event.attempt > 1 }, { id, event: 'attempt' });
+        } else if (event.type === 'text') {
+          sentText = true;
+          sse.event({ text: event.text, attempt: event.attempt }, { id, event: 'token' });
+        } else if (event.type === 'end') {
+          sse.event(
+            { attempt: event.attempt, finish_reason: event.finishReason },
+            { id, event: 'attempt_end' },
+          );
+        } else {
+          const row = await deps.requests.get(found.id, tenantId);
+          // The live stream expired (or never reached this client): the stored output stands in.
+          if (!sentText && !afterId && row?.output) sse.event({ text: row.output }, { event: 'token' });
+          sse.event(doneEvent(row, found.id, event.status), { id, event: 'done' });
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) {
+        sse.event(
+          { error: { type: 'service_unavailable', message: (err as Error).message } },
+          { event: 'error' },
+        );
+      }
+    } finally {
+      deps.streamMetrics.clientsAttached.dec({ kind: 'sse' });
+      sse.end();
+    }
+  });
+  return router;
+}

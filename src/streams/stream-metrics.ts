@@ -1,0 +1,42 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Metrics of the token relay and of streaming / waiting clients. */
+export interface StreamMetrics {
+  /** Relay writes that failed (the live stream of that attempt is incomplete; PostgreSQL is not). */
+  relayErrors: Counter;
+  /** Clients currently attached to a request's stream or waiting for its end, by kind. */
+  clientsAttached: Gauge<'kind'>;
+  /** Requests cancelled because their client disconnected, by endpoint. */
+  disconnectCancels: Counter<'endpoint'>;
+}
+
+const byRegistry = new WeakMap<Registry, StreamMetrics>();
+
+/** The stream metrics on `registry`, created on first use (one set per registry). */
+export function streamMetrics(registry: Registry): StreamMetrics {
+  let m = byRegistry.get(registry);
+  if (!m) {
+    const r = { registers: [registry] };
+    m = {
+      relayErrors: new Counter({
+        name: 'inference_token_relay_errors_total',
+        help: 'Failed writes of generated text to the Redis token relay (live streams incomplete)',
+        ...r,
+      }),
+      clientsAttached: new Gauge({
+        name: 'inference_stream_clients',
+        help: 'Clients attached to a request: sse (native stream), openai_stream, wait (sync wait)',
+        labelNames: ['kind'],
+        ...r,
+      }),
+      disconnectCancels: new Counter({
+        name: 'inference_disconnect_cancels_total',
+        help: 'Requests cancelled because their client disconnected before the end',
+        labelNames: ['endpoint'],
+        ...r,
+      }),
+    };
+    byRegistry.set(registry, m);
+  }
+  return m;
+}

@@ -1,0 +1,93 @@
+import { Cluster, type Redis } from 'ioredis';
+
+/**
+ * What travels on a request's token stream. `attempt` opens each model attempt (a retried attempt
+ * starts again from nothing), `text` carries generated text, `end` closes an attempt, and `final`
+ * says the request is terminal (its status, usage and output are in PostgreSQL).
+ */
+export type RelayEvent =
+  | { type: 'attempt'; attempt: number }
+  | { type: 'text'; attempt: number; text: string }
+  | { type: 'end'; attempt: number; finishReason: string }
+  | { type: 'final'; status: string };
+
+/** One stream entry: its Redis Stream id (also the SSE event id) and its event. */
+export interface RelayEntry {
+  id: string;
+  event: RelayEvent;
+}
+
+/** Options of {@link TokenRelay}. */
+export interface TokenRelayOptions {
+  /** Redis (one server or a cluster): each stream key carries the request id as its hash tag. */
+  redis: Redis | Cluster;
+  /** Key prefix (REDIS_KEY_PREFIX). */
+  prefix: string;
+  /** Seconds a stream is kept after its last write. @default 3600 */
+  retentionS?: number;
+  /** Entries kept per stream (approximate trim). @default 20000 */
+  maxLen?: number;
+}
+
+/**
+ * Relays generated tokens from the GPU worker to API clients through Redis Streams: XADD per batch,
+ * XREAD by id. Tokens never travel through Temporal history, which is built for durable decisions,
+ * not for a write per token; a stream id doubles as the SSE `id`, so a client resumes with
+ * Last-Event-ID. Best effort by design: the durable record of the output is PostgreSQL.
+ */
+export class TokenRelay {
+  private readonly retentionS: number;
+  private readonly maxLen: number;
+
+  constructor(private readonly o: TokenRelayOptions) {
+    this.retentionS = o.retentionS ?? 3600;
+    this.maxLen = o.maxLen ?? 20_000;
+  }
+
+  key(requestId: string): string {
+    return `${this.o.prefix}:stream:{${requestId}}`;
+  }
+
+  /** Appends events in order, in one round trip, and renews the stream's retention. */
+  async append(requestId: string, events: RelayEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const key = this.key(requestId);
+    const pipe = this.o.redis.pipeline();
+    for (const e of events) pipe.xadd(key, 'MAXLEN', '~', this.maxLen, '*', 'e', JSON.stringify(e));
+    pipe.expire(key, this.retentionS);
+    const results = (await pipe.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+  }
+
+  /**
+   * Entries after `afterId` (`0-0` for all). With `blockMs`, waits up to that long for new ones;
+   * blocking needs a connection of its own (see {@link reader}).
+   */
+  async read(
+    requestId: string,
+    afterId: string,
+    blockMs?: number,
+    redis = this.o.redis,
+  ): Promise<RelayEntry[]> {
+    const args: (string | number)[] = ['COUNT', 1000];
+    if (blockMs !== undefined) args.push('BLOCK', blockMs);
+    const reply = (await redis.call('XREAD', ...args, 'STREAMS', this.key(requestId), afterId)) as
+      [string, [string, string[]][]][] | null;
+    if (!reply) return [];
+    return reply[0]![1].map(([id, fields]) => ({ id, event: JSON.parse(fields[1]!) as RelayEvent }));
+  }
+
+  /**
+   * A connection for blocking reads; the caller disconnects it when the stream ends. Its errors are
+   * surfaced by the read that fails, never as an unhandled 'error' event.
+   */
+  reader(): Redis | Cluster {
+    const r =
+      this.o.redis instanceof Cluster
+        ? this.o.redis.duplicate()
+        : this.o.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    r.on('error', () => undefined);
+    return r;
+  }
+}
