@@ -1,6 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOrchestrationActivities } from '../activities';
 import { loadConfig } from '../src/config/load-config';
+import { DependencyMonitor } from '../src/observability/dependency-monitor';
 import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
@@ -8,23 +9,47 @@ import { QuotaAuditor } from '../src/quota/quota-audit';
 import { QuotaSweeper } from '../src/quota/quota-sweeper';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
-import { createPgPool, createQuotaStore, createRedis, temporalAddress } from '../src/runtime/resources';
+import {
+  createPgPool,
+  createQuotaStore,
+  createRedis,
+  onShutdown,
+  temporalAddress,
+} from '../src/runtime/resources';
+import { installWorkerRuntime, WorkerSupervisor } from '../src/runtime/worker-supervisor';
 
-/** Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. */
+/**
+ * Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. Survives PostgreSQL,
+ * Redis and Temporal restarting (not ready on /readyz meanwhile); stops gracefully on SIGTERM.
+ */
 async function main(): Promise<void> {
+  installWorkerRuntime();
   const cfg = loadConfig();
   const logger = createLogger({ component: 'orchestration-worker', level: cfg.LOG_LEVEL });
   const metrics = createMetrics('orchestration-worker');
-  const pool = createPgPool(cfg, 'orchestration-worker');
-  const redis = createRedis(cfg, 'orchestration-worker');
+  const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });
+  const pool = createPgPool(cfg, 'orchestration-worker', { dependencies });
+  const redis = createRedis(cfg, 'orchestration-worker', { dependencies });
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const connection = await NativeConnection.connect({ address: temporalAddress(cfg) });
-  const worker = await Worker.create({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
-    activities: createOrchestrationActivities({ requests: new RequestsRepo(pool), quota, metrics, logger }),
+  const activities = createOrchestrationActivities({
+    requests: new RequestsRepo(pool),
+    quota,
+    metrics,
+    logger,
+  });
+  const supervisor = new WorkerSupervisor({
+    logger,
+    dependencies,
+    connect: () => NativeConnection.connect({ address: temporalAddress(cfg) }),
+    createWorkers: async (connection) => [
+      await Worker.create({
+        connection,
+        namespace: cfg.TEMPORAL_NAMESPACE,
+        taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
+        workflowsPath: require.resolve('../workflows'),
+        activities,
+      }),
+    ],
   });
   // Redis may have restarted empty: rebuild every tenant's counters from the ledger before serving.
   for (const t of await new TenantsRepo(pool).list()) await quota.rebuildTenant(t.id);
@@ -35,19 +60,32 @@ async function main(): Promise<void> {
     auditor.auditAll(true).catch((err: unknown) => logger.error({ err }, 'quota audit failed'));
   }, cfg.QUOTA_AUDIT_INTERVAL_S * 1000);
   auditTimer.unref();
-  const metricsServer = await startMetricsServer(metrics.registry, cfg.ORCHESTRATION_METRICS_PORT);
+  const checks = dependencies.watch([
+    { name: 'postgres', check: () => pool.query('SELECT 1') },
+    { name: 'redis', check: () => redis.ping() },
+    { name: 'temporal', check: () => supervisor.ping() },
+  ]);
+  dependencies.start();
+  const metricsServer = await startMetricsServer({
+    registry: metrics.registry,
+    port: cfg.ORCHESTRATION_METRICS_PORT,
+    checks,
+  });
+  onShutdown(logger, async () => {
+    dependencies.stop();
+    // In-flight workflow and activity tasks finish before the workers stop.
+    await supervisor.stop();
+    clearInterval(auditTimer);
+    await sweeper.stop();
+    metricsServer.close();
+    await Promise.allSettled([pool.end(), redis.quit()]);
+    logger.info('orchestration worker stopped');
+  });
   logger.info(
     { taskQueue: cfg.ORCHESTRATION_TASK_QUEUE, metricsPort: cfg.ORCHESTRATION_METRICS_PORT },
     'orchestration worker started',
   );
-  // The Temporal runtime shuts workers down on SIGINT/SIGTERM; run() resolves once in-flight tasks finish.
-  await worker.run();
-  logger.info('orchestration worker stopped');
-  clearInterval(auditTimer);
-  await sweeper.stop();
-  metricsServer.close();
-  await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
-  process.exit(0);
+  await supervisor.run();
 }
 
 main().catch((err: unknown) => {

@@ -6,6 +6,7 @@ import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import { SubmitService } from '../inference/submit-service';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
+import type { DependencyMonitor } from '../observability/dependency-monitor';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { QuotaHeadroom } from '../quota/quota-headroom';
@@ -25,6 +26,8 @@ export function buildApi(
     registry: ModelRegistry;
     metrics: Metrics;
     logger: Logger;
+    /** Told the outcome of every readiness check, and probes them in the background. @default none */
+    dependencies?: DependencyMonitor;
   },
 ): Express {
   const { pool, redis, client, registry, metrics, logger } = deps;
@@ -52,6 +55,8 @@ export function buildApi(
     adminToken: cfg.ADMIN_TOKEN,
     apiKeyCacheTtlS: cfg.API_KEY_CACHE_TTL_S,
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    checks: readinessChecks({ workflows, pool, redis }),
+    checks: deps.dependencies
+      ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
+      : readinessChecks({ workflows, pool, redis }),
   });
 }

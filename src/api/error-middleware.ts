@@ -38,15 +38,17 @@ export function toAppError(err: unknown): AppError {
   return new AppError(ErrorType.Internal, 'internal error', { cause: err });
 }
 
-/** Redis, PostgreSQL or network failures: the request may succeed later, so 503, not 500. */
+/** Redis, PostgreSQL, Temporal or network failures: the request may succeed later, so 503, not 500. */
 function isDependencyDown(err: unknown): boolean {
-  const e = err as { name?: string; code?: string };
+  const e = err as { name?: string; code?: string | number; cause?: { code?: unknown } };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P03', '08006', '08001'].includes(
-      e?.code ?? '',
+      String(e?.code ?? ''),
     ) ||
-    /Connection is closed|Connection terminated|timeout exceeded when trying to connect/i.test(
+    // gRPC UNAVAILABLE or DEADLINE_EXCEEDED from Temporal, bare or wrapped in the client's ServiceError.
+    [14, 4].includes(Number(e?.code ?? e?.cause?.code)) ||
+    /Connection is closed|Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|not queryable/i.test(
       (err as Error)?.message ?? '',
     )
   );

@@ -1,24 +1,32 @@
 import { loadConfig } from '../config/load-config';
 import { loadRegistry } from '../models/model-registry';
+import { DependencyMonitor } from '../observability/dependency-monitor';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { createPgPool, createRedis, createTemporalClient, onShutdown } from '../runtime/resources';
 import { buildApi } from './build-api';
 
+/**
+ * Serves the REST API on API_PORT. Survives PostgreSQL, Redis and Temporal restarting: meanwhile
+ * /readyz answers 503 and requests that need the missing service answer 503 with Retry-After.
+ */
 async function main(): Promise<void> {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'api', level: cfg.LOG_LEVEL });
   const metrics = createMetrics('api');
-  const pool = createPgPool(cfg, 'api');
-  const redis = createRedis(cfg, 'api');
+  const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });
+  const pool = createPgPool(cfg, 'api', { dependencies });
+  const redis = createRedis(cfg, 'api', { dependencies });
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
-  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
+  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger, dependencies });
+  dependencies.start();
   const server = app.listen(cfg.API_PORT, cfg.API_HOST, () =>
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),
   );
   server.keepAliveTimeout = 65_000;
   onShutdown(logger, async () => {
+    dependencies.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
   });

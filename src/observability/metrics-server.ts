@@ -1,8 +1,24 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { readiness, type ReadinessCheck } from './readiness';
 
-/** Serves GET /metrics (Prometheus) and GET /healthz for a worker process. */
-export function startMetricsServer(registry: Registry, port: number, host = '0.0.0.0'): Promise<Server> {
+/** Options for {@link startMetricsServer}. */
+export interface MetricsServerOptions {
+  registry: Registry;
+  port: number;
+  /** Listen address. @default 0.0.0.0 */
+  host?: string;
+  /** Dependencies /readyz checks. @default none (always ready) */
+  checks?: ReadinessCheck[];
+}
+
+/** Serves GET /metrics (Prometheus), /healthz (process alive) and /readyz (dependencies up) for a worker. */
+export function startMetricsServer(opts: MetricsServerOptions): Promise<Server> {
+  const { registry } = opts;
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry
@@ -16,8 +32,12 @@ export function startMetricsServer(registry: Registry, port: number, host = '0.0
           res.end();
         });
     } else if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end('{"status":"ok"}');
+      json(res, 200, { status: 'ok' });
+    } else if (req.url === '/readyz') {
+      readiness(opts.checks ?? []).then(
+        (r) => json(res, r.status === 'ready' ? 200 : 503, r),
+        () => json(res, 503, { status: 'not_ready' }),
+      );
     } else {
       res.writeHead(404);
       res.end();
@@ -25,6 +45,6 @@ export function startMetricsServer(registry: Registry, port: number, host = '0.0
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => resolve(server));
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve(server));
   });
 }

@@ -82,6 +82,12 @@ export function createMetrics(component: string): Metrics {
       labelNames: ['tenant', 'window', 'unit'],
       ...r,
     }),
+    dependencyUp: new Gauge({
+      name: 'dependency_up',
+      help: '1 while this process reaches the dependency (postgres, redis, temporal), 0 while it does not',
+      labelNames: ['dependency'],
+      ...r,
+    }),
   };
 }
 
@@ -99,4 +105,5 @@ export interface Metrics {
   quotaReclaimed: Counter<'tenant'>;
   quotaRebuilds: Counter<'tenant'>;
   quotaDrift: Gauge<'tenant' | 'window' | 'unit'>;
+  dependencyUp: Gauge<'dependency'>;
 }

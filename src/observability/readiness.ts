@@ -1,0 +1,51 @@
+/** A dependency a process needs to serve: named, with a check that rejects while it is down. */
+export interface ReadinessCheck {
+  /** `postgres`, `redis` or `temporal`: the `dependency` label of `dependency_up`. */
+  name: string;
+  check: () => Promise<unknown>;
+}
+
+/** One check's outcome as /readyz shows it. */
+export interface CheckResult {
+  status: 'ok' | 'down';
+  error?: string;
+}
+
+/** The body of /readyz. */
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  checks: Record<string, CheckResult>;
+}
+
+/** Message of anything thrown, for logs and /readyz. */
+export const errorMessage = (err: unknown): string =>
+  err instanceof Error ? err.message || err.name : typeof err === 'string' ? err : 'unknown error';
+
+/** Rejects after `ms`, so a check against a hung dependency cannot hang /readyz. */
+export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check at once, each bounded by `timeoutMs`; ready when all pass. */
+export async function readiness(checks: ReadinessCheck[], timeoutMs = 2000): Promise<Readiness> {
+  const results = await Promise.all(
+    checks.map(async (c): Promise<[string, CheckResult]> => {
+      try {
+        await withTimeout(c.check(), timeoutMs);
+        return [c.name, { status: 'ok' }];
+      } catch (err) {
+        return [c.name, { status: 'down', error: errorMessage(err) }];
+      }
+    }),
+  );
+  const ready = results.every(([, r]) => r.status === 'ok');
+  return { status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) };
+}
