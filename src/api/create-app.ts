@@ -9,7 +9,7 @@ import type { QuotaStore } from '../quota/quota-store';
 import type { RequestsRepo } from '../requests/requests-repo';
 import { ErrorType } from '../shared/error-types';
 import type { TenantsRepo } from '../tenants/tenants-repo';
-import { tenantAuth } from './auth';
+import { adminAuth, tenantAuth } from './auth';
 import { errorMiddleware } from './error-middleware';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes';
 import { inferenceRoutes } from './routes/inference-routes';
@@ -30,7 +30,7 @@ export interface AppDeps {
   adminToken: string;
   /** @default 30 */
   apiKeyCacheTtlS?: number;
-  /** @default 1048576 */
+  /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
   maxBodyBytes?: number;
 }
 
@@ -50,9 +50,12 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(healthRoutes({ checks: deps.checks, registry: deps.metrics.registry }));
-  app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
-  app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants, adminToken: deps.adminToken }));
+  // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
+  // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
+  app.use('/admin', adminAuth(deps.adminToken));
   app.use('/v1', tenantAuth(deps.tenants, deps.apiKeyCacheTtlS ?? 30));
+  app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
+  app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants }));
   app.use(inferenceRoutes(deps));
   app.use(quotaRoutes(deps));
   app.use(modelsRoutes(deps));

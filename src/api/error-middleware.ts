@@ -19,13 +19,19 @@ export function toAppError(err: unknown): AppError {
     const msg = issue ? (param ? `${param}: ${issue.message}` : issue.message) : 'invalid request';
     return new AppError(ErrorType.InvalidRequest, msg, { param });
   }
-  const e = err as { type?: string; status?: number; message?: string; limit?: number };
-  // body-parser errors: malformed JSON, body too large, wrong content type.
-  if (e.type === 'entity.parse.failed')
-    return new AppError(ErrorType.InvalidRequest, 'request body is not valid JSON');
+  const e = err as { type?: string; status?: number; message?: string; limit?: number; length?: number };
+  // body-parser errors: malformed JSON, body too large, wrong content type. `param` is `body`: the
+  // whole body is at fault, no field of it could be read.
+  if (e.type === 'entity.parse.failed') {
+    const why = e.message ? `: ${e.message.slice(0, 200)}` : '';
+    return new AppError(ErrorType.InvalidRequest, `request body is not valid JSON${why}`, { param: 'body' });
+  }
   if (e.type === 'entity.too.large') {
+    const size = typeof e.length === 'number' && e.length > 0 ? ` (${e.length} bytes)` : '';
     const limit = typeof e.limit === 'number' ? ` of ${e.limit} bytes` : '';
-    return new AppError(ErrorType.RequestTooLarge, `request body is over the limit${limit}`);
+    return new AppError(ErrorType.RequestTooLarge, `request body${size} is over the limit${limit}`, {
+      param: 'body',
+    });
   }
   if (e.status && e.status >= 400 && e.status < 500)
     return new AppError(ErrorType.InvalidRequest, e.message ?? 'bad request');
@@ -60,6 +66,11 @@ export function errorMiddleware(logger: Logger): ErrorRequestHandler {
     const e = toAppError(err);
     const status = HTTP_STATUS[e.type];
     if (status >= 500) logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    else if (e.type === ErrorType.RequestTooLarge)
+      logger.warn(
+        { method: req.method, path: req.path, message: e.message },
+        'request body refused: too large',
+      );
     if (e.retryAfterS !== undefined)
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil(e.retryAfterS))));
     for (const [k, v] of Object.entries(e.headers ?? {})) res.setHeader(k, v);

@@ -106,6 +106,10 @@ export class SubmitService {
     const maxChars = maxPromptChars(spec);
     if (size.chars > maxChars) {
       this.input.inputRejected.inc({ model: spec.name, reason: 'prompt_too_long' });
+      this.deps.logger.warn(
+        { tenant: tenant.id, model: spec.name, chars: size.chars, maxChars, param: size.param },
+        'prompt over max_prompt_chars refused before tokenization',
+      );
       throw new AppError(
         ErrorType.InvalidRequest,
         `prompt is ${size.chars} characters; ${spec.name} accepts at most ${maxChars} (its context length of ${spec.context_length} tokens)`,
