@@ -34,10 +34,15 @@ export class DependencyMonitor {
 
   constructor(private readonly opts: DependencyMonitorOptions) {}
 
-  /** Records that `name` is up or down; logs on a transition only. */
-  report(name: string, up: boolean, err?: unknown): void {
-    this.opts.gauge.set({ dependency: name }, up ? 1 : 0);
+  /**
+   * Records that `name` is up or down; logs on a transition only. `observedAt` is when the evidence
+   * was gathered (a probe's start): evidence older than the last transition is stale and ignored, so
+   * a probe that started before an outage cannot report it over.
+   */
+  report(name: string, up: boolean, err?: unknown, observedAt = Date.now()): void {
     const prev = this.states.get(name);
+    if (prev && observedAt < prev.since) return;
+    this.opts.gauge.set({ dependency: name }, up ? 1 : 0);
     if (prev?.up === up) return;
     const now = Date.now();
     this.states.set(name, { up, since: now });
@@ -58,13 +63,14 @@ export class DependencyMonitor {
     const wrapped = checks.map((c) => ({
       name: c.name,
       check: async () => {
+        const startedAt = Date.now();
         try {
           // Bounded here too, so a hung dependency is reported down rather than never reported.
           const out = await withTimeout(c.check(), this.opts.timeoutMs ?? 2000);
-          this.report(c.name, true);
+          this.report(c.name, true, undefined, startedAt);
           return out;
         } catch (err) {
-          this.report(c.name, false, err);
+          this.report(c.name, false, err, startedAt);
           throw err;
         }
       },

@@ -68,3 +68,12 @@ test('outage errors of ioredis (offline queue off) and Temporal (gRPC UNAVAILABL
   expect(toAppError(pgBroken).type).toBe('service_unavailable');
   expect(toAppError(Object.assign(new Error('x'), { code: 3 })).type).toBe('internal_error');
 });
+
+test('a probe that started before a transition cannot report over it', () => {
+  const { m, lines } = monitor();
+  const probeStart = Date.now() - 10;
+  m.report('postgres', false, new Error('terminating connection due to administrator command'));
+  m.report('postgres', true, undefined, probeStart);
+  expect(m.isUp('postgres')).toBe(false);
+  expect(lines.map((l) => l.msg)).toEqual(['dependency down: postgres']);
+});

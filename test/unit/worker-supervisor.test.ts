@@ -1,0 +1,76 @@
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { WorkerSupervisor } from '../../src/runtime/worker-supervisor';
+
+/** A stand-in for a Temporal worker: run() settles when shutdown() is called or `fail` is. */
+function fakeWorker() {
+  let state = 'INITIALIZED';
+  let settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
+  const w = {
+    getState: () => state,
+    run: () => {
+      state = 'RUNNING';
+      return new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    },
+    shutdown: () => {
+      state = 'STOPPED';
+      settle?.resolve();
+    },
+    fail: (err: Error) => {
+      state = 'FAILED';
+      settle?.reject(err);
+    },
+  };
+  return w;
+}
+
+const logger = { error: jest.fn(), warn: jest.fn(), info: jest.fn() } as never;
+const until = async (cond: () => boolean): Promise<void> => {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  expect(cond()).toBe(true);
+};
+
+test('re-creates connection and workers with backoff when creation fails or run() rejects; stop ends it', async () => {
+  const workers: ReturnType<typeof fakeWorker>[] = [];
+  const closed: number[] = [];
+  let connects = 0;
+  const reports: [string, boolean][] = [];
+  const sup = new WorkerSupervisor({
+    logger,
+    initialBackoffMs: 1,
+    dependencies: { report: (name, up) => void reports.push([name, up]) },
+    connect: async () => {
+      const n = ++connects;
+      if (n === 1) throw new Error('connect ECONNREFUSED');
+      return { close: async () => void closed.push(n) } as unknown as NativeConnection;
+    },
+    createWorkers: async () => {
+      const w = fakeWorker();
+      workers.push(w);
+      return [w as unknown as Worker];
+    },
+  });
+  const run = sup.run();
+  await until(() => workers.length === 1 && workers[0]!.getState() === 'RUNNING');
+  workers[0]!.fail(new Error('poll failed: transport error'));
+  await until(() => workers.length === 2 && workers[1]!.getState() === 'RUNNING');
+  expect(closed).toEqual([2]);
+  await sup.stop();
+  await run;
+  expect(workers[1]!.getState()).toBe('STOPPED');
+  expect(closed).toEqual([2, 3]);
+  expect(reports).toEqual([
+    ['temporal', false],
+    ['temporal', true],
+    ['temporal', false],
+    ['temporal', true],
+  ]);
+});
+
+test('ping rejects while no connection is open', async () => {
+  const sup = new WorkerSupervisor({
+    logger,
+    connect: () => new Promise(() => undefined),
+    createWorkers: async () => [],
+  });
+  await expect(sup.ping()).rejects.toThrow('not connected');
+});
