@@ -8,8 +8,9 @@ import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { RequestsRepo } from '../src/requests/requests-repo';
-import { createPgPool, onShutdown, temporalAddress } from '../src/runtime/resources';
+import { createPgPool, createRedis, onShutdown, temporalAddress } from '../src/runtime/resources';
 import { installWorkerRuntime, WorkerSupervisor } from '../src/runtime/worker-supervisor';
+import { createTokenRelay } from '../src/streams/create-relay';
 
 /**
  * Calls model services. One process serves one or more GPU task queues; on each queue it runs at
@@ -28,7 +29,15 @@ async function main(): Promise<void> {
   // Model auth secrets are named by the registry, so they are looked up by name here.
   const adapters = createAdapters(registry, queues, process.env);
   const pool = createPgPool(cfg, 'gpu-worker', { dependencies });
-  const activities = createGpuActivities({ adapters, requests: new RequestsRepo(pool), metrics, logger });
+  // Redis carries only the live token stream here: best effort, so it is not a readiness dependency.
+  const redis = createRedis(cfg, 'gpu-worker');
+  const activities = createGpuActivities({
+    adapters,
+    requests: new RequestsRepo(pool),
+    metrics,
+    logger,
+    relay: createTokenRelay(cfg, redis),
+  });
   const createWorkers = (connection: NativeConnection): Promise<Worker[]> =>
     Promise.all(
       queues.map((taskQueue) => {
@@ -72,6 +81,7 @@ async function main(): Promise<void> {
     await supervisor.stop();
     metricsServer.close();
     await pool.end().catch(() => undefined);
+    redis.disconnect();
     logger.info('gpu worker stopped');
   });
   logger.info(

@@ -17,6 +17,7 @@ import {
   temporalAddress,
 } from '../src/runtime/resources';
 import { installWorkerRuntime, WorkerSupervisor } from '../src/runtime/worker-supervisor';
+import { createTokenRelay } from '../src/streams/create-relay';
 
 /**
  * Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. Survives PostgreSQL,
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     quota,
     metrics,
     logger,
+    relay: createTokenRelay(cfg, redis),
   });
   const supervisor = new WorkerSupervisor({
     logger,

@@ -11,6 +11,8 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { QuotaHeadroom } from '../quota/quota-headroom';
 import { RequestsRepo } from '../requests/requests-repo';
+import { createFollower, createTokenRelay } from '../streams/create-relay';
+import { streamMetrics } from '../streams/stream-metrics';
 import { createQuotaStore } from '../runtime/resources';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { createApp } from './create-app';
@@ -47,6 +49,10 @@ export function buildApi(
     }),
     requests: new RequestsRepo(pool),
     tenants: new TenantsRepo(pool),
+    follower: createFollower(createTokenRelay(cfg, redis)),
+    streamMetrics: streamMetrics(metrics.registry),
+    // A non-streaming OpenAI-style call waits as long as its request may run.
+    waitMaxMs: (cfg.REQUEST_DEADLINE_S + 30) * 1000,
     quota,
     registry,
     workflows,

@@ -7,6 +7,8 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
 import type { RequestsRepo } from '../requests/requests-repo';
+import type { RequestFollower } from '../streams/request-follower';
+import type { StreamMetrics } from '../streams/stream-metrics';
 import { ErrorType } from '../shared/error-types';
 import type { TenantsRepo } from '../tenants/tenants-repo';
 import { adminAuth, tenantAuth } from './auth';
@@ -14,6 +16,8 @@ import { errorMiddleware } from './error-middleware';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes';
 import { inferenceRoutes } from './routes/inference-routes';
 import { modelsRoutes } from './routes/models-routes';
+import { openAiRoutes } from './routes/openai-routes';
+import { streamRoutes } from './routes/stream-routes';
 import { adminRoutes, quotaRoutes } from './routes/quota-routes';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */
@@ -28,6 +32,11 @@ export interface AppDeps {
   logger: Logger;
   checks: ReadinessCheck[];
   adminToken: string;
+  /** Follows a request's token stream (SSE, OpenAI streaming, waits). */
+  follower: RequestFollower;
+  streamMetrics: StreamMetrics;
+  /** Longest a non-streaming OpenAI-style call waits for its request, ms. */
+  waitMaxMs: number;
   /** @default 30 */
   apiKeyCacheTtlS?: number;
   /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
@@ -57,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
   app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants }));
   app.use(inferenceRoutes(deps));
+  app.use(streamRoutes(deps));
+  app.use(openAiRoutes(deps));
   app.use(quotaRoutes(deps));
   app.use(modelsRoutes(deps));
   app.use((req, _res, next) => next(new AppError(ErrorType.NotFound, `no route ${req.method} ${req.path}`)));

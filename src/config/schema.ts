@@ -40,6 +40,11 @@ export const envSchema = z
       .string()
       .regex(/^[a-zA-Z0-9_:-]+$/)
       .default('iq'),
+    /**
+     * Seconds a request's token stream (Redis Stream) is kept after its last write: a client can
+     * attach or resume within this; later it gets the stored output. @default 3600
+     */
+    STREAM_RETENTION_S: z.coerce.number().int().min(10).max(604_800).default(3600),
     /** Temporal frontend host:port. When unset, `npm start` runs a dev server on 127.0.0.1:7233. */
     TEMPORAL_ADDRESS: z.string().min(1).optional(),
     /** Temporal namespace. @default default */

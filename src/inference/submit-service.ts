@@ -86,8 +86,9 @@ export class SubmitService {
   async prepare(tenant: TenantWithLimits, body: SubmitBody, now = new Date()): Promise<InferenceInput> {
     const spec = this.deps.registry.get(body.model);
     if (!spec) {
+      // 404, as OpenAI and vLLM answer an unknown model (the OpenAI client raises NotFoundError).
       throw new AppError(
-        ErrorType.InvalidRequest,
+        ErrorType.NotFound,
         `unknown model '${body.model}'; known models: ${this.deps.registry.names().join(', ')}`,
         { param: 'model' },
       );

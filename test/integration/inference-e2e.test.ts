@@ -83,7 +83,6 @@ test.each([
   [{ model: 'ref-small', prompt: 'x', max_tokens: -1 }, 'max_tokens'],
   [{ model: 'ref-small', prompt: 'x', temperature: 'hot' }, 'temperature'],
   [{ model: 'ref-small', messages: [{ role: 'wizard', content: 'x' }] }, 'messages[0].role'],
-  [{ model: 'nope', prompt: 'x' }, 'model'],
   [{ model: 'ref-small', prompt: 'x', max_tokens: 5000 }, 'max_tokens'],
 ])('invalid input %j gets 400 naming %s, and nothing is written', async (body, param) => {
   const before = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
@@ -93,6 +92,20 @@ test.each([
   expect(res.status).toBe(400);
   expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param });
   expect(typeof res.body.error.message).toBe('string');
+  const after = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
+    s.tenantId,
+  ]);
+  expect(after.rows[0].n).toBe(before.rows[0].n);
+});
+
+test('an unknown model is 404 naming the known ones (as OpenAI and vLLM answer), and nothing is written', async () => {
+  const before = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
+    s.tenantId,
+  ]);
+  const res = await s.call('POST', '/v1/inference', { model: 'nope', prompt: 'x' });
+  expect(res.status).toBe(404);
+  expect(res.body.error).toMatchObject({ type: 'not_found_error', param: 'model' });
+  expect(res.body.error.message).toMatch(/known models: ref-small/);
   const after = await s.pool.query('SELECT count(*)::int AS n FROM requests WHERE tenant_id = $1', [
     s.tenantId,
   ]);

@@ -19,6 +19,7 @@ import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { createQuotaStore } from '../../src/runtime/resources';
 import { RequestsRepo } from '../../src/requests/requests-repo';
+import { createTokenRelay } from '../../src/streams/create-relay';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { quietRuntime } from './temporal';
@@ -72,6 +73,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const tenants = new TenantsRepo(pool);
   const requests = new RequestsRepo(pool);
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
+  const relay = createTokenRelay(cfg, redis);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
@@ -80,7 +82,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
       connection: native,
       taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
       workflowBundle: sh.workflowBundle,
-      activities: createOrchestrationActivities({ requests, quota, metrics, logger }),
+      activities: createOrchestrationActivities({ requests, quota, metrics, logger, relay }),
     });
   const workers: Worker[] = [await orchestrationWorker()];
   const gpuWorker = () =>
@@ -92,6 +94,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
         requests,
         metrics,
         logger,
+        relay,
       }),
       maxConcurrentActivityTaskExecutions: 16,
       shutdownGraceTime: '1s',

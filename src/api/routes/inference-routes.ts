@@ -1,12 +1,24 @@
 import { Router } from 'express';
 import { AppError } from '../../errors/app-error';
 import type { SubmitService } from '../../inference/submit-service';
-import type { WorkflowGateway, WorkflowView } from '../../inference/workflow-gateway';
+import type { WorkflowGateway } from '../../inference/workflow-gateway';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import { isTerminal } from '../../shared/types';
 import { tenantOf } from '../auth';
-import { requestIdSchema, submitBodySchema } from '../schemas';
+import type { RequestFollower } from '../../streams/request-follower';
+import type { StreamMetrics } from '../../streams/stream-metrics';
+import { submitBodySchema } from '../schemas';
+import { findOwned } from './find-owned';
+
+/** Longest `Prefer: wait=N` honoured, seconds. */
+export const MAX_WAIT_S = 60;
+
+/** Seconds of a `Prefer: wait=N` header (RFC 7240), capped at {@link MAX_WAIT_S}; 0 when absent. */
+export function preferWaitS(header: string | undefined): number {
+  const m = header ? /(?:^|[,;\s])wait\s*=\s*"?(\d{1,6})"?/i.exec(header) : null;
+  return m ? Math.min(Number(m[1]), MAX_WAIT_S) : 0;
+}
 
 /** The public shape of a request. */
 export function toView(r: RequestRecord): Record<string, unknown> {
@@ -27,35 +39,44 @@ export function toView(r: RequestRecord): Record<string, unknown> {
   };
 }
 
-/** The request if it exists and belongs to the caller; 404 otherwise (another tenant's id included). */
-async function findOwned(
-  deps: { requests: RequestsRepo; workflows: WorkflowGateway },
-  rawId: string,
-  tenantId: string,
-): Promise<{ id: string; row?: RequestRecord; workflow?: WorkflowView }> {
-  const notFound = new AppError(ErrorType.NotFound, `no request ${rawId}`, { param: 'id' });
-  const id = requestIdSchema.safeParse(rawId);
-  if (!id.success) throw notFound;
-  const row = await deps.requests.get(id.data, tenantId);
-  if (row) return { id: id.data, row };
-  // Accepted but its first activity has not written the row yet: Temporal knows it.
-  const wf = await deps.workflows.find(id.data);
-  if (!wf || wf.tenantId !== tenantId) throw notFound;
-  return { id: id.data, workflow: wf };
-}
-
 export function inferenceRoutes(deps: {
   submit: SubmitService;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
+  follower: RequestFollower;
+  streamMetrics: StreamMetrics;
 }): Router {
   const router = Router();
+  const waitForEnd = async (id: string, tenantId: string, ms: number): Promise<RequestRecord | undefined> => {
+    const terminalStatus = async (): Promise<string | undefined> => {
+      const row = await deps.requests.get(id, tenantId);
+      return row && isTerminal(row.status) ? row.status : undefined;
+    };
+    deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
+    try {
+      for await (const e of deps.follower.follow(id, { signal: AbortSignal.timeout(ms), terminalStatus })) {
+        if (e.event.type === 'final') break;
+      }
+    } finally {
+      deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
+    }
+    const row = await deps.requests.get(id, tenantId);
+    return row && isTerminal(row.status) ? row : undefined;
+  };
 
   router.post('/v1/inference', async (req, res) => {
     const tenant = tenantOf(req);
     const body = submitBodySchema.parse(req.body ?? {});
     const input = await deps.submit.prepare(tenant, body);
     await deps.submit.submit(input);
+    // `Prefer: wait=N`: answer 200 with the finished request if it ends within N s, else 202 as
+    // usual. The request runs on either way; a client that leaves early cancels nothing.
+    const waitS = preferWaitS(req.header('prefer'));
+    if (waitS > 0) {
+      res.setHeader('Preference-Applied', `wait=${waitS}`);
+      const row = await waitForEnd(input.requestId, tenant.id, waitS * 1000);
+      if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
+    }
     res
       .status(202)
       .location(`/v1/inference/${input.requestId}`)

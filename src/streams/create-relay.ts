@@ -1,0 +1,14 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Env } from '../config/schema';
+import { RequestFollower } from './request-follower';
+import { TokenRelay } from './token-relay';
+
+/** The token relay of a process, on its Redis, with the configured retention. */
+export function createTokenRelay(cfg: Env, redis: Redis | Cluster): TokenRelay {
+  return new TokenRelay({ redis, prefix: cfg.REDIS_KEY_PREFIX, retentionS: cfg.STREAM_RETENTION_S });
+}
+
+/** What the API uses to follow requests: the relay and a follower over it. */
+export function createFollower(relay: TokenRelay): RequestFollower {
+  return new RequestFollower({ relay });
+}
