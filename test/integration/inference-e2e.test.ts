@@ -182,6 +182,7 @@ test('GET /v1/models lists the registry', async () => {
       {
         id: 'ref-small',
         object: 'model',
+        created: expect.any(Number),
         owned_by: 'durable-inference',
         context_length: 4096,
         protocol: 'openai',
