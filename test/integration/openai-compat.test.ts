@@ -168,3 +168,34 @@ test('a streaming client that disconnects cancels its request: produced tokens b
     tokens: 0,
   });
 });
+
+test('a non-streaming client that disconnects cancels too, unless it sent X-Cancel-On-Disconnect: false', async () => {
+  const call = async (headers: Record<string, string>): Promise<string> => {
+    const ac = new AbortController();
+    const res = client.chat.completions
+      .create(
+        { model: 'ref-small', messages: [{ role: 'user', content: 'long wait' }], max_tokens: 1500 },
+        { signal: ac.signal, headers },
+      )
+      .withResponse()
+      .catch((e: unknown) => e);
+    // The request id is only in the response, which never comes: find it by its prompt.
+    let id: string | undefined;
+    for (let i = 0; i < 100 && !id; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const { rows } = await s.pool.query<{ id: string }>(
+        `SELECT id FROM requests WHERE tenant_id = $1 AND status = 'running' ORDER BY accepted_at DESC LIMIT 1`,
+        [s.tenantId],
+      );
+      id = rows[0]?.id;
+    }
+    ac.abort();
+    await res;
+    return id!;
+  };
+  const cancelled = await s.waitFinished(await call({}));
+  expect(cancelled.status).toBe('cancelled');
+  expect(cancelled.usage.completion_tokens).toBeLessThan(1500);
+  const kept = await s.waitFinished(await call({ 'X-Cancel-On-Disconnect': 'false' }), 30_000);
+  expect(kept).toMatchObject({ status: 'completed', usage: { completion_tokens: 1500 } });
+});
