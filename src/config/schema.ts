@@ -12,6 +12,13 @@ const rate = z.coerce.number().min(0).max(1);
  */
 export const REQUEST_RUN_TIMEOUT_MARGIN_S = 600;
 
+/** `host:port` of one Redis Cluster node, or undefined when malformed. */
+function clusterNode(entry: string): { host: string; port: number } | undefined {
+  const m = /^([^\s:,]+):(\d{1,5})$/.exec(entry.trim());
+  const port = Number(m?.[2]);
+  return m && port >= 1 && port <= 65535 ? { host: m[1]!, port } : undefined;
+}
+
 const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
 
 /**
@@ -40,6 +47,18 @@ export const envSchema = z
       .string()
       .regex(/^[a-zA-Z0-9_:-]+$/)
       .default('iq'),
+    /**
+     * Redis Cluster seed nodes, comma-separated `host:port` (`redis-0:6379,redis-1:6379`). Set: Redis
+     * is reached as a cluster from these nodes (user, password and TLS still come from REDIS_URL);
+     * unset: the single server at REDIS_URL. @default unset
+     */
+    REDIS_CLUSTER_NODES: z
+      .string()
+      .refine((s) => s.split(',').every((n) => clusterNode(n) !== undefined), {
+        message: 'must be comma-separated host:port pairs, e.g. redis-0:6379,redis-1:6379',
+      })
+      .transform((s) => s.split(',').map((n) => clusterNode(n)!))
+      .optional(),
     /**
      * Seconds a request's token stream (Redis Stream) is kept after its last write: a client can
      * attach or resume within this; later it gets the stored output. @default 3600

@@ -24,10 +24,16 @@ export class QuotaKeys {
   record(tenantId: string, requestId: string): string {
     return this.recordPrefix(tenantId) + requestId;
   }
-  bucket(tenantId: string, b: WindowBucket): string {
-    return `${this.t(tenantId)}:w:${b.id}`;
+  bucketPrefix(tenantId: string): string {
+    return `${this.t(tenantId)}:w:`;
   }
-  /** Set of initialised tenants, walked by the sweeper. */
+  bucket(tenantId: string, b: WindowBucket): string {
+    return this.bucketPrefix(tenantId) + b.id;
+  }
+  /**
+   * Set of initialised tenants, walked by the sweeper and the audit. The one key outside every
+   * tenant's slot: it is only ever written by a command of its own, never inside a tenant script.
+   */
   tenants(): string {
     return `${this.prefix}:tenants`;
   }

@@ -1,14 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Pool } from 'pg';
-import type { QuotaRedis } from './redis-client';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { quotaCorrections } from './quota-metrics';
 import type { QuotaStore } from './quota-store';
-import { bucketStart, bucketsFor, type WindowKind } from './windows';
+import type { QuotaRedis } from './redis-client';
+import { QUOTA_SCRIPTS } from './scripts';
+import { bucketStart, bucketsFor, type WindowBucket, type WindowKind } from './windows';
 
-const AUDIT = readFileSync(join(__dirname, 'lua', 'audit.lua'), 'utf8');
-/** Ledger rows younger than this may still be waiting for their Redis commit. */
+/**
+ * Ledger rows younger than this may still wait for their Redis commit even when their request row
+ * says otherwise (rows written without one, e.g. by hand); rows of open requests always may.
+ */
 const RECENT_S = 900;
 
 export interface BucketDrift {
@@ -31,87 +33,173 @@ export interface QuotaAuditorOptions {
   now?: () => Date;
 }
 
+/** One consistent measurement: ledger minus the counters of one Redis snapshot. */
+interface Measurement {
+  epoch: string;
+  fixSeq: number;
+  drift: BucketDrift[];
+}
+
 /**
  * Compares the ledger (source of truth) with Redis usage for the current minute, day and month, reports
  * drift as a metric and a log line, and corrects drift that two measurements agree on.
+ *
+ * Exactly once under any number of replicas, by construction:
+ * - A measurement is consistent. The counters are read first, atomically with the tenant's commit
+ *   sequence number S (audit-snapshot.lua); the ledger is read after. A ledger row is written before
+ *   its Redis commit, so every commit numbered <= S is in the ledger read; ledger rows whose commit is
+ *   not numbered <= S (still reserved, expired, or committed later) are left out of the expectation.
+ *   Concurrent traffic therefore never looks like drift.
+ * - A correction is a compare-and-set (audit-fix.lua): it applies only if no rebuild and no other
+ *   correction happened since its snapshot, and counts itself. Of N auditors that measured the same
+ *   drift, one corrects it; the others find the sequence moved and correct nothing.
  */
 export class QuotaAuditor {
-  constructor(private readonly o: QuotaAuditorOptions) {}
+  private readonly corrections;
 
-  private async measure(
+  constructor(private readonly o: QuotaAuditorOptions) {
+    this.corrections = quotaCorrections(o.metrics.registry);
+  }
+
+  private async measure(tenantId: string): Promise<Measurement | undefined> {
+    const keys = this.o.quota.keys;
+    const buckets = Object.values(bucketsFor(this.o.now?.() ?? new Date()));
+    const bucketKeys = buckets.map((b) => keys.bucket(tenantId, b));
+    const snap = (await this.o.redis.eval(
+      QUOTA_SCRIPTS.auditSnapshot,
+      4,
+      keys.limits(tenantId),
+      ...bucketKeys,
+    )) as string[];
+    if (snap[0] !== 'ok') return undefined; // not in Redis: rebuilt from the ledger on first use
+    const [, epoch = '', commitSeq = '0', fixSeq = '0', ...counters] = snap;
+
+    const ledger = await Promise.all(buckets.map((b) => this.ledger(tenantId, b)));
+    const pending = [...new Set(ledger.flatMap((l) => l.pending.map((p) => p.id)))];
+    const counted = await this.countedInSnapshot(tenantId, pending, epoch, Number(commitSeq));
+
+    const drift = buckets.map((b, i): BucketDrift => {
+      const l = ledger[i]!;
+      let req = l.requests;
+      let tok = l.tokens;
+      for (const p of l.pending) {
+        if (counted.has(p.id)) continue;
+        req -= 1;
+        tok -= p.tokens;
+      }
+      // Minute buckets count requests only, month buckets tokens only.
+      return {
+        window: b.kind,
+        key: bucketKeys[i]!,
+        requestsDrift: b.kind === 'month' ? 0 : req - Number(counters[2 * i]),
+        tokensDrift: b.kind === 'minute' ? 0 : tok - Number(counters[2 * i + 1]),
+        fixed: false,
+      };
+    });
+    return { epoch, fixSeq: Number(fixSeq), drift };
+  }
+
+  /** Ledger sums of one bucket, and its rows whose Redis commit may be pending. */
+  private async ledger(
     tenantId: string,
-    fix?: Record<string, { req: number; tok: number }>,
-  ): Promise<BucketDrift[] | undefined> {
-    const now = this.o.now?.() ?? new Date();
-    const buckets = Object.values(bucketsFor(now));
-    const payload = { buckets: [] as unknown[], fix: fix ?? null };
-    for (const b of buckets) {
-      const from = bucketStart(b);
-      const { rows } = await this.o.pool.query<{
-        n: string;
-        tok: string;
-        recent: { id: string; tokens: number }[] | null;
-      }>(
-        `SELECT count(*) AS n, COALESCE(sum(total_tokens), 0) AS tok,
-                json_agg(json_build_object('id', request_id, 'tokens', total_tokens))
-                  FILTER (WHERE created_at > now() - make_interval(secs => $4)) AS recent
-         FROM usage_ledger WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3`,
-        [tenantId, from, b.resetsAt, RECENT_S],
-      );
-      const r = rows[0]!;
-      payload.buckets.push({
-        key: this.o.quota.keys.bucket(tenantId, b),
-        req: Number(r.n),
-        tok: Number(r.tok),
-        check_req: b.kind !== 'month',
-        check_tok: b.kind !== 'minute',
-        recent: (r.recent ?? []).map((x) => ({
-          record: this.o.quota.keys.record(tenantId, x.id),
-          tokens: x.tokens,
-        })),
-      });
-    }
-    const reply = (await this.o.redis.eval(
-      AUDIT,
-      1,
+    b: WindowBucket,
+  ): Promise<{ requests: number; tokens: number; pending: { id: string; tokens: number }[] }> {
+    const { rows } = await this.o.pool.query<{
+      n: string;
+      tok: string;
+      pending: { id: string; tokens: number }[] | null;
+    }>(
+      `SELECT count(*) AS n, COALESCE(sum(l.total_tokens), 0) AS tok,
+              json_agg(json_build_object('id', l.request_id, 'tokens', l.total_tokens))
+                FILTER (WHERE l.created_at > now() - make_interval(secs => $4)
+                           OR r.status IN ('queued', 'running')) AS pending
+       FROM usage_ledger l LEFT JOIN requests r ON r.id = l.request_id
+       WHERE l.tenant_id = $1 AND l.window_at >= $2 AND l.window_at < $3`,
+      [tenantId, bucketStart(b), b.resetsAt, RECENT_S],
+    );
+    const r = rows[0]!;
+    return { requests: Number(r.n), tokens: Number(r.tok), pending: r.pending ?? [] };
+  }
+
+  /**
+   * Which of these requests the counters of snapshot (epoch, commitSeq) include: committed in an
+   * earlier epoch (the rebuild counted it) or numbered <= commitSeq; also released or forgotten
+   * records (the ledger counts them, so if Redis does not, that is drift). Record states only move
+   * forward, so reading them after the snapshot gives the same answer as reading them with it.
+   */
+  private async countedInSnapshot(
+    tenantId: string,
+    ids: string[],
+    epoch: string,
+    commitSeq: number,
+  ): Promise<Set<string>> {
+    if (!ids.length) return new Set();
+    const pipe = this.o.redis.pipeline();
+    for (const id of ids) pipe.hmget(this.o.quota.keys.record(tenantId, id), 'state', 'cseq', 'cep');
+    const replies = (await pipe.exec()) ?? [];
+    const counted = new Set<string>();
+    ids.forEach((id, i) => {
+      const [err, v] = replies[i] ?? [];
+      if (err) throw err;
+      const [state, cseq, cep] = (v as (string | null)[] | undefined) ?? [];
+      if (state === 'reserved' || state === 'expired') return;
+      if (state === 'committed' && (cep ?? '') === epoch && Number(cseq ?? 0) > commitSeq) return;
+      counted.add(id);
+    });
+    return counted;
+  }
+
+  /** Applies the drift of `m` as one compare-and-set; false when another correction or a rebuild won. */
+  private async correct(tenantId: string, m: Measurement, off: BucketDrift[]): Promise<boolean> {
+    const applied = await this.o.redis.eval(
+      QUOTA_SCRIPTS.auditFix,
+      1 + off.length,
       this.o.quota.keys.limits(tenantId),
-      JSON.stringify(payload),
-    )) as string;
-    if (reply === 'not_ready') return undefined;
-    const parsed = JSON.parse(reply) as {
-      key: string;
-      req_drift: number;
-      tok_drift: number;
-      fixed: boolean;
-    }[];
-    return parsed.map((p, i) => ({
-      window: buckets[i]!.kind,
-      key: p.key,
-      requestsDrift: p.req_drift,
-      tokensDrift: p.tok_drift,
-      fixed: p.fixed,
-    }));
+      ...off.map((d) => d.key),
+      m.epoch,
+      m.fixSeq,
+      ...off.flatMap((d) => [d.requestsDrift, d.tokensDrift]),
+    );
+    return Number(applied) === 1;
   }
 
   /** Audits one tenant; with `fix`, corrects drift that is still the same after a short delay. */
   async audit(tenantId: string, fix: boolean): Promise<BucketDrift[]> {
-    let drift = await this.measure(tenantId);
-    if (!drift) return []; // not in Redis: it will be rebuilt from the ledger on first use
-    const off = drift.filter((d) => d.requestsDrift !== 0 || d.tokensDrift !== 0);
-    if (fix && off.length) {
+    const first = await this.measure(tenantId);
+    if (!first) return [];
+    let drift = first.drift;
+    const nonZero = (d: BucketDrift): boolean => d.requestsDrift !== 0 || d.tokensDrift !== 0;
+    if (fix && drift.some(nonZero)) {
       await new Promise((r) => setTimeout(r, (this.o.confirmDelayS ?? 1) * 1000));
-      const want = Object.fromEntries(off.map((d) => [d.key, { req: d.requestsDrift, tok: d.tokensDrift }]));
-      drift = (await this.measure(tenantId, want)) ?? drift;
+      const second = await this.measure(tenantId);
+      if (second) {
+        drift = second.drift;
+        const off = drift.filter(
+          (d, i) =>
+            nonZero(d) &&
+            d.requestsDrift === first.drift[i]!.requestsDrift &&
+            d.tokensDrift === first.drift[i]!.tokensDrift,
+        );
+        if (off.length && (await this.correct(tenantId, second, off))) {
+          for (const d of off) {
+            d.fixed = true;
+            this.corrections.inc({ tenant: tenantId, window: d.window });
+          }
+        } else if (off.length) {
+          // Another replica corrected first (or the tenant was rebuilt): report what is left.
+          drift = (await this.measure(tenantId))?.drift ?? drift;
+        }
+      }
     }
+    this.report(tenantId, drift);
+    return drift;
+  }
+
+  private report(tenantId: string, drift: BucketDrift[]): void {
     for (const d of drift) {
-      this.o.metrics.quotaDrift.set(
-        { tenant: tenantId, window: d.window, unit: 'tokens' },
-        d.fixed ? 0 : d.tokensDrift,
-      );
-      this.o.metrics.quotaDrift.set(
-        { tenant: tenantId, window: d.window, unit: 'requests' },
-        d.fixed ? 0 : d.requestsDrift,
-      );
+      const gauge = this.o.metrics.quotaDrift;
+      gauge.set({ tenant: tenantId, window: d.window, unit: 'tokens' }, d.fixed ? 0 : d.tokensDrift);
+      gauge.set({ tenant: tenantId, window: d.window, unit: 'requests' }, d.fixed ? 0 : d.requestsDrift);
       if (d.requestsDrift !== 0 || d.tokensDrift !== 0) {
         this.o.logger.warn(
           {
@@ -121,11 +209,10 @@ export class QuotaAuditor {
             tokensDrift: d.tokensDrift,
             fixed: d.fixed,
           },
-          'quota drift between ledger and Redis',
+          d.fixed ? 'quota drift corrected' : 'quota drift between ledger and Redis',
         );
       }
     }
-    return drift;
   }
 
   /** Audits every tenant Redis knows. */

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { QuotaRedis } from './redis-client';
 import { limitsToWire, type LimitName, type TenantLimits } from '../tenants/limits';
 import { QuotaKeys } from './keys';
 import type { OpenRequest, QuotaStateSource } from './quota-state-source';
+import { QUOTA_SCRIPTS as SCRIPTS } from './scripts';
 import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './windows';
 
 /** Options for {@link QuotaStore}. */
@@ -59,20 +59,16 @@ export class UnknownTenantError extends Error {
   override readonly name = 'UnknownTenantError';
 }
 
-const script = (name: string): string => readFileSync(join(__dirname, 'lua', `${name}.lua`), 'utf8');
-const SCRIPTS = {
-  reserve: script('reserve'),
-  settle: script('settle'),
-  sweep: script('sweep'),
-  initTenant: script('init-tenant'),
-  setLimits: script('set-limits'),
-};
+/** Most reservations one sweep call examines. */
+const SWEEP_BATCH = 500;
 
 type Reply = (string | number)[];
 
 /**
  * Token and request quotas in Redis. Every operation is one Lua script, so it is atomic across any
  * number of API and worker replicas; every operation is keyed by request id, so it is idempotent.
+ * Every script call names all its keys in KEYS and they share the tenant's hash tag, so it runs on
+ * one server or a Redis Cluster alike.
  */
 export class QuotaStore {
   readonly keys: QuotaKeys;
@@ -80,6 +76,7 @@ export class QuotaStore {
   private readonly ttlS: number;
   private readonly retentionS: number;
   private readonly now: () => Date;
+  private readonly rebuilding = new Map<string, Promise<void>>();
 
   constructor(private readonly opts: QuotaStoreOptions) {
     this.redis = opts.redis;
@@ -193,8 +190,20 @@ export class QuotaStore {
     await this.eval(SCRIPTS.setLimits, [this.keys.limits(tenantId)], Object.entries(wire).flat());
   }
 
-  /** Rebuilds the tenant's counters from PostgreSQL if Redis does not hold them. */
-  async rebuildTenant(tenantId: string): Promise<void> {
+  /**
+   * Rebuilds the tenant's counters from PostgreSQL if Redis does not hold them. Concurrent calls for
+   * one tenant share one rebuild, so a burst after a Redis flush costs one PostgreSQL snapshot.
+   */
+  rebuildTenant(tenantId: string): Promise<void> {
+    let running = this.rebuilding.get(tenantId);
+    if (!running) {
+      running = this.rebuildOnce(tenantId).finally(() => this.rebuilding.delete(tenantId));
+      this.rebuilding.set(tenantId, running);
+    }
+    return running;
+  }
+
+  private async rebuildOnce(tenantId: string): Promise<void> {
     if (await this.redis.exists(this.keys.limits(tenantId))) return;
     const now = this.now();
     const current = bucketsFor(now);
@@ -214,19 +223,23 @@ export class QuotaStore {
       return [...bucketOf.entries()].map(([key, b]) => ({ key, from: bucketStart(b), to: b.resetsAt }));
     });
     if (!state) throw new UnknownTenantError(`unknown tenant ${tenantId}`);
+    // Every key goes to KEYS; the payload refers to them by their (1-based) index there.
+    const keys = [this.keys.limits(tenantId), this.keys.active(tenantId)];
+    const index = (key: string): number => keys.push(key);
+    const bucketIndex = new Map([...bucketOf.keys()].map((key) => [key, index(key)]));
     const payload = {
-      tenant: tenantId,
+      epoch: randomUUID(),
       limits: limitsToWire(state.limits),
       buckets: [...bucketOf.entries()].map(([key, b]) => ({
-        key,
+        k: bucketIndex.get(key),
         ttl: BUCKET_TTL_S[b.kind],
         req_used: state.usage.get(key)?.requests ?? 0,
         tok_used: state.usage.get(key)?.tokens ?? 0,
       })),
       open: state.open.map((o) => {
-        const [km, kd, kM] = openBuckets(o);
+        const [km, kd, kM] = openBuckets(o).map((key) => bucketIndex.get(key));
         return {
-          key: this.keys.record(tenantId, o.requestId),
+          k: index(this.keys.record(tenantId, o.requestId)),
           id: o.requestId,
           tokens: o.estimatedTokens,
           at: o.acceptedAt.getTime(),
@@ -237,11 +250,10 @@ export class QuotaStore {
         };
       }),
     };
-    const installed = await this.eval(
-      SCRIPTS.initTenant,
-      [this.keys.limits(tenantId), this.keys.active(tenantId), this.keys.tenants()],
-      [JSON.stringify(payload)],
-    );
+    // The registry first, in its own command (it lives in another slot): a crash in between leaves a
+    // registered tenant that is not initialised yet, which sweeps and audits skip, never the reverse.
+    await this.redis.sadd(this.keys.tenants(), tenantId);
+    const installed = await this.eval(SCRIPTS.initTenant, keys, [JSON.stringify(payload)]);
     if (Number(installed) === 1) this.opts.onRebuild?.(tenantId, state.open.length);
   }
 
@@ -254,13 +266,38 @@ export class QuotaStore {
     await this.rebuildTenant(tenantId);
   }
 
-  /** Reclaims the tenant's abandoned reservations; returns them. */
+  /**
+   * Reclaims the tenant's abandoned reservations; returns those this call reclaimed. Safe to run in
+   * any number of replicas at once: sweep.lua reclaims a reservation only from state 'reserved'.
+   */
   async sweep(tenantId: string): Promise<{ requestId: string; tokens: number }[]> {
-    const flat = (await this.eval(
-      SCRIPTS.sweep,
-      [this.keys.active(tenantId)],
-      [this.now().getTime(), this.keys.recordPrefix(tenantId), this.retentionS, 500],
-    )) as string[];
+    const now = this.now().getTime();
+    const ids = await this.redis.zrangebyscore(
+      this.keys.active(tenantId),
+      '-inf',
+      now,
+      'LIMIT',
+      0,
+      SWEEP_BATCH,
+    );
+    if (!ids.length) return [];
+    // The records name their bucket keys; read them here so that the script declares every key.
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hmget(this.keys.record(tenantId, id), 'km', 'kd', 'kM');
+    const recs = (await pipe.exec()) ?? [];
+    const keys = [this.keys.limits(tenantId), this.keys.active(tenantId)];
+    ids.forEach((id, i) => {
+      const [err, fields] = recs[i] ?? [];
+      if (err) throw err;
+      const record = this.keys.record(tenantId, id);
+      // Missing (record gone) or foreign (not this tenant's: another slot) bucket keys are replaced by
+      // the record key: the script then only drops a settled record's index entry, never reclaims.
+      const own = (k: string | null | undefined): string =>
+        k?.startsWith(this.keys.bucketPrefix(tenantId)) ? k : record;
+      const [km, kd, kM] = (fields as (string | null)[] | undefined) ?? [];
+      keys.push(record, own(km), own(kd), own(kM));
+    });
+    const flat = (await this.eval(SCRIPTS.sweep, keys, [now, this.retentionS, ...ids])) as string[];
     const out: { requestId: string; tokens: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2)
       out.push({ requestId: flat[i]!, tokens: Number(flat[i + 1]) });

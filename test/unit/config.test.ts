@@ -115,3 +115,21 @@ test('cross-field rules: metrics ports differ, fault rates sum to at most 1', ()
   );
   expect(() => dev({ FAULT_RATE_500: '0.6', FAULT_RATE_503: '0.6' })).toThrow(/sum to at most 1/);
 });
+
+test('REDIS_CLUSTER_NODES: unset means one server; host:port pairs are parsed; anything else is named', () => {
+  expect(dev().REDIS_CLUSTER_NODES).toBeUndefined();
+  expect(dev({ REDIS_CLUSTER_NODES: '' }).REDIS_CLUSTER_NODES).toBeUndefined();
+  expect(dev({ REDIS_CLUSTER_NODES: 'redis-0:6379, 10.0.0.2:7001' }).REDIS_CLUSTER_NODES).toEqual([
+    { host: 'redis-0', port: 6379 },
+    { host: '10.0.0.2', port: 7001 },
+  ]);
+  for (const bad of [
+    'redis-0',
+    'redis-0:',
+    'redis-0:6379,',
+    'redis-0:70000',
+    'redis://redis-0:6379',
+    'a:1,b',
+  ])
+    expect(invalidVariables(() => dev({ REDIS_CLUSTER_NODES: bad }))).toEqual(['REDIS_CLUSTER_NODES']);
+});

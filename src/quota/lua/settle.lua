@@ -1,5 +1,8 @@
+#!lua
 -- Commits (actual usage) or releases a reservation. Idempotent: only a 'reserved' or 'expired'
 -- record changes; commit after release and release after commit are no-ops.
+-- A commit takes the next number of the tenant's commit sequence and stores it (with the rebuild
+-- epoch) in the record, so an audit can tell which commits its counter snapshot includes.
 -- KEYS: 1 limits, 2 record, 3 minute, 4 day, 5 month, 6 active
 -- ARGV: 1 requestId, 2 action ('commit'|'release'), 3 actualTokens, 4 retentionS
 -- Returns {'ok', previousState} | {'noop', state} | {'missing'} | {'not_ready'}
@@ -29,7 +32,9 @@ if ARGV[2] == 'commit' then
   incr(KEYS[4], 'req_used', 1)
   incr(KEYS[4], 'tok_used', actual)
   incr(KEYS[5], 'tok_used', actual)
-  redis.call('HSET', KEYS[2], 'state', 'committed', 'actual', actual)
+  local seq = redis.call('HINCRBY', KEYS[1], 'commit_seq', 1)
+  local epoch = redis.call('HGET', KEYS[1], 'epoch') or ''
+  redis.call('HSET', KEYS[2], 'state', 'committed', 'actual', actual, 'cseq', seq, 'cep', epoch)
 else
   redis.call('HSET', KEYS[2], 'state', 'released')
 end
