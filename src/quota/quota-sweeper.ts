@@ -2,7 +2,11 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from './quota-store';
 
-/** Periodically reclaims reservations whose workflow vanished (terminated, or the API died before starting it). */
+/**
+ * Periodically reclaims reservations whose workflow vanished (terminated, or the API died before
+ * starting it). Runs in every orchestration worker replica: safe, because a reservation is reclaimed
+ * only from state 'reserved' in one atomic step (sweep.lua), so each is reclaimed once (docs/quota.md).
+ */
 export class QuotaSweeper {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
