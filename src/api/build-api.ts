@@ -1,6 +1,5 @@
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import { SubmitService } from '../inference/submit-service';
@@ -10,6 +9,7 @@ import type { DependencyMonitor } from '../observability/dependency-monitor';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { QuotaHeadroom } from '../quota/quota-headroom';
+import type { QuotaRedis } from '../quota/redis-client';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createFollower, createTokenRelay } from '../streams/create-relay';
 import { streamMetrics } from '../streams/stream-metrics';
@@ -23,7 +23,7 @@ export function buildApi(
   cfg: Env,
   deps: {
     pool: Pool;
-    redis: Redis;
+    redis: QuotaRedis;
     client: Client;
     registry: ModelRegistry;
     metrics: Metrics;

@@ -11,11 +11,16 @@ export async function withTransaction<T>(
     await client.query(begin);
     const out = await fn(client);
     await client.query('COMMIT');
+    client.release();
     return out;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection whose ROLLBACK fails is broken (e.g. PostgreSQL restarted): destroy it rather
+    // than hand it to the next caller.
+    const rolledBack = await client.query('ROLLBACK').then(
+      () => true,
+      () => false,
+    );
+    client.release(rolledBack ? undefined : (err as Error));
     throw err;
-  } finally {
-    client.release();
   }
 }

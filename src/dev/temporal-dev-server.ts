@@ -30,7 +30,21 @@ export interface DevServerArgsOptions {
   uiPort?: number;
   /** Priority and fairness on task queues. @default true */
   fairness?: boolean;
+  /**
+   * SQLite pragmas of the file-backed server. The default trades the last transactions before a
+   * power loss (not a process crash: the WAL survives that) for about 4x faster workflow starts.
+   * @default DEV_SQLITE_PRAGMAS
+   */
+  sqlitePragmas?: string[];
 }
+
+/**
+ * WAL journal with `synchronous=normal`: a commit is an append to the write-ahead log without an
+ * fsync each time. A crash of the server process loses nothing; an OS crash or power loss may lose
+ * the last commits (the file stays consistent). Right for a development stack; production runs
+ * Temporal on PostgreSQL, MySQL or Cassandra (docs/deploy.md).
+ */
+export const DEV_SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 /** Arguments of `temporal server start-dev` for this project. */
 export function devServerArgs(o: DevServerArgsOptions): string[] {
@@ -38,7 +52,13 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
     'server',
     'start-dev',
     ...(o.dataDir
-      ? ['--db-filename', join(o.dataDir, 'temporal.sqlite'), '--ui-port', String(o.uiPort ?? o.port + 1000)]
+      ? [
+          '--db-filename',
+          join(o.dataDir, 'temporal.sqlite'),
+          '--ui-port',
+          String(o.uiPort ?? o.port + 1000),
+          ...(o.sqlitePragmas ?? DEV_SQLITE_PRAGMAS).flatMap((p) => ['--sqlite-pragma', p]),
+        ]
       : ['--headless']),
     '--port',
     String(o.port),

@@ -1,5 +1,4 @@
 import { Connection, Client, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Env } from '../config/schema';
 import { createPool } from '../db/pool';
@@ -7,6 +6,7 @@ import type { DependencyReporter } from '../observability/dependency-monitor';
 import type { Metrics } from '../observability/metrics';
 import { PgQuotaStateSource } from '../quota/quota-state-source';
 import { QuotaStore } from '../quota/quota-store';
+import type { QuotaRedis } from '../quota/redis-client';
 import type { Logger } from '../observability/logger';
 
 /** Temporal frontend address: TEMPORAL_ADDRESS or the local dev server. */
@@ -14,31 +14,11 @@ export function temporalAddress(cfg: Env): string {
   return cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 }
 
-/** Longest pause between two Redis reconnection attempts. */
-const REDIS_MAX_RETRY_DELAY_MS = 2000;
-
 /**
- * A Redis client that survives Redis restarting: it reconnects forever with capped backoff, reports
- * each outage once (not each attempt), and, once it has been ready, fails commands at once while
- * disconnected instead of queueing them, so callers answer 503 quickly rather than hang.
+ * The Redis client of a process (one server, or a cluster with REDIS_CLUSTER_NODES): survives Redis
+ * restarting, fails fast while it is down. One implementation, in the quota module that needs it most.
  */
-export function createRedis(cfg: Env, name: string, deps: { dependencies?: DependencyReporter } = {}): Redis {
-  const redis = new Redis(cfg.REDIS_URL, {
-    connectionName: name,
-    maxRetriesPerRequest: 1,
-    // Queue commands sent before the first connection (start-up), never during an outage: see 'ready'.
-    enableOfflineQueue: true,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, REDIS_MAX_RETRY_DELAY_MS),
-  });
-  redis.on('ready', () => {
-    redis.options.enableOfflineQueue = false;
-    deps.dependencies?.report('redis', true);
-  });
-  // Without a listener an 'error' event would crash the process; the monitor logs transitions only.
-  redis.on('error', (err: Error) => deps.dependencies?.report('redis', false, err));
-  return redis;
-}
+export { createQuotaRedis as createRedis } from '../quota/redis-client';
 
 export function createPgPool(cfg: Env, name: string, deps: { dependencies?: DependencyReporter } = {}): Pool {
   return createPool({
@@ -63,7 +43,7 @@ export async function createTemporalClient(cfg: Env): Promise<{ client: Client; 
 
 export function createQuotaStore(
   cfg: Env,
-  deps: { redis: Redis; pool: Pool; metrics: Metrics; logger: Logger },
+  deps: { redis: QuotaRedis; pool: Pool; metrics: Metrics; logger: Logger },
 ): QuotaStore {
   return new QuotaStore({
     redis: deps.redis,

@@ -1,0 +1,16 @@
+import { DEV_SQLITE_PRAGMAS, devServerArgs } from '../../src/dev/temporal-dev-server';
+
+const pragmas = (args: string[]): string[] =>
+  args.flatMap((a, i) => (args[i - 1] === '--sqlite-pragma' ? [a] : []));
+
+test('the file-backed dev server (npm start) runs SQLite in WAL mode with synchronous=normal', () => {
+  const args = devServerArgs({ port: 7233, dataDir: '/data' });
+  expect(args).toEqual(expect.arrayContaining(['--db-filename', '/data/temporal.sqlite']));
+  expect(pragmas(args)).toEqual(['journal_mode=wal', 'synchronous=normal']);
+  expect(DEV_SQLITE_PRAGMAS).toEqual(['journal_mode=wal', 'synchronous=normal']);
+});
+
+test('pragmas can be overridden (full durability: none), and an in-memory server takes none', () => {
+  expect(pragmas(devServerArgs({ port: 7233, dataDir: '/data', sqlitePragmas: [] }))).toEqual([]);
+  expect(pragmas(devServerArgs({ port: 7233 }))).toEqual([]);
+});
