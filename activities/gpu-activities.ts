@@ -109,6 +109,13 @@ export function createGpuActivities(deps: GpuDeps) {
             signal,
             onProgress: (n) => (tokens = n),
             onText: (piece) => {
+              // From acceptance: a retried attempt's first token includes the time lost before it.
+              if (!output) {
+                metrics.timeToFirstToken.observe(
+                  { model: input.model },
+                  (Date.now() - Date.parse(input.acceptedAt)) / 1000,
+                );
+              }
               output += piece;
               live?.text(piece);
             },

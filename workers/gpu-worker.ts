@@ -19,8 +19,8 @@ import { createTokenRelay } from '../src/streams/create-relay';
  * (nothing is charged for a call that did not complete). Survives PostgreSQL and Temporal restarting.
  */
 async function main(): Promise<void> {
-  installWorkerRuntime();
   const cfg = loadConfig();
+  installWorkerRuntime({ sdkMetricsPort: cfg.GPU_SDK_METRICS_PORT });
   const logger = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL });
   const metrics = createMetrics('gpu-worker');
   const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });

@@ -24,8 +24,8 @@ import { createTokenRelay } from '../src/streams/create-relay';
  * Redis and Temporal restarting (not ready on /readyz meanwhile); stops gracefully on SIGTERM.
  */
 async function main(): Promise<void> {
-  installWorkerRuntime();
   const cfg = loadConfig();
+  installWorkerRuntime({ sdkMetricsPort: cfg.ORCHESTRATION_SDK_METRICS_PORT });
   const logger = createLogger({ component: 'orchestration-worker', level: cfg.LOG_LEVEL });
   const metrics = createMetrics('orchestration-worker');
   const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });

@@ -3,6 +3,7 @@ import { loadRegistry } from '../models/model-registry';
 import { DependencyMonitor } from '../observability/dependency-monitor';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
+import { QueueStatsExporter } from '../observability/queue-stats-exporter';
 import { createPgPool, createRedis, createTemporalClient, onShutdown } from '../runtime/resources';
 import { buildApi } from './build-api';
 
@@ -21,12 +22,24 @@ async function main(): Promise<void> {
   const registry = loadRegistry(cfg);
   const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger, dependencies });
   dependencies.start();
+  const queueStats = new QueueStatsExporter({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    queues: [
+      ...[...registry.queues().keys()].map((name) => ({ name, kind: 'activity' as const })),
+      { name: cfg.ORCHESTRATION_TASK_QUEUE, kind: 'workflow' },
+    ],
+    metrics,
+    logger,
+  });
+  queueStats.start();
   const server = app.listen(cfg.API_PORT, cfg.API_HOST, () =>
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),
   );
   server.keepAliveTimeout = 65_000;
   onShutdown(logger, async () => {
     dependencies.stop();
+    queueStats.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
   });

@@ -78,6 +78,13 @@ export const envSchema = z
     ORCHESTRATION_METRICS_PORT: port.default(9464),
     /** Port of the GPU worker's /metrics. @default 9465 */
     GPU_METRICS_PORT: port.default(9465),
+    /**
+     * Port of the Temporal SDK's own metrics (schedule-to-start latency, workflow task failures,
+     * pollers) of the orchestration worker, on /metrics. Unset: not exported. npm start uses 9466.
+     */
+    ORCHESTRATION_SDK_METRICS_PORT: port.optional(),
+    /** Same for the GPU worker. Unset: not exported. npm start uses 9467. */
+    GPU_SDK_METRICS_PORT: port.optional(),
     /** Path of the model registry (YAML or JSON). Unset: the built-in registry for the reference service. */
     MODEL_REGISTRY: z.string().min(1).optional(),
     /** Base URL of the reference model service, used by the built-in registry. @default http://127.0.0.1:8090 */

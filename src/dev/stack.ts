@@ -51,6 +51,11 @@ async function main(): Promise<void> {
   // A local stack is a development environment (development secrets, tenant demo) unless told otherwise.
   const cfg = loadConfig({ ...process.env, APP_ENV: process.env.APP_ENV || 'development' });
   mkdirSync(LOGS, { recursive: true });
+  // The Temporal SDK's metrics of the workers (schedule-to-start, workflow task failures): on by default here.
+  const sdkPorts = {
+    orchestration: cfg.ORCHESTRATION_SDK_METRICS_PORT ?? 9466,
+    gpu: cfg.GPU_SDK_METRICS_PORT ?? 9467,
+  };
   const children: { name: string; proc: ChildProcess }[] = [];
   let temporal: ChildProcess | undefined;
   let localRedis: ChildProcess | undefined;
@@ -155,7 +160,9 @@ async function main(): Promise<void> {
       waitHttp(
         `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
         90_000,
-        spawnChild('orchestration-worker', 'workers/orchestration-worker.ts'),
+        spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', {
+          ORCHESTRATION_SDK_METRICS_PORT: String(sdkPorts.orchestration),
+        }),
         'orchestration-worker',
       ),
     );
@@ -163,7 +170,7 @@ async function main(): Promise<void> {
       waitHttp(
         `http://127.0.0.1:${cfg.GPU_METRICS_PORT}/healthz`,
         60_000,
-        spawnChild('gpu-worker', 'workers/gpu-worker.ts'),
+        spawnChild('gpu-worker', 'workers/gpu-worker.ts', { GPU_SDK_METRICS_PORT: String(sdkPorts.gpu) }),
         'gpu-worker',
       ),
     );
@@ -190,6 +197,7 @@ Stack ready in ${secs()}.
   Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}
   Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
   Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
+  SDK metrics     http://127.0.0.1:${sdkPorts.orchestration}/metrics  http://127.0.0.1:${sdkPorts.gpu}/metrics
   Logs            ${LOGS}/
   Tenant demo     API key ${apiKey}
 

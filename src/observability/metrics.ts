@@ -82,6 +82,45 @@ export function createMetrics(component: string): Metrics {
       labelNames: ['tenant', 'window', 'unit'],
       ...r,
     }),
+    timeToFirstToken: new Histogram({
+      name: 'inference_time_to_first_token_seconds',
+      help: 'From acceptance by the API to the first generated text of the attempt that produced it',
+      labelNames: ['model'],
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      ...r,
+    }),
+    requestDuration: new Histogram({
+      name: 'inference_request_duration_seconds',
+      help: 'From acceptance by the API to the terminal status (end to end), by final status',
+      labelNames: ['model', 'status'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+      ...r,
+    }),
+    estimateRatio: new Histogram({
+      name: 'inference_quota_estimate_ratio',
+      help: 'Actual tokens / reserved (estimated) tokens of completed requests: 1 is a perfect estimate',
+      labelNames: ['model'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1],
+      ...r,
+    }),
+    taskQueueBacklog: new Gauge({
+      name: 'inference_task_queue_backlog',
+      help: 'Tasks waiting on a Temporal task queue (DescribeTaskQueue, as KEDA reads it)',
+      labelNames: ['task_queue', 'type'],
+      ...r,
+    }),
+    taskQueueBacklogAge: new Gauge({
+      name: 'inference_task_queue_backlog_age_seconds',
+      help: 'Age of the oldest task waiting on a Temporal task queue',
+      labelNames: ['task_queue', 'type'],
+      ...r,
+    }),
+    taskQueuePollers: new Gauge({
+      name: 'inference_task_queue_pollers',
+      help: 'Workers that polled a Temporal task queue recently',
+      labelNames: ['task_queue', 'type'],
+      ...r,
+    }),
     dependencyUp: new Gauge({
       name: 'dependency_up',
       help: '1 while this process reaches the dependency (postgres, redis, temporal), 0 while it does not',
@@ -105,5 +144,11 @@ export interface Metrics {
   quotaReclaimed: Counter<'tenant'>;
   quotaRebuilds: Counter<'tenant'>;
   quotaDrift: Gauge<'tenant' | 'window' | 'unit'>;
+  timeToFirstToken: Histogram<'model'>;
+  requestDuration: Histogram<'model' | 'status'>;
+  estimateRatio: Histogram<'model'>;
+  taskQueueBacklog: Gauge<'task_queue' | 'type'>;
+  taskQueueBacklogAge: Gauge<'task_queue' | 'type'>;
+  taskQueuePollers: Gauge<'task_queue' | 'type'>;
   dependencyUp: Gauge<'dependency'>;
 }

@@ -23,8 +23,24 @@ export interface WorkerSupervisorOptions {
  * The process's own signal handling (onShutdown) stops the workers, so the Temporal runtime must not
  * also shut them down on a signal. Call before anything touches Temporal.
  */
-export function installWorkerRuntime(): void {
-  Runtime.install({ shutdownSignals: [] });
+export function installWorkerRuntime(opts: { sdkMetricsPort?: number } = {}): void {
+  Runtime.install({
+    shutdownSignals: [],
+    // The SDK's own metrics (temporal_*), Prometheus conventions: seconds, counters end in _total.
+    ...(opts.sdkMetricsPort
+      ? {
+          telemetryOptions: {
+            metrics: {
+              prometheus: {
+                bindAddress: `0.0.0.0:${opts.sdkMetricsPort}`,
+                countersTotalSuffix: true,
+                useSecondsForDurations: true,
+              },
+            },
+          },
+        }
+      : {}),
+  });
 }
 
 /**
