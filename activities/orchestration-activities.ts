@@ -41,6 +41,12 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
     metrics.tokensCharged.inc({ ...labels, kind: 'prompt' }, usage.prompt_tokens);
     metrics.tokensCharged.inc({ ...labels, kind: 'completion' }, usage.completion_tokens);
   };
+  // Once per request: only the call that settled the reservation observes it.
+  const observeEnd = (input: InferenceInput, status: string): void =>
+    metrics.requestDuration.observe(
+      { model: input.model, status },
+      (Date.now() - Date.parse(input.acceptedAt)) / 1000,
+    );
   return {
     /**
      * Writes the request row, then makes sure it holds its reservation (the API reserved it already;
@@ -83,6 +89,11 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       await announce(input.requestId, 'completed');
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
+        observeEnd(input, 'completed');
+        metrics.estimateRatio.observe(
+          { model: input.model },
+          result.usage.total_tokens / Math.max(1, input.estimatedTokens),
+        );
         countTokens(input, result.usage);
         logger.info(
           {
@@ -121,6 +132,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       await announce(input.requestId, status);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
+        observeEnd(input, status);
         if (charged) countTokens(input, charged);
       }
       logger.info(
