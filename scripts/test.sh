@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 eval "$(bash scripts/temporal-toolchain.sh)"
 echo "temporal: $("$TEMPORAL_CLI" --version)"
 echo "test server: $TEMPORAL_TEST_SERVER"
+eval "$(bash scripts/prometheus-toolchain.sh)"
 
 node --import tsx scripts/check-services.ts
 

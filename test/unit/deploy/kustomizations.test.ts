@@ -8,10 +8,10 @@ import {
   readKustomization,
 } from './support/kustomize';
 import { changed } from './support/mutate';
-import { BASE, MANIFESTS, OVERLAYS } from './support/paths';
+import { BASE, MANIFESTS, OBSERVABILITY, OVERLAYS } from './support/paths';
 
 /** manifests/: each kustomization names files that exist, and every file is used by one. */
-const DIRS = [BASE, ...OVERLAYS];
+const DIRS = [BASE, ...OVERLAYS, OBSERVABILITY];
 
 test.each(DIRS.map((d) => [relative(MANIFESTS, d), d]))(
   '%s/kustomization.yaml names only files that exist',
