@@ -27,7 +27,7 @@ export interface StackChild {
  * The whole system as separate processes (reference model service, orchestration worker, GPU worker,
  * API) on PRIVATE PostgreSQL, Redis and Temporal instances that the test may restart at will.
  */
-export async function startPrivateStack() {
+export async function startPrivateStack(opts: { env?: Record<string, string> } = {}) {
   const { cli } = temporalBinaries();
   const [pg, redis, temporal] = await Promise.all([
     startPrivatePostgres(),
@@ -57,6 +57,7 @@ export async function startPrivateStack() {
     MODEL_SERVICE_MODELS: 'ref-small',
     MODEL_SERVICE_DECODE_MS_PER_TOKEN: '2',
     REFERENCE_MODEL_URL: `http://127.0.0.1:${modelPort}`,
+    ...opts.env,
   };
   const cfg = loadConfig(env);
   execFileSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/db/migrate-cli.ts')], {
@@ -139,6 +140,8 @@ export async function startPrivateStack() {
     api: byName('api'),
     /** The processes that report readiness: API and both workers. */
     ready: [byName('api'), byName('orchestration-worker'), byName('gpu-worker')],
+    /** The environment every process got (ports included). */
+    env,
     apiKey: cfg.DEV_API_KEY!,
     adminToken: cfg.ADMIN_TOKEN,
     stop: stopAll,
