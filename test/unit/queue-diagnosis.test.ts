@@ -1,0 +1,36 @@
+import { diagnose } from '../../src/inference/queue-insight';
+
+const stats = (pollers: number, dispatchRate = 0) => ({
+  backlog: 0,
+  backlogAgeS: 0,
+  pollers,
+  addRate: 0,
+  dispatchRate,
+});
+const queued = { status: 'queued' as const, attempts: 0, lastError: null };
+
+test('no worker polls the queue: scaled to zero or down', () => {
+  expect(diagnose(queued, { ahead: 3, own: 0, stats: stats(0), slots: 8 }).reason).toBe('no_worker');
+});
+
+test('the model service fails: last error and attempt', () => {
+  const d = diagnose(
+    { status: 'running', attempts: 2, lastError: 'HTTP 503: overloaded' },
+    { ahead: 0, own: 0, stats: stats(1), slots: 8 },
+  );
+  expect(d).toMatchObject({ reason: 'model_failing', last_error: 'HTTP 503: overloaded', attempt: 2 });
+});
+
+test("the tenant's own requests are most of the line", () => {
+  expect(diagnose(queued, { ahead: 20, own: 15, stats: stats(1, 5), slots: 8 }).reason).toBe(
+    'tenant_backlog',
+  );
+});
+
+test('more waiting than the workers have slots', () => {
+  expect(diagnose(queued, { ahead: 40, own: 2, stats: stats(2, 5), slots: 8 }).reason).toBe('gpus_busy');
+});
+
+test('otherwise it moves', () => {
+  expect(diagnose(queued, { ahead: 2, own: 0, stats: stats(2, 5), slots: 8 }).reason).toBe('moving');
+});
