@@ -2,7 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
+import { QueueInsight } from '../inference/queue-insight';
 import { SubmitService } from '../inference/submit-service';
+import { describeTaskQueue } from '../observability/task-queue-stats';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
 import type { DependencyMonitor } from '../observability/dependency-monitor';
@@ -53,6 +55,11 @@ export function buildApi(
     streamMetrics: streamMetrics(metrics.registry),
     // A non-streaming OpenAI-style call waits as long as its request may run.
     waitMaxMs: (cfg.REQUEST_DEADLINE_S + 30) * 1000,
+    queueInsight: new QueueInsight({
+      pool,
+      registry,
+      stats: (q) => describeTaskQueue(client.connection, cfg.TEMPORAL_NAMESPACE, q, 'activity'),
+    }),
     quota,
     registry,
     workflows,

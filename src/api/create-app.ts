@@ -6,6 +6,7 @@ import type { ModelRegistry } from '../models/model-registry';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
+import type { QueueInsight } from '../inference/queue-insight';
 import type { RequestsRepo } from '../requests/requests-repo';
 import type { RequestFollower } from '../streams/request-follower';
 import type { StreamMetrics } from '../streams/stream-metrics';
@@ -37,6 +38,8 @@ export interface AppDeps {
   streamMetrics: StreamMetrics;
   /** Longest a non-streaming OpenAI-style call waits for its request, ms. */
   waitMaxMs: number;
+  /** Position, ETA and diagnosis on the status of waiting requests. @default none */
+  queueInsight?: QueueInsight;
   /** @default 30 */
   apiKeyCacheTtlS?: number;
   /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */

@@ -10,6 +10,7 @@ import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { submitBodySchema } from '../schemas';
 import { findOwned } from './find-owned';
+import { QueueInsight } from '../../inference/queue-insight';
 
 /** Longest `Prefer: wait=N` honoured, seconds. */
 export const MAX_WAIT_S = 60;
@@ -44,6 +45,8 @@ export function inferenceRoutes(deps: {
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   follower: RequestFollower;
+  /** Position, ETA and diagnosis of requests waiting for a GPU. */
+  queueInsight?: QueueInsight;
   streamMetrics: StreamMetrics;
 }): Router {
   const router = Router();
@@ -93,7 +96,13 @@ export function inferenceRoutes(deps: {
 
   router.get('/v1/inference/:id', async (req, res) => {
     const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
-    if (found.row) return void res.json(toView(found.row));
+    if (found.row) {
+      const queue =
+        deps.queueInsight && QueueInsight.applies(found.row)
+          ? await deps.queueInsight.view(found.row).catch(() => undefined)
+          : undefined;
+      return void res.json({ ...toView(found.row), ...(queue ? { queue } : {}) });
+    }
     const wf = found.workflow!;
     res.json({
       id: found.id,
