@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: our system against bare Temporal of the same shape and against the model service
+ * alone, in one run, on `npm start`'s configuration. Uses a running stack (API at BENCH_API) or starts
+ * one (src/dev/stack.ts, model at 0 ms per token), prints a table, writes JSON and an SVG chart to
+ * bench-results/ (git-ignored). See docs/benchmarks.md.
+ *
+ * Env: BENCH_API (http://127.0.0.1:8080), BENCH_MODEL_URL (http://127.0.0.1:8090),
+ * TEMPORAL_ADDRESS (127.0.0.1:7233), DATABASE_URL, BENCH_CONCURRENCY (50), BENCH_DURATION_S (60),
+ * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_MAX_TOKENS (16).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { createPool } from '../src/db/pool';
+import { TenantsRepo } from '../src/tenants/tenants-repo';
+import { acceptChart } from './harness/chart';
+import { pidsMatching } from './harness/procs';
+import { runBench, type BenchResult } from './harness/run-bench';
+
+const ROOT = join(__dirname, '..');
+const env = process.env;
+const API = env.BENCH_API ?? 'http://127.0.0.1:8080';
+const MODEL = env.BENCH_MODEL_URL ?? 'http://127.0.0.1:8090';
+const num = (v: string | undefined, d: number): number => (v ? Number(v) : d);
+
+async function up(url: string): Promise<boolean> {
+  return fetch(url).then(
+    (r) => r.ok,
+    () => false,
+  );
+}
+
+/** Starts `npm start`'s stack with the model at 0 ms per token, unless one already answers. */
+async function ensureStack(): Promise<ChildProcess | undefined> {
+  if (await up(`${API}/readyz`)) {
+    console.log(`using the running stack at ${API} (its model latency settings apply)`);
+    return undefined;
+  }
+  console.log('starting the stack (src/dev/stack.ts, MODEL_SERVICE_DECODE_MS_PER_TOKEN=0) ...');
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/dev/stack.ts')], {
+    cwd: ROOT,
+    env: { ...env, MODEL_SERVICE_DECODE_MS_PER_TOKEN: '0', MODEL_SERVICE_PREFILL_MS_PER_TOKEN: '0' },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 1800 && !(await up(`${API}/readyz`)); i++) {
+    if (proc.exitCode !== null) throw new Error(`the stack exited (${proc.exitCode}); see .data/logs/`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return proc;
+}
+
+function print(r: BenchResult): void {
+  console.log(
+    `\nsetup: ${JSON.stringify(r.setup)}; machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+  );
+  console.table({
+    'ours: end to end': r.end_to_end,
+    'bare Temporal, same shape': r.baseline_bare_temporal,
+    'model service direct': r.baseline_model_direct,
+    'accept, 1 sequential client': r.accept_sequential,
+  });
+  console.log('accept, open loop (ms):');
+  console.table(r.accept_open_loop);
+  console.log('ratios:', r.ratios);
+  console.log(
+    'CPU ms per request:',
+    r.cpu_ms_per_request,
+    ' bare:',
+    r.baseline_bare_temporal.cpu_ms_per_request,
+  );
+  console.log('status GET under load:', r.status_get);
+  console.log('RSS MiB:', r.rss_mib);
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const stack = await ensureStack();
+  const pool = createPool({
+    connectionString: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/inference',
+    max: 2,
+  });
+  const tenant = `bench-${randomBytes(3).toString('hex')}`;
+  const apiKey = `sk-bench-${randomBytes(16).toString('hex')}`;
+  const tenants = new TenantsRepo(pool);
+  try {
+    await tenants.ensure({ id: tenant, name: 'benchmark', tier: 'enterprise' });
+    await tenants.setLimits(tenant, {
+      requests_per_minute: 1_000_000,
+      requests_per_day: 100_000_000,
+      tokens_per_day: 1_000_000_000,
+      tokens_per_month: 1_000_000_000,
+      max_in_flight: 100_000,
+    });
+    await tenants.addApiKey(tenant, apiKey, 'bench');
+    const temporalPids = pidsMatching(/temporal[^ ]* server start-dev/);
+    const result = await runBench({
+      api: API,
+      model: MODEL,
+      apiKey,
+      modelName: env.BENCH_MODEL ?? 'ref-small',
+      temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+      pids: {
+        api: pidsMatching(/src\/api\/main\.ts/),
+        orchestration: pidsMatching(/workers\/orchestration-worker\.ts/),
+        gpu: pidsMatching(/workers\/gpu-worker\.ts/),
+        temporal: temporalPids,
+        postgres: pidsMatching(/^postgres/),
+        redis: pidsMatching(/^redis-server/),
+        model: pidsMatching(/src\/model-service\/main\.ts/),
+      },
+      temporalPids,
+      concurrency: num(env.BENCH_CONCURRENCY, 50),
+      durationS: num(env.BENCH_DURATION_S, 60),
+      rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
+      rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
+      sequential: num(env.BENCH_SEQUENTIAL, 300),
+      maxTokens: num(env.BENCH_MAX_TOKENS, 16),
+      log: (l) => console.log(`- ${l}`),
+    });
+    print(result);
+    const dir = join(ROOT, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify(result, null, 2));
+    writeFileSync(join(dir, `bench-${stamp}-accept.svg`), acceptChart(result.accept_open_loop));
+    console.log(`\nwrote bench-results/bench-${stamp}.json and bench-${stamp}-accept.svg`);
+  } finally {
+    await pool.end();
+    if (stack) {
+      stack.kill('SIGINT');
+      await new Promise((r) => stack.once('exit', r));
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,78 @@
+/** Load drivers and percentiles for the benchmark. */
+
+export interface LoadResult {
+  /** Latency of each successful call, ms. */
+  latencies: number[];
+  completed: number;
+  errors: number;
+  elapsedMs: number;
+}
+
+/** `concurrency` clients calling `fn` back to back for `durationMs` (or `total` calls). */
+export async function closedLoop(
+  concurrency: number,
+  opts: { durationMs?: number; total?: number },
+  fn: (i: number) => Promise<void>,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const t0 = performance.now();
+  const more = (): boolean =>
+    (opts.total === undefined || next < opts.total) &&
+    (opts.durationMs === undefined || performance.now() - t0 < opts.durationMs);
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (more()) {
+        const i = next++;
+        const t = performance.now();
+        try {
+          await fn(i);
+          latencies.push(performance.now() - t);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  return { latencies, completed: latencies.length, errors, elapsedMs: performance.now() - t0 };
+}
+
+/**
+ * Open loop: starts one call every 1/rate s for `durationMs`, whether earlier calls returned or not,
+ * so a slow server shows as latency and errors instead of a lower offered rate (a closed loop hides
+ * queueing: its clients wait instead of arriving). Latency is measured from the scheduled start.
+ */
+export async function openLoop(
+  ratePerS: number,
+  durationMs: number,
+  fn: (i: number) => Promise<void>,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const calls: Promise<void>[] = [];
+  const t0 = performance.now();
+  const n = Math.round((ratePerS * durationMs) / 1000);
+  for (let i = 0; i < n; i++) {
+    const at = t0 + (i * 1000) / ratePerS;
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    calls.push(
+      fn(i).then(
+        () => void latencies.push(performance.now() - at),
+        () => void errors++,
+      ),
+    );
+  }
+  await Promise.all(calls);
+  return { latencies, completed: latencies.length, errors, elapsedMs: performance.now() - t0 };
+}
+
+/** The p-th percentile (0-100) of `xs`, NaN when empty. */
+export function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;

@@ -1,0 +1,187 @@
+import { startBareTemporal } from './bare-temporal';
+import { closedLoop, openLoop, pct, round, type LoadResult } from './load';
+import { cpuMs, rssMiB } from './procs';
+
+/** Where the system under test runs and how hard to push it. */
+export interface BenchOptions {
+  api: string;
+  model: string;
+  apiKey: string;
+  modelName: string;
+  temporalAddress: string;
+  namespace: string;
+  /** Pids per process of our system (API, workers, Temporal server, PostgreSQL, Redis, model). */
+  pids: Record<string, number[]>;
+  /** Pids of the Temporal server (for the baseline's cost). */
+  temporalPids: number[];
+  /** Closed-loop clients of the end-to-end phases. */
+  concurrency: number;
+  /** Length of each end-to-end phase, s (ours, bare baseline, model direct). */
+  durationS: number;
+  /** Offered rates of the open-loop accept phase, requests/s, and how long each runs. */
+  rates: number[];
+  rateDurationS: number;
+  /** Sequential accepts by one client. */
+  sequential: number;
+  maxTokens: number;
+  log?: (line: string) => void;
+}
+
+const summary = (r: LoadResult) => ({
+  completed: r.completed,
+  errors: r.errors,
+  per_s: round(r.completed / (r.elapsedMs / 1000)),
+  p50_ms: round(pct(r.latencies, 50)),
+  p99_ms: round(pct(r.latencies, 99)),
+  max_ms: round(pct(r.latencies, 100)),
+});
+
+/** Runs every phase against a running system and returns the figures (no assertions). */
+export async function runBench(o: BenchOptions) {
+  const log = o.log ?? (() => undefined);
+  const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' };
+  const submit = async (prompt: string, wait?: number): Promise<{ id: string; status: number }> => {
+    const res = await fetch(`${o.api}/v1/inference`, {
+      method: 'POST',
+      headers: wait ? { ...headers, prefer: `wait=${wait}` } : headers,
+      body: JSON.stringify({ model: o.modelName, prompt, max_tokens: o.maxTokens }),
+    });
+    const body = (await res.json()) as { id: string; status: string };
+    if (res.status !== 202 && res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    if (wait && body.status !== 'completed') throw new Error(`not completed: ${body.status}`);
+    return { id: body.id, status: res.status };
+  };
+  const rss = () => Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, round(rssMiB(p))]));
+
+  const rssAtRest = rss();
+  log(`accept, one sequential client: ${o.sequential} requests`);
+  const sequential = summary(
+    await closedLoop(1, { total: o.sequential }, (i) => submit(`seq ${i}`).then(() => undefined)),
+  );
+
+  const accept: { rate: number; p50: number; p99: number; max: number; errors: number; achieved: number }[] =
+    [];
+  for (const rate of o.rates) {
+    log(`accept, open loop at ${rate}/s for ${o.rateDurationS} s`);
+    const r = await openLoop(rate, o.rateDurationS * 1000, (i) =>
+      submit(`open ${rate} ${i}`).then(() => undefined),
+    );
+    accept.push({
+      rate,
+      p50: round(pct(r.latencies, 50)),
+      p99: round(pct(r.latencies, 99)),
+      max: round(pct(r.latencies, 100)),
+      errors: r.errors,
+      achieved: round(r.completed / (r.elapsedMs / 1000)),
+    });
+    await drain(o, headers);
+  }
+
+  log(`end to end: ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
+  const ids: string[] = [];
+  const statusLat: number[] = [];
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      if (id) {
+        const t = performance.now();
+        await fetch(`${o.api}/v1/inference/${id}`, { headers }).then((r) => r.arrayBuffer());
+        statusLat.push(performance.now() - t);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, cpuMs(p)]));
+  let rssUnderLoad: Record<string, number> = {};
+  setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
+  const ours = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
+    const { id } = await submit(`e2e ${i}`, 60);
+    ids.push(id);
+  });
+  const cpuPerRequest = Object.fromEntries(
+    Object.entries(o.pids).map(([k, p]) => [k, round((cpuMs(p) - cpu0[k]!) / Math.max(1, ours.completed))]),
+  );
+  probing = false;
+  await prober;
+
+  log(`baseline: bare Temporal workflow of the same shape, ${o.concurrency} clients for ${o.durationS} s`);
+  const bare = await startBareTemporal(o.temporalAddress, o.namespace);
+  await bare.run(-1); // warm-up: bundle loaded, queues created
+  const bareCpu0 = { self: process.cpuUsage(), temporal: cpuMs(o.temporalPids) };
+  const bareRun = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) => bare.run(i));
+  const selfCpu = process.cpuUsage(bareCpu0.self);
+  const bareCpuPerRequest = {
+    'client+workers': round((selfCpu.user + selfCpu.system) / 1000 / Math.max(1, bareRun.completed)),
+    temporal: round((cpuMs(o.temporalPids) - bareCpu0.temporal) / Math.max(1, bareRun.completed)),
+  };
+  await bare.stop();
+
+  log(`baseline: the same load straight to the model service for ${o.durationS} s`);
+  const direct = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
+    const res = await fetch(`${o.model}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: o.modelName, prompt: `direct ${i}`, max_tokens: o.maxTokens }),
+    });
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  });
+
+  const e2e = summary(ours);
+  const baseline = summary(bareRun);
+  const model = summary(direct);
+  const sum = (keys: string[]): number => keys.map((k) => cpuPerRequest[k] ?? 0).reduce((a, b) => a + b, 0);
+  // The target's scope (API + workers + PostgreSQL + Redis), and the whole system with Temporal.
+  const ourCpu = sum(['api', 'orchestration', 'gpu', 'postgres', 'redis']);
+  const ourTotal = ourCpu + (cpuPerRequest.temporal ?? 0);
+  const bareTotal = bareCpuPerRequest['client+workers'] + bareCpuPerRequest.temporal;
+  return {
+    setup: {
+      concurrency: o.concurrency,
+      duration_s: o.durationS,
+      max_tokens: o.maxTokens,
+      model: o.modelName,
+      temporal: o.temporalAddress,
+    },
+    accept_sequential: sequential,
+    accept_open_loop: accept,
+    end_to_end: {
+      ...e2e,
+      orchestration_overhead_p50_ms: round(e2e.p50_ms - model.p50_ms),
+      orchestration_overhead_p99_ms: round(e2e.p99_ms - model.p99_ms),
+    },
+    baseline_bare_temporal: { ...baseline, cpu_ms_per_request: bareCpuPerRequest },
+    baseline_model_direct: model,
+    ratios: {
+      completed_per_s_vs_bare: round(e2e.per_s / Math.max(0.001, baseline.per_s), 2),
+      p50_vs_bare: round(e2e.p50_ms / Math.max(0.001, baseline.p50_ms), 2),
+      completed_per_s_vs_model: round(e2e.per_s / Math.max(0.001, model.per_s), 2),
+      cpu_with_temporal_vs_bare: round(ourTotal / Math.max(0.001, bareTotal), 2),
+    },
+    cpu_ms_per_request: {
+      ...cpuPerRequest,
+      'ours (api+workers+postgres+redis)': round(ourCpu),
+      'ours with temporal': round(ourTotal),
+      'bare with temporal': round(bareTotal),
+    },
+    status_get: {
+      count: statusLat.length,
+      p50_ms: round(pct(statusLat, 50)),
+      p99_ms: round(pct(statusLat, 99)),
+    },
+    rss_mib: { at_rest: rssAtRest, under_load: rssUnderLoad },
+  };
+}
+
+/** Waits until the system has finished what an accept phase left running, so phases do not overlap. */
+async function drain(o: BenchOptions, headers: Record<string, string>): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const res = await fetch(`${o.api}/v1/quota`, { headers });
+    const body = (await res.json()) as { limits?: { max_in_flight?: { reserved?: number } } };
+    if ((body.limits?.max_in_flight?.reserved ?? 0) === 0) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export type BenchResult = Awaited<ReturnType<typeof runBench>>;

@@ -1,0 +1,47 @@
+import { acceptChart } from '../../bench/harness/chart';
+import { pidsMatching } from '../../bench/harness/procs';
+import { runBench } from '../../bench/harness/run-bench';
+import { startStack, type Stack } from '../support/stack';
+
+/** `npm run bench` in miniature: checks the harness (every phase runs and reports), not the speed. */
+let s: Stack;
+beforeAll(async () => {
+  s = await startStack({ modelService: { decodeMsPerToken: 0 } });
+  await s.setLimits({ max_in_flight: 1000, requests_per_minute: 100_000, requests_per_day: 1_000_000 });
+});
+afterAll(() => s?.stop());
+
+test('every phase of the benchmark runs against a real stack and reports its figures', async () => {
+  const r = await runBench({
+    api: s.apiUrl,
+    model: s.modelUrl,
+    apiKey: s.apiKey,
+    modelName: 'ref-small',
+    temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
+    namespace: 'default',
+    pids: { api: [process.pid] },
+    temporalPids: pidsMatching(/temporal[^ ]* server start-dev/),
+    concurrency: 4,
+    durationS: 2,
+    rates: [5, 10],
+    rateDurationS: 1,
+    sequential: 5,
+    maxTokens: 4,
+  });
+  expect(r.accept_sequential).toMatchObject({ completed: 5, errors: 0 });
+  expect(r.accept_open_loop.map((a) => [a.rate, a.errors])).toEqual([
+    [5, 0],
+    [10, 0],
+  ]);
+  for (const phase of [r.end_to_end, r.baseline_bare_temporal, r.baseline_model_direct]) {
+    expect(phase.completed).toBeGreaterThan(0);
+    expect(phase.errors).toBe(0);
+    expect(phase.p99_ms).toBeGreaterThanOrEqual(phase.p50_ms);
+  }
+  expect(Number.isFinite(r.ratios.completed_per_s_vs_bare)).toBe(true);
+  expect(r.cpu_ms_per_request.api).toBeGreaterThan(0);
+  expect(r.baseline_bare_temporal.cpu_ms_per_request['client+workers']).toBeGreaterThan(0);
+  expect(r.status_get.count).toBeGreaterThan(0);
+  expect(r.rss_mib.at_rest.api).toBeGreaterThan(0);
+  expect(acceptChart(r.accept_open_loop)).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
+});
