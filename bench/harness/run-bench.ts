@@ -159,7 +159,7 @@ export async function runBench(o: BenchOptions) {
       completed_per_s_vs_model: round(e2e.per_s / Math.max(0.001, model.per_s), 2),
       cpu_with_temporal_vs_bare: round(ourTotal / Math.max(0.001, bareTotal), 2),
     },
-    cpu_ms_per_request: {
+    cpu_ms_per_request: <Record<string, number>>{
       ...cpuPerRequest,
       'ours (api+workers+postgres+redis)': round(ourCpu),
       'ours with temporal': round(ourTotal),
