@@ -4,6 +4,7 @@ import type { QuotaRedis } from './redis-client';
 import type { LimitName } from '../tenants/limits';
 import type { QuotaKeys } from './keys';
 import { bucketsFor } from './windows';
+import { runScript } from './run-script';
 
 /** Options for {@link QuotaHeadroom}. */
 export interface QuotaHeadroomOptions {
@@ -85,6 +86,6 @@ export class QuotaHeadroom {
       keys.bucket(tenantId, b.month),
       keys.active(tenantId),
     ];
-    return (await this.opts.redis.eval(SCRIPT, scriptKeys.length, ...scriptKeys, tokens)) as Reply;
+    return (await runScript(this.opts.redis, SCRIPT, scriptKeys, [tokens])) as Reply;
   }
 }

@@ -5,6 +5,7 @@ import { QuotaKeys } from './keys';
 import type { OpenRequest, QuotaStateSource } from './quota-state-source';
 import { QUOTA_SCRIPTS as SCRIPTS } from './scripts';
 import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './windows';
+import { runScript } from './run-script';
 
 /** Options for {@link QuotaStore}. */
 export interface QuotaStoreOptions {
@@ -106,7 +107,7 @@ export class QuotaStore {
   }
 
   private async eval(src: string, keys: string[], args: (string | number)[]): Promise<Reply> {
-    return (await this.redis.eval(src, keys.length, ...keys, ...args)) as Reply;
+    return (await runScript(this.redis, src, keys, args)) as Reply;
   }
 
   /** Runs `op`; if the tenant is not initialised in Redis, rebuilds it from PostgreSQL and runs `op` again. */
