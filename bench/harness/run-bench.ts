@@ -2,6 +2,11 @@ import { startBareTemporal } from './bare-temporal';
 import { closedLoop, openLoop, pct, round, type LoadResult } from './load';
 import { cpuMs, rssMiB } from './procs';
 
+/** CPU ms per pid now, to subtract later: a process started meanwhile counts from zero. */
+const cpuSnapshot = (pids: number[]): Map<number, number> => new Map(pids.map((p) => [p, cpuMs([p])]));
+const cpuSince = (before: Map<number, number>, pids: number[]): number =>
+  pids.reduce((sum, p) => sum + cpuMs([p]) - (before.get(p) ?? 0), 0);
+
 /** Where the system under test runs and how hard to push it. */
 export interface BenchOptions {
   api: string;
@@ -10,8 +15,11 @@ export interface BenchOptions {
   modelName: string;
   temporalAddress: string;
   namespace: string;
-  /** Pids per process of our system (API, workers, Temporal server, PostgreSQL, Redis, model). */
-  pids: Record<string, number[]>;
+  /**
+   * Pids per process of our system (API, workers, Temporal server, PostgreSQL, Redis, model), looked
+   * up again at each measurement: PostgreSQL starts a backend per new connection.
+   */
+  pids: Record<string, () => number[]>;
   /** Pids of the Temporal server (for the baseline's cost). */
   temporalPids: number[];
   /** Closed-loop clients of the end-to-end phases. */
@@ -51,7 +59,7 @@ export async function runBench(o: BenchOptions) {
     if (wait && body.status !== 'completed') throw new Error(`not completed: ${body.status}`);
     return { id: body.id, status: res.status };
   };
-  const rss = () => Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, round(rssMiB(p))]));
+  const rss = () => Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, round(rssMiB(p()))]));
 
   const rssAtRest = rss();
   log(`accept, one sequential client: ${o.sequential} requests`);
@@ -92,7 +100,7 @@ export async function runBench(o: BenchOptions) {
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
-  const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, cpuMs(p)]));
+  const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, cpuSnapshot(p())]));
   let rssUnderLoad: Record<string, number> = {};
   setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
   const ours = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
@@ -100,7 +108,7 @@ export async function runBench(o: BenchOptions) {
     ids.push(id);
   });
   const cpuPerRequest = Object.fromEntries(
-    Object.entries(o.pids).map(([k, p]) => [k, round((cpuMs(p) - cpu0[k]!) / Math.max(1, ours.completed))]),
+    Object.entries(o.pids).map(([k, p]) => [k, round(cpuSince(cpu0[k]!, p()) / Math.max(1, ours.completed))]),
   );
   probing = false;
   await prober;

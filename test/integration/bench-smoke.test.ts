@@ -19,7 +19,7 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     modelName: 'ref-small',
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
     namespace: 'default',
-    pids: { api: [process.pid] },
+    pids: { api: () => [process.pid] },
     temporalPids: pidsMatching(/temporal[^ ]* server start-dev/),
     concurrency: 4,
     durationS: 2,
