@@ -2,11 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { AppError } from '../errors/app-error';
 import { ErrorType } from '../shared/error-types';
-import type { TenantWithLimits } from '../tenants/tenants-repo';
+import { hashApiKey } from '../tenants/api-key';
+import type { ActiveKey, TenantWithLimits } from '../tenants/tenants-repo';
+import { ApiKeyCache } from './key-cache';
 
-/** Looks a key up; the API caches answers for a short TTL so the hot path rarely hits PostgreSQL. */
+/** Looks a key up by its SHA-256 digest; the API caches answers (ApiKeyCache). */
 export interface TenantLookup {
-  findByApiKey(key: string): Promise<TenantWithLimits | undefined>;
+  findApiKey(keyHash: Buffer): Promise<ActiveKey | undefined>;
 }
 
 declare module 'express-serve-static-core' {
@@ -22,26 +24,32 @@ function bearer(req: Request): string | undefined {
   return m?.[1]?.trim();
 }
 
-/** Tenant authentication by `Authorization: Bearer <api key>`; 401 when missing or wrong. */
-export function tenantAuth(lookup: TenantLookup, cacheTtlS: number): RequestHandler {
-  const cache = new Map<string, { tenant: TenantWithLimits | undefined; until: number }>();
+/**
+ * Tenant authentication by `Authorization: Bearer <api key>`; 401 when missing, wrong, revoked or
+ * of a disabled tenant. `cache` is a TTL (seconds) or a cache that invalidations also empty.
+ */
+export function tenantAuth(lookup: TenantLookup, cache: number | ApiKeyCache): RequestHandler {
+  const keys = typeof cache === 'number' ? new ApiKeyCache({ ttlS: cache }) : cache;
   return (req: Request, _res: Response, next: NextFunction) => {
     const key = bearer(req);
     if (!key)
       return next(
         new AppError(ErrorType.Authentication, 'missing API key: send Authorization: Bearer <key>'),
       );
-    const hit = cache.get(key);
-    const now = Date.now();
-    const found = hit && hit.until > now ? Promise.resolve(hit.tenant) : lookup.findByApiKey(key);
+    const hash = hashApiKey(key);
+    const digest = hash.toString('hex');
+    const hit = keys.get(digest);
+    const found = hit
+      ? Promise.resolve(hit.key)
+      : lookup.findApiKey(hash).then((k) => {
+          keys.set(digest, k);
+          return k;
+        });
     found
-      .then((tenant) => {
-        if (!hit || hit.until <= now) {
-          if (cache.size > 10_000) cache.clear();
-          cache.set(key, { tenant, until: now + cacheTtlS * 1000 });
-        }
-        if (!tenant || tenant.disabled) throw new AppError(ErrorType.Authentication, 'invalid API key');
-        req.tenant = tenant;
+      .then((k) => {
+        if (!k) throw new AppError(ErrorType.Authentication, 'invalid API key');
+        if (k.tenant.disabled) throw new AppError(ErrorType.PermissionDenied, 'tenant is disabled');
+        req.tenant = k.tenant;
         next();
       })
       .catch(next);

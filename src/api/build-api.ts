@@ -17,7 +17,14 @@ import { createFollower, createTokenRelay } from '../streams/create-relay';
 import { streamMetrics } from '../streams/stream-metrics';
 import { createQuotaStore } from '../runtime/resources';
 import { TenantsRepo } from '../tenants/tenants-repo';
+import { AdminAuditRepo } from '../tenants/admin-audit-repo';
+import { ApiKeysRepo } from '../tenants/api-keys-repo';
+import { TenantAdminRepo } from '../tenants/tenant-admin-repo';
+import { UsageRepo } from '../requests/usage-repo';
 import { createApp } from './create-app';
+import { ApiKeyCache } from './key-cache';
+import { keyCacheMetrics } from './key-cache-metrics';
+import { invalidationChannel, keyInvalidator, subscribeKeyInvalidations } from './key-invalidation';
 import { readinessChecks } from './routes/health-routes';
 
 /** Wires the API from its clients; the entry point and the integration tests share this. */
@@ -39,6 +46,15 @@ export function buildApi(
   const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
     runTimeoutS: cfg.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S,
   });
+  // Revokes and disables reach every replica's key cache over pub/sub; the TTL is the safety net.
+  const keyCache = new ApiKeyCache({ ttlS: cfg.API_KEY_CACHE_TTL_S });
+  const keys = {
+    redis,
+    channel: invalidationChannel(cfg.REDIS_KEY_PREFIX),
+    metrics: keyCacheMetrics(metrics.registry),
+    logger,
+  };
+  subscribeKeyInvalidations({ ...keys, cache: keyCache });
   return createApp({
     submit: new SubmitService({
       registry,
@@ -66,7 +82,16 @@ export function buildApi(
     metrics,
     logger,
     adminToken: cfg.ADMIN_TOKEN,
-    apiKeyCacheTtlS: cfg.API_KEY_CACHE_TTL_S,
+    keyCache,
+    admin: {
+      tenantAdmin: new TenantAdminRepo(pool),
+      keys: new ApiKeysRepo(pool),
+      audit: new AdminAuditRepo(pool),
+      usage: new UsageRepo(pool),
+      quota,
+      invalidator: keyInvalidator(keys),
+      logger,
+    },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))

@@ -20,6 +20,10 @@ import { modelsRoutes } from './routes/models-routes';
 import { openAiRoutes } from './routes/openai-routes';
 import { streamRoutes } from './routes/stream-routes';
 import { adminRoutes, quotaRoutes } from './routes/quota-routes';
+import type { ApiKeyCache } from './key-cache';
+import { adminApiRoutes, type AdminApiDeps } from './routes/admin-api-routes';
+import { listRoutes } from './routes/list-routes';
+import { usageRoutes } from './routes/usage-routes';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */
 export interface AppDeps {
@@ -42,6 +46,10 @@ export interface AppDeps {
   queueInsight?: QueueInsight;
   /** @default 30 */
   apiKeyCacheTtlS?: number;
+  /** Key lookup cache that invalidations empty; replaces apiKeyCacheTtlS. @default a cache of apiKeyCacheTtlS */
+  keyCache?: ApiKeyCache;
+  /** Admin API (tenants, keys, usage, action log) and GET /v1/usage. @default not mounted */
+  admin?: AdminApiDeps;
   /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
   maxBodyBytes?: number;
 }
@@ -65,9 +73,12 @@ export function createApp(deps: AppDeps): Express {
   // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
   app.use('/admin', adminAuth(deps.adminToken));
-  app.use('/v1', tenantAuth(deps.tenants, deps.apiKeyCacheTtlS ?? 30));
+  app.use('/v1', tenantAuth(deps.tenants, deps.keyCache ?? deps.apiKeyCacheTtlS ?? 30));
   app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
+  if (deps.admin) app.use(adminApiRoutes(deps.admin));
   app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants }));
+  app.use(listRoutes(deps));
+  if (deps.admin) app.use(usageRoutes(deps.admin));
   app.use(inferenceRoutes(deps));
   app.use(streamRoutes(deps));
   app.use(openAiRoutes(deps));

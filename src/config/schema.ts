@@ -116,8 +116,12 @@ export const envSchema = z
     QUOTA_AUDIT_INTERVAL_S: positiveInt.default(300),
     /** Seconds a terminal reservation record is kept for idempotency. @default 604800 (7 days) */
     QUOTA_RECORD_RETENTION_S: positiveInt.default(604800),
-    /** Seconds an authenticated API key stays cached in the API process. @default 30 */
-    API_KEY_CACHE_TTL_S: nonNegative.default(30),
+    /**
+     * Seconds an API key lookup stays cached in an API process, at most 300. Revokes and disabled
+     * tenants reach every replica at once over Redis pub/sub; this bounds staleness should a
+     * message be lost. 0: no cache. @default 30
+     */
+    API_KEY_CACHE_TTL_S: nonNegative.max(300).default(30),
     /** Max request body in bytes. @default 1048576 */
     API_MAX_BODY_BYTES: positiveInt.default(1048576),
     /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */

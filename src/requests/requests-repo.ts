@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/transaction';
+import type { ListPosition } from './list-cursor';
 import {
   TERMINAL_STATUSES,
   type InferenceInput,
@@ -77,6 +78,44 @@ function toRecord(r: Row): RequestRecord {
     createdAt: r.created_at,
     startedAt: r.started_at,
     completedAt: r.completed_at,
+  };
+}
+
+/** Filters and page of {@link RequestsRepo.list}. */
+export interface ListFilter {
+  tenantId: string;
+  status?: RequestStatus;
+  model?: string;
+  /** Only requests accepted strictly after this instant. */
+  acceptedAfter?: Date;
+  /** Continue after this position (the previous page's last request). */
+  after?: ListPosition;
+  limit: number;
+}
+
+/**
+ * SQL of {@link RequestsRepo.list}, exported so a test can EXPLAIN it. The keyset condition is
+ * written as `accepted_at <= a AND (accepted_at < a OR id < i)`, not a row comparison: the first
+ * part is an index range on requests_tenant_accepted (or requests_tenant_status_accepted with a
+ * status), and only rows of the same instant are filtered.
+ */
+export function listQuery(f: ListFilter): { text: string; values: unknown[] } {
+  const values: unknown[] = [f.tenantId];
+  const where = ['tenant_id = $1'];
+  const param = (v: unknown): string => `$${values.push(v)}`;
+  if (f.status !== undefined) where.push(`status = ${param(f.status)}`);
+  if (f.model !== undefined) where.push(`model = ${param(f.model)}`);
+  if (f.acceptedAfter !== undefined) where.push(`accepted_at > ${param(f.acceptedAfter)}`);
+  if (f.after) {
+    const at = param(f.after.acceptedAt);
+    const id = param(f.after.id);
+    where.push(`accepted_at <= ${at}::timestamptz AND (accepted_at < ${at}::timestamptz OR id < ${id})`);
+  }
+  return {
+    text: `SELECT *, to_char(accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_at
+      FROM requests WHERE ${where.join(' AND ')}
+      ORDER BY accepted_at DESC, id DESC LIMIT ${param(f.limit + 1)}`,
+    values,
   };
 }
 
@@ -253,6 +292,21 @@ export class RequestsRepo {
        WHERE id = $1 AND status NOT IN ${TERMINAL}`,
       [id, status, error.type, error.message.slice(0, 2000)],
     );
+  }
+
+  /**
+   * A page of the tenant's requests, newest first, and the position after its last one when more
+   * follow (one extra row is read to know).
+   */
+  async list(f: ListFilter): Promise<{ data: RequestRecord[]; next?: ListPosition }> {
+    const q = listQuery(f);
+    const { rows } = await this.pool.query<Row & { cursor_at: string }>(q.text, q.values);
+    const page = rows.slice(0, f.limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map(toRecord),
+      next: rows.length > f.limit && last ? { acceptedAt: last.cursor_at, id: last.id } : undefined,
+    };
   }
 
   /** The request if it belongs to the tenant. */

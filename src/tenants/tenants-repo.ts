@@ -11,13 +11,22 @@ export interface Tenant {
   disabled: boolean;
 }
 
+/** An API key that works now, as authentication sees it. */
+export interface ActiveKey {
+  tenant: TenantWithLimits;
+  keyId: string;
+  /** When the key stops working (a rotated key in its grace period); null: until revoked. */
+  expiresAt: Date | null;
+}
+
 export interface TenantWithLimits extends Tenant {
   limits: TenantLimits;
   /** Temporal priority key from the tier (1 = highest). */
   priority: number;
 }
 
-const LIMITS_SQL = `
+/** Tenants with their effective limits; callers append JOINs, WHERE and ORDER BY. */
+export const LIMITS_SQL = `
   SELECT t.id, t.name, t.tier, t.disabled, tr.priority,
     COALESCE(l.requests_per_minute, tr.requests_per_minute) AS requests_per_minute,
     COALESCE(l.requests_per_day, tr.requests_per_day)       AS requests_per_day,
@@ -26,7 +35,8 @@ const LIMITS_SQL = `
     COALESCE(l.max_in_flight, tr.max_in_flight)             AS max_in_flight
   FROM tenants t JOIN tiers tr ON tr.name = t.tier LEFT JOIN tenant_limits l ON l.tenant_id = t.id`;
 
-interface LimitsRow {
+/** A row of {@link LIMITS_SQL}. */
+export interface LimitsRow {
   id: string;
   name: string;
   tier: string;
@@ -39,7 +49,7 @@ interface LimitsRow {
   max_in_flight: number;
 }
 
-function toTenant(r: LimitsRow): TenantWithLimits {
+export function toTenant(r: LimitsRow): TenantWithLimits {
   return {
     id: r.id,
     name: r.name,
@@ -62,11 +72,22 @@ export class TenantsRepo {
 
   /** The tenant owning an active API key, or undefined. */
   async findByApiKey(key: string): Promise<TenantWithLimits | undefined> {
-    const { rows } = await this.pool.query<LimitsRow>(
-      `${LIMITS_SQL} JOIN api_keys k ON k.tenant_id = t.id WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
-      [hashApiKey(key)],
+    return (await this.findApiKey(hashApiKey(key)))?.tenant;
+  }
+
+  /**
+   * The active key with this SHA-256 digest, its tenant (disabled or not) and when it stops working
+   * (a rotated key's grace period), or undefined.
+   */
+  async findApiKey(keyHash: Buffer): Promise<ActiveKey | undefined> {
+    const { rows } = await this.pool.query<LimitsRow & { key_id: string; revoked_at: Date | null }>(
+      `${LIMITS_SQL.replace('SELECT', 'SELECT k.id AS key_id, k.revoked_at,')}
+       JOIN api_keys k ON k.tenant_id = t.id
+       WHERE k.key_hash = $1 AND (k.revoked_at IS NULL OR k.revoked_at > now())`,
+      [keyHash],
     );
-    return rows[0] && toTenant(rows[0]);
+    const r = rows[0];
+    return r && { tenant: toTenant(r), keyId: r.key_id, expiresAt: r.revoked_at };
   }
 
   async get(tenantId: string): Promise<TenantWithLimits | undefined> {
