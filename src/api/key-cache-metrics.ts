@@ -1,3 +1,4 @@
+import { perRegistry } from '../observability/per-registry';
 import { Counter, type Registry } from 'prom-client';
 
 /** Metrics of the API key cache's invalidation (src/tenants/key-invalidation.ts). */
@@ -10,32 +11,22 @@ export interface KeyCacheMetrics {
   publishFailures: Counter;
 }
 
-const byRegistry = new WeakMap<Registry, KeyCacheMetrics>();
-
 /** The key cache metrics on `registry`, created on first use (one set per registry). */
-export function keyCacheMetrics(registry: Registry): KeyCacheMetrics {
-  let m = byRegistry.get(registry);
-  if (!m) {
-    const r = { registers: [registry] };
-    m = {
-      invalidations: new Counter({
-        name: 'inference_api_key_cache_invalidations_total',
-        help: 'API key cache invalidations received over Redis pub/sub, by scope (key, tenant, all = resubscribed)',
-        labelNames: ['scope'],
-        ...r,
-      }),
-      entriesDropped: new Counter({
-        name: 'inference_api_key_cache_entries_dropped_total',
-        help: 'Cached API key lookups dropped by invalidations',
-        ...r,
-      }),
-      publishFailures: new Counter({
-        name: 'inference_api_key_invalidation_publish_failures_total',
-        help: 'Key/tenant invalidations that could not be published; replicas drop them at API_KEY_CACHE_TTL_S',
-        ...r,
-      }),
-    };
-    byRegistry.set(registry, m);
-  }
-  return m;
-}
+export const keyCacheMetrics: (registry: Registry) => KeyCacheMetrics = perRegistry((r) => ({
+  invalidations: new Counter({
+    name: 'inference_api_key_cache_invalidations_total',
+    help: 'API key cache invalidations received over Redis pub/sub, by scope (key, tenant, all = resubscribed)',
+    labelNames: ['scope'],
+    ...r,
+  }),
+  entriesDropped: new Counter({
+    name: 'inference_api_key_cache_entries_dropped_total',
+    help: 'Cached API key lookups dropped by invalidations',
+    ...r,
+  }),
+  publishFailures: new Counter({
+    name: 'inference_api_key_invalidation_publish_failures_total',
+    help: 'Key/tenant invalidations that could not be published; replicas drop them at API_KEY_CACHE_TTL_S',
+    ...r,
+  }),
+}));

@@ -1,3 +1,4 @@
+import { perRegistry } from '../observability/per-registry';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** Metrics of the submit path's input checks (prompt size, tokenization). */
@@ -13,35 +14,25 @@ export interface InputMetrics {
 /** Why {@link InputMetrics.inputRejected} refused a request. */
 export type InputRejection = 'prompt_too_long' | 'max_tokens_over_context' | 'context_length';
 
-const byRegistry = new WeakMap<Registry, InputMetrics>();
-
 /** The input metrics on `registry`, created on first use (one set per registry). */
-export function inputMetrics(registry: Registry): InputMetrics {
-  let m = byRegistry.get(registry);
-  if (!m) {
-    const r = { registers: [registry] };
-    m = {
-      tokenizeSeconds: new Histogram({
-        name: 'inference_prompt_tokenize_seconds',
-        help: 'Wall time of counting one prompt at submit, yields to the event loop included',
-        labelNames: ['model'],
-        buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-        ...r,
-      }),
-      tokenizedChars: new Counter({
-        name: 'inference_prompt_tokenized_chars_total',
-        help: 'Prompt characters counted at submit',
-        labelNames: ['model'],
-        ...r,
-      }),
-      inputRejected: new Counter({
-        name: 'inference_input_rejected_total',
-        help: 'Requests refused for their size before quota: prompt_too_long (over max_prompt_chars, not tokenized), max_tokens_over_context, context_length',
-        labelNames: ['model', 'reason'],
-        ...r,
-      }),
-    };
-    byRegistry.set(registry, m);
-  }
-  return m;
-}
+export const inputMetrics: (registry: Registry) => InputMetrics = perRegistry((r) => ({
+  tokenizeSeconds: new Histogram({
+    name: 'inference_prompt_tokenize_seconds',
+    help: 'Wall time of counting one prompt at submit, yields to the event loop included',
+    labelNames: ['model'],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    ...r,
+  }),
+  tokenizedChars: new Counter({
+    name: 'inference_prompt_tokenized_chars_total',
+    help: 'Prompt characters counted at submit',
+    labelNames: ['model'],
+    ...r,
+  }),
+  inputRejected: new Counter({
+    name: 'inference_input_rejected_total',
+    help: 'Requests refused for their size before quota: prompt_too_long (over max_prompt_chars, not tokenized), max_tokens_over_context, context_length',
+    labelNames: ['model', 'reason'],
+    ...r,
+  }),
+}));

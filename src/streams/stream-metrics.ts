@@ -1,3 +1,4 @@
+import { perRegistry } from '../observability/per-registry';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** Metrics of the token relay and of streaming / waiting clients. */
@@ -10,33 +11,23 @@ export interface StreamMetrics {
   disconnectCancels: Counter<'endpoint'>;
 }
 
-const byRegistry = new WeakMap<Registry, StreamMetrics>();
-
 /** The stream metrics on `registry`, created on first use (one set per registry). */
-export function streamMetrics(registry: Registry): StreamMetrics {
-  let m = byRegistry.get(registry);
-  if (!m) {
-    const r = { registers: [registry] };
-    m = {
-      relayErrors: new Counter({
-        name: 'inference_token_relay_errors_total',
-        help: 'Failed writes of generated text to the Redis token relay (live streams incomplete)',
-        ...r,
-      }),
-      clientsAttached: new Gauge({
-        name: 'inference_stream_clients',
-        help: 'Clients attached to a request: sse (native stream), openai_stream, wait (sync wait)',
-        labelNames: ['kind'],
-        ...r,
-      }),
-      disconnectCancels: new Counter({
-        name: 'inference_disconnect_cancels_total',
-        help: 'Requests cancelled because their client disconnected before the end',
-        labelNames: ['endpoint'],
-        ...r,
-      }),
-    };
-    byRegistry.set(registry, m);
-  }
-  return m;
-}
+export const streamMetrics: (registry: Registry) => StreamMetrics = perRegistry((r) => ({
+  relayErrors: new Counter({
+    name: 'inference_token_relay_errors_total',
+    help: 'Failed writes of generated text to the Redis token relay (live streams incomplete)',
+    ...r,
+  }),
+  clientsAttached: new Gauge({
+    name: 'inference_stream_clients',
+    help: 'Clients attached to a request: sse (native stream), openai_stream, wait (sync wait)',
+    labelNames: ['kind'],
+    ...r,
+  }),
+  disconnectCancels: new Counter({
+    name: 'inference_disconnect_cancels_total',
+    help: 'Requests cancelled because their client disconnected before the end',
+    labelNames: ['endpoint'],
+    ...r,
+  }),
+}));
