@@ -1,11 +1,11 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { listFiles, readKustomization, referencedFiles } from './support/kustomize';
+import { kustomizeBuild, listFiles, readKustomization, referencedFiles } from './support/kustomize';
 import { allManifestProblems, type ManifestSet } from './support/manifest-checks';
 import { KUBECTL, baseSet, readSecretTemplate, renderedSet } from './support/manifest-set';
 import { changed, replaceOnce } from './support/mutate';
-import { BASE, MANIFESTS, OVERLAYS, ROOT } from './support/paths';
+import { BASE, COMPONENTS, MANIFESTS, OVERLAYS, ROOT } from './support/paths';
 import { placeholderSecrets } from './support/placeholder-secrets';
 import { type NamedDoc, validateK8s } from './support/k8s-schema';
 import { type Container, containers, find } from './support/workloads';
@@ -16,6 +16,8 @@ import { type K8sDoc, parseEnvFile, parseYamlDocs } from './support/yaml-docs';
  * would send (the base as read here, each overlay as `kubectl kustomize` renders it), no cluster.
  */
 const base = baseSet();
+/** The generated GPU Deployment and ScaledObject of the registry's one model. */
+const GPU = 'inference-gpu-llama-3-1-8b';
 const overlays = KUBECTL ? OVERLAYS.map((dir) => ({ dir, set: renderedSet(KUBECTL!, dir) })) : [];
 const rel = (p: string): string => relative(ROOT, p);
 const overlayTest = KUBECTL ? test : test.skip;
@@ -37,7 +39,7 @@ test('every object is valid against the Kubernetes OpenAPI and KEDA CRD schemas'
 
 test('a document that breaks its schema is caught', () => {
   const api = find(base.docs, 'Deployment', 'inference-api')!;
-  const gpu = find(base.docs, 'ScaledObject', 'inference-gpu-worker')!;
+  const gpu = find(base.docs, 'ScaledObject', GPU)!;
   const errors = validateK8s([
     { id: 'replicas', doc: changed(api, (d) => void (d.spec.replicas = 'two')) },
     { id: 'no containers', doc: changed(api, (d) => void delete d.spec.template.spec.containers) },
@@ -63,6 +65,39 @@ overlayTest.each(OVERLAYS.map((d) => [rel(d), d]))('%s renders and agrees with t
     for (const c of containers(w).filter((x) => x.image?.includes('durable-inference')))
       expect(c.image).toMatch(/durable-inference:[\w.-]+$/);
 });
+
+overlayTest.each(COMPONENTS.map((c) => [rel(c), c]))(
+  'prod with %s: every trigger authenticates with a TriggerAuthentication that exists',
+  (_n, component) => {
+    const root = mkdtempSync(join(tmpdir(), 'manifests-'));
+    try {
+      cpSync(MANIFESTS, root, { recursive: true });
+      const dir = join(root, 'overlays', 'with-auth');
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, 'kustomization.yaml'),
+        `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../prod]\n` +
+          `components: [../../components/${relative(join(MANIFESTS, 'components'), component)}]\n`,
+      );
+      const docs = kustomizeBuild(KUBECTL!, dir);
+      const errors = validateK8s(
+        docs.map((doc, i) => ({ id: `#${i} ${doc.kind}/${doc.metadata.name}`, doc })),
+      );
+      expect(Object.entries(errors).filter(([, e]) => e.length)).toEqual([]);
+      const auths = docs.filter((d) => d.kind === 'TriggerAuthentication').map((d) => d.metadata.name);
+      const scaled = docs.filter((d) => d.kind === 'ScaledObject');
+      expect(scaled.length).toBeGreaterThanOrEqual(2);
+      for (const so of scaled)
+        for (const t of so.spec.triggers as { authenticationRef?: { name: string } }[])
+          expect([so.metadata.name, auths.includes(t.authenticationRef?.name ?? '')]).toEqual([
+            so.metadata.name,
+            true,
+          ]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+);
 
 /** Files `kubectl apply -k` reads under `root`: every kustomization and what it names (not *.template.yaml). */
 const appliedFiles = (root: string): string[] => {
@@ -185,12 +220,12 @@ test.each<[string, Break, RegExp]>([
   ],
   [
     'a probe on a port that is not the metrics port',
-    (s) => void (app(s, 'inference-gpu-worker').livenessProbe!.httpGet!.port = 8080),
+    (s) => void (app(s, GPU).livenessProbe!.httpGet!.port = 8080),
     /livenessProbe port 8080 is not GPU_METRICS_PORT=9465/,
   ],
   [
     'a termination grace shorter than the drain grace',
-    (s) => void (deployment(s, 'inference-gpu-worker').spec.template.spec.terminationGracePeriodSeconds = 20),
+    (s) => void (deployment(s, GPU).spec.template.spec.terminationGracePeriodSeconds = 20),
     /terminationGracePeriodSeconds 20 <= GPU_DRAIN_GRACE_S 30/,
   ],
   [
@@ -206,10 +241,8 @@ test.each<[string, Break, RegExp]>([
   ],
   [
     'a KEDA trigger on the wrong queue',
-    (s) =>
-      void (find(s.docs, 'ScaledObject', 'inference-gpu-worker')!.spec.triggers[0].metadata.taskQueue =
-        'gpu-typo'),
-    /watches gpu-typo, but Deployment\/inference-gpu-worker serves gpu-default/,
+    (s) => void (find(s.docs, 'ScaledObject', GPU)!.spec.triggers[0].metadata.taskQueue = 'gpu-typo'),
+    /watches gpu-typo, but Deployment\/inference-gpu-llama-3-1-8b serves gpu-default/,
   ],
   [
     'a KEDA trigger on another Temporal namespace',
@@ -223,8 +256,7 @@ test.each<[string, Break, RegExp]>([
   ],
   [
     'an unknown KEDA trigger parameter',
-    (s) =>
-      void (find(s.docs, 'ScaledObject', 'inference-gpu-worker')!.spec.triggers[0].metadata.queueSize = '5'),
+    (s) => void (find(s.docs, 'ScaledObject', GPU)!.spec.triggers[0].metadata.queueSize = '5'),
     /unknown temporal trigger parameter queueSize/,
   ],
   [

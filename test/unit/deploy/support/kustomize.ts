@@ -22,8 +22,13 @@ export interface Kustomization {
   labels?: unknown[];
   images?: { name: string; newName?: string; newTag?: string }[];
   replicas?: { name: string; count: number }[];
-  patches?: { path?: string; patch?: string; target?: { kind?: string; name?: string } }[];
+  patches?: {
+    path?: string;
+    patch?: string;
+    target?: { kind?: string; name?: string; labelSelector?: string };
+  }[];
   configMapGenerator?: Generator[];
+  components?: string[];
 }
 const KNOWN_FIELDS = new Set([
   'apiVersion',
@@ -35,6 +40,12 @@ const KNOWN_FIELDS = new Set([
   'replicas',
   'patches',
   'configMapGenerator',
+  'components',
+]);
+/** A kustomization's apiVersion/kind: a Kustomization, or a Component that overlays pull in. */
+const KINDS = new Set([
+  'kustomize.config.k8s.io/v1beta1 Kustomization',
+  'kustomize.config.k8s.io/v1alpha1 Component',
 ]);
 
 export function readKustomization(dir: string): Kustomization {
@@ -63,7 +74,7 @@ const isKustomizationDir = (p: string): boolean =>
 export function kustomizationProblems(dir: string, k: Kustomization): string[] {
   const where = relative(ROOT, join(dir, 'kustomization.yaml'));
   const problems: string[] = [];
-  if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization')
+  if (!KINDS.has(`${k.apiVersion} ${k.kind}`))
     problems.push(`${where}: apiVersion/kind must be kustomize.config.k8s.io/v1beta1 Kustomization`);
   for (const field of Object.keys(k))
     if (!KNOWN_FIELDS.has(field)) problems.push(`${where}: unexpected field ${field}`);
@@ -73,12 +84,14 @@ export function kustomizationProblems(dir: string, k: Kustomization): string[] {
     else if (statSync(p).isDirectory() && !isKustomizationDir(p))
       problems.push(`${where}: resource ${r} is a directory without kustomization.yaml`);
   }
+  for (const c of k.components ?? [])
+    if (!isKustomizationDir(resolve(dir, c))) problems.push(`${where}: component ${c} does not exist`);
   for (const p of k.patches ?? []) {
     if (!p.path && !p.patch) problems.push(`${where}: a patch has neither path nor patch`);
     if (p.path && !existsSync(resolve(dir, p.path)))
       problems.push(`${where}: patch ${p.path} does not exist`);
-    if (p.patch && !(p.target?.kind && p.target.name))
-      problems.push(`${where}: an inline patch needs target.kind and target.name`);
+    if (p.patch && !(p.target?.kind && (p.target.name || p.target.labelSelector)))
+      problems.push(`${where}: an inline patch needs target.kind and target.name or labelSelector`);
   }
   for (const g of k.configMapGenerator ?? []) {
     for (const f of [...(g.envs ?? []), ...(g.files ?? []).map(generatorFile)])
@@ -96,22 +109,26 @@ export function listFiles(root: string): string[] {
 }
 
 /**
- * Files under manifests/ that no kustomization uses and that are not `*.template.yaml`: a manifest
- * somebody forgot to list in `resources` would otherwise never be applied.
+ * Files under manifests/ that no kustomization uses, that are not `*.template.yaml` and that are not
+ * read by another tool (`otherTools`, relative to `root`): a manifest somebody forgot to list in
+ * `resources` would otherwise never be applied.
  */
-export function orphanFiles(root: string, dirs: string[]): string[] {
-  const used = new Set(
-    dirs.flatMap((d) => [join(d, 'kustomization.yaml'), ...referencedFiles(d, readKustomization(d))]),
-  );
+export function orphanFiles(root: string, dirs: string[], otherTools: string[] = []): string[] {
+  const used = new Set([
+    ...dirs.flatMap((d) => [join(d, 'kustomization.yaml'), ...referencedFiles(d, readKustomization(d))]),
+    ...otherTools.map((f) => join(root, f)),
+  ]);
   return listFiles(root).filter((f) => !used.has(f) && !f.endsWith('.template.yaml'));
 }
 
-/** The objects a (base) kustomization emits, without kustomize: resource files plus generated ConfigMaps. */
+/**
+ * The objects a (base) kustomization emits, without kustomize: resource files, those of the plain
+ * kustomizations it includes (manifests/base/generated), plus generated ConfigMaps.
+ */
 export function loadKustomizationDocs(dir: string, k: Kustomization = readKustomization(dir)): K8sDoc[] {
   const resources = (k.resources ?? [])
     .map((r) => resolve(dir, r))
-    .filter((p) => !isKustomizationDir(p))
-    .flatMap((p) => readYamlDocs(p) as K8sDoc[]);
+    .flatMap((p) => (isKustomizationDir(p) ? loadKustomizationDocs(p) : (readYamlDocs(p) as K8sDoc[])));
   const generated = (k.configMapGenerator ?? []).map((g): K8sDoc => {
     const data: Record<string, string> = {};
     for (const e of g.envs ?? []) Object.assign(data, parseEnvFile(readFileSync(resolve(dir, e), 'utf8')));

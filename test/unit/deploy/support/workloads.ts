@@ -25,6 +25,8 @@ export interface Volume {
 }
 export interface PodSpec {
   containers?: Container[];
+  /** Init containers; those with restartPolicy Always are sidecars (the GPU pods' model server). */
+  initContainers?: Container[];
   volumes?: Volume[];
   terminationGracePeriodSeconds?: number;
   [k: string]: unknown;
@@ -42,6 +44,11 @@ export const workloads = (docs: K8sDoc[]): K8sDoc[] =>
   docs.filter((d) => d.kind === 'Deployment' || d.kind === 'Job');
 export const podSpec = (w: K8sDoc): PodSpec => (w.spec?.template?.spec ?? {}) as PodSpec;
 export const containers = (w: K8sDoc): Container[] => podSpec(w).containers ?? [];
+/** Containers and init containers (sidecars included): everything that runs in the pod. */
+export const allContainers = (w: K8sDoc): Container[] => [
+  ...(podSpec(w).initContainers ?? []),
+  ...containers(w),
+];
 export const appContainers = (w: K8sDoc): Container[] => containers(w).filter((c) => isAppImage(c.image));
 
 /** The TypeScript file an app container runs (the image's entry point is `node --import tsx`). */
