@@ -1,6 +1,8 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOrchestrationActivities } from '../activities';
 import { loadConfig } from '../src/config/load-config';
+import { idempotencyMetrics } from '../src/idempotency/idempotency-metrics';
+import { IdempotencyStore } from '../src/idempotency/idempotency-store';
 import { DependencyMonitor } from '../src/observability/dependency-monitor';
 import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
@@ -62,6 +64,19 @@ async function main(): Promise<void> {
     auditor.auditAll(true).catch((err: unknown) => logger.error({ err }, 'quota audit failed'));
   }, cfg.QUOTA_AUDIT_INTERVAL_S * 1000);
   auditTimer.unref();
+  // Idempotency keys live IDEMPOTENCY_TTL_S; an hourly sweep keeps the table to about a day of keys.
+  const idempotency = new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S);
+  const idempotencyExpired = idempotencyMetrics(metrics.registry).expired;
+  const idempotencyTimer = setInterval(() => {
+    idempotency
+      .deleteExpired(10_000)
+      .then((n) => {
+        idempotencyExpired.inc(n);
+        if (n) logger.info({ deleted: n }, 'expired idempotency keys deleted');
+      })
+      .catch((err: unknown) => logger.warn({ err }, 'idempotency key cleanup failed'));
+  }, 3600_000);
+  idempotencyTimer.unref();
   const checks = dependencies.watch([
     { name: 'postgres', check: () => pool.query('SELECT 1') },
     { name: 'redis', check: () => redis.ping() },
@@ -78,6 +93,7 @@ async function main(): Promise<void> {
     // In-flight workflow and activity tasks finish before the workers stop.
     await supervisor.stop();
     clearInterval(auditTimer);
+    clearInterval(idempotencyTimer);
     await sweeper.stop();
     metricsServer.close();
     await Promise.allSettled([pool.end(), redis.quit()]);

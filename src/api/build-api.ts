@@ -4,6 +4,9 @@ import type { Pool } from 'pg';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import { QueueInsight } from '../inference/queue-insight';
 import { SubmitService } from '../inference/submit-service';
+import { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import { idempotencyMetrics } from '../idempotency/idempotency-metrics';
+import { IdempotencyStore } from '../idempotency/idempotency-store';
 import { describeTaskQueue } from '../observability/task-queue-stats';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
@@ -55,15 +58,25 @@ export function buildApi(
     logger,
   };
   subscribeKeyInvalidations({ ...keys, cache: keyCache });
+  const submit = new SubmitService({
+    registry,
+    quota,
+    headroom: new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) }),
+    workflows,
+    metrics,
+    logger,
+    requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+  });
   return createApp({
-    submit: new SubmitService({
-      registry,
-      quota,
-      headroom: new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) }),
+    submit,
+    idempotent: new IdempotentSubmit({
+      store: new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S),
+      submit,
       workflows,
-      metrics,
+      quota,
+      metrics: idempotencyMetrics(metrics.registry),
       logger,
-      requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+      pendingStaleS: cfg.IDEMPOTENCY_PENDING_STALE_S,
     }),
     requests: new RequestsRepo(pool),
     tenants: new TenantsRepo(pool),

@@ -7,6 +7,7 @@ import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
 import type { QueueInsight } from '../inference/queue-insight';
+import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
 import type { RequestsRepo } from '../requests/requests-repo';
 import type { RequestFollower } from '../streams/request-follower';
 import type { StreamMetrics } from '../streams/stream-metrics';
@@ -52,6 +53,8 @@ export interface AppDeps {
   admin?: AdminApiDeps;
   /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
   maxBodyBytes?: number;
+  /** Idempotency-Key on the POSTs that create requests; without it the header is ignored. @default none */
+  idempotent?: IdempotentSubmit;
 }
 
 /** Builds the express app without listening, so tests drive it in-process. */

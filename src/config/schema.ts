@@ -126,6 +126,45 @@ export const envSchema = z
     API_MAX_BODY_BYTES: positiveInt.default(1048576),
     /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */
     GPU_DRAIN_GRACE_S: positiveInt.default(30),
+    /**
+     * Seconds an Idempotency-Key is remembered (its request id and response); at least a day, per the
+     * IETF idempotency-key draft. @default 86400
+     */
+    IDEMPOTENCY_TTL_S: z.coerce.number().int().min(86_400).default(86_400),
+    /**
+     * Seconds after which a key whose first submit never finished (the API died, or its response was
+     * lost before it was recorded) is re-driven by a retry; earlier, a retry gets 409. @default 5
+     */
+    IDEMPOTENCY_PENDING_STALE_S: z.coerce.number().min(0.1).max(300).default(5),
+    /**
+     * Deliver webhooks to private, loopback, link-local and cloud metadata addresses too. For
+     * development and tests only: it lets a tenant make the workers call internal services. @default false
+     */
+    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+    /**
+     * CIDRs (comma-separated, e.g. `10.20.0.0/16,fd00::/8`) webhooks may reach even though they are
+     * private; narrower than WEBHOOK_ALLOW_PRIVATE. @default none
+     */
+    WEBHOOK_ALLOWED_CIDRS: z
+      .string()
+      .refine((s) => s.split(',').every((c) => !c.trim() || /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c.trim())), {
+        message: 'must be comma-separated CIDRs, e.g. 10.20.0.0/16,fd00::/8',
+      })
+      .transform((s) =>
+        s
+          .split(',')
+          .map((c) => c.trim())
+          .filter(Boolean),
+      )
+      .default([]),
+    /** Milliseconds before a webhook delivery's first retry; doubles per attempt. @default 5000 */
+    WEBHOOK_RETRY_INITIAL_MS: positiveInt.default(5000),
+    /** Longest wait between two delivery attempts, milliseconds. @default 600000 (10 min) */
+    WEBHOOK_RETRY_MAX_INTERVAL_MS: positiveInt.default(600_000),
+    /** Seconds a webhook delivery is retried before it is given up, at least an hour. @default 86400 */
+    WEBHOOK_RETRY_WINDOW_S: z.coerce.number().int().min(3600).default(86_400),
+    /** Milliseconds one delivery attempt may take (connect to last byte). @default 10000 */
+    WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
 
     /** Reference model service port. @default 8090 */
     MODEL_SERVICE_PORT: port.default(8090),

@@ -38,6 +38,7 @@ export const HTTP_STATUS: Record<ErrorType, number> = {
   [ErrorType.PermissionDenied]: 403,
   [ErrorType.NotFound]: 404,
   [ErrorType.Conflict]: 409,
+  [ErrorType.IdempotencyKeyReused]: 422,
   [ErrorType.RateLimited]: 429,
   [ErrorType.QuotaExceeded]: 429,
   [ErrorType.ModelInvalidRequest]: 400,

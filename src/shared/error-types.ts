@@ -11,6 +11,8 @@ export const ErrorType = {
   PermissionDenied: 'permission_error',
   NotFound: 'not_found_error',
   Conflict: 'conflict_error',
+  /** An Idempotency-Key reused with a different body (422). */
+  IdempotencyKeyReused: 'idempotency_key_reused',
   RateLimited: 'rate_limit_error',
   QuotaExceeded: 'quota_exceeded',
   ModelInvalidRequest: 'model_invalid_request',

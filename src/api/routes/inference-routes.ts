@@ -4,7 +4,10 @@ import type { SubmitService } from '../../inference/submit-service';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
-import { isTerminal } from '../../shared/types';
+import { isTerminal, type InferenceInput } from '../../shared/types';
+import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
+import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
+import type { StoredResponse } from '../../idempotency/idempotency-store';
 import { tenantOf } from '../auth';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
@@ -40,8 +43,23 @@ export function toView(r: RequestRecord): Record<string, unknown> {
   };
 }
 
+/** The 202 body of an accepted request (also what an Idempotency-Key replays). */
+function acceptedView(input: InferenceInput): Record<string, unknown> {
+  return {
+    id: input.requestId,
+    object: 'inference',
+    status: 'queued',
+    model: input.model,
+    estimated_tokens: input.estimatedTokens,
+    usage_estimate: { prompt_tokens: input.promptTokens, max_tokens: input.maxTokens },
+    created_at: input.acceptedAt,
+  };
+}
+
 export function inferenceRoutes(deps: {
   submit: SubmitService;
+  /** Idempotency-Key handling; without it the header is ignored. @default none */
+  idempotent?: IdempotentSubmit;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   follower: RequestFollower;
@@ -69,9 +87,30 @@ export function inferenceRoutes(deps: {
 
   router.post('/v1/inference', async (req, res) => {
     const tenant = tenantOf(req);
+    const key = idempotencyKeyOf(req);
     const body = submitBodySchema.parse(req.body ?? {});
-    const input = await deps.submit.prepare(tenant, body);
-    await deps.submit.submit(input);
+    const prepare = (): Promise<InferenceInput> => deps.submit.prepare(tenant, body);
+    let input: InferenceInput;
+    let stored: StoredResponse | undefined;
+    if (key && deps.idempotent) {
+      const accepted = await deps.idempotent.accept({
+        tenantId: tenant.id,
+        key,
+        endpoint: 'POST /v1/inference',
+        body,
+        prepare,
+      });
+      input = accepted.input;
+      stored = accepted.response;
+      if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    } else {
+      input = await prepare();
+      await deps.submit.submit(input);
+    }
+    const accepted = stored ?? { status: 202, body: acceptedView(input) };
+    if (key && deps.idempotent && !stored) {
+      await deps.idempotent.complete(tenant.id, key, input.requestId, accepted);
+    }
     // `Prefer: wait=N`: answer 200 with the finished request if it ends within N s, else 202 as
     // usual. The request runs on either way; a client that leaves early cancels nothing.
     const waitS = preferWaitS(req.header('prefer'));
@@ -80,18 +119,7 @@ export function inferenceRoutes(deps: {
       const row = await waitForEnd(input.requestId, tenant.id, waitS * 1000);
       if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
     }
-    res
-      .status(202)
-      .location(`/v1/inference/${input.requestId}`)
-      .json({
-        id: input.requestId,
-        object: 'inference',
-        status: 'queued',
-        model: input.model,
-        estimated_tokens: input.estimatedTokens,
-        usage_estimate: { prompt_tokens: input.promptTokens, max_tokens: input.maxTokens },
-        created_at: input.acceptedAt,
-      });
+    res.status(accepted.status).location(`/v1/inference/${input.requestId}`).json(accepted.body);
   });
 
   router.get('/v1/inference/:id', async (req, res) => {

@@ -12,7 +12,9 @@ import {
 import { chatCompletionBody, completionBody, toSubmit } from '../../openai/openai-schemas';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
-import { isTerminal } from '../../shared/types';
+import { isTerminal, type InferenceInput } from '../../shared/types';
+import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
+import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { tenantOf } from '../auth';
@@ -21,6 +23,8 @@ import { clientGone, SseWriter } from '../sse';
 /** Dependencies of {@link openAiRoutes}. */
 export interface OpenAiRoutesDeps {
   submit: SubmitService;
+  /** Idempotency-Key handling; without it the header is ignored. @default none */
+  idempotent?: IdempotentSubmit;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   follower: RequestFollower;
@@ -52,11 +56,30 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
     (kind: OpenAiKind, schema: typeof chatCompletionBody | typeof completionBody) =>
     async (req: Request, res: Response): Promise<void> => {
       const tenant = tenantOf(req);
+      const key = idempotencyKeyOf(req);
       const body = schema.parse(req.body ?? {});
       const { submit, sampling } = toSubmit(body);
-      const input = await deps.submit.prepare(tenant, submit);
-      if (sampling) input.sampling = sampling;
-      await deps.submit.submit(input);
+      const prepare = async (): Promise<InferenceInput> => {
+        const prepared = await deps.submit.prepare(tenant, submit);
+        if (sampling) prepared.sampling = sampling;
+        return prepared;
+      };
+      let input: InferenceInput;
+      if (key && deps.idempotent) {
+        // A replay attaches to the same request: its stream, or its result once it ends.
+        const accepted = await deps.idempotent.accept({
+          tenantId: tenant.id,
+          key,
+          endpoint: `POST ${req.path}`,
+          body,
+          prepare,
+        });
+        input = accepted.input;
+        if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      } else {
+        input = await prepare();
+        await deps.submit.submit(input);
+      }
       const id = input.requestId;
       res.setHeader('X-Request-Id', id);
       const head: ResponseHead = {
@@ -66,7 +89,11 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
       };
       const gone = clientGone(res);
       const endpoint = kind === 'chat' ? 'chat.completions' : 'completions';
-      if (body.stream || req.header('x-cancel-on-disconnect')?.toLowerCase() !== 'false') {
+      // With an Idempotency-Key the client has said it will retry: a disconnect cancels nothing, so the
+      // retry can attach to the same request.
+      const cancelOnDisconnect =
+        !key && (body.stream || req.header('x-cancel-on-disconnect')?.toLowerCase() !== 'false');
+      if (cancelOnDisconnect) {
         gone.addEventListener('abort', () => {
           deps.streamMetrics.disconnectCancels.inc({ endpoint });
           deps.logger.info({ requestId: id, endpoint }, 'client disconnected: cancelling its request');
