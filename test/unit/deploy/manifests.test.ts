@@ -33,7 +33,15 @@ test('every object is valid against the Kubernetes OpenAPI and KEDA CRD schemas'
   const errors = Object.entries(validateK8s(docs)).filter(([, e]) => e.length);
   expect(errors).toEqual([]);
   expect(new Set(base.docs.map((d) => d.kind))).toEqual(
-    new Set(['Deployment', 'Service', 'PodDisruptionBudget', 'Job', 'ScaledObject', 'ConfigMap']),
+    new Set([
+      'Deployment',
+      'Service',
+      'PodDisruptionBudget',
+      'Job',
+      'ScaledObject',
+      'ConfigMap',
+      'NetworkPolicy',
+    ]),
   );
 });
 
