@@ -33,7 +33,6 @@ test('selectors: matchLabels and In / NotIn / Exists', () => {
 });
 
 const GPU = 'inference-gpu-llama-3-1-8b';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const pod = (s: typeof base, kind: string, name: string): any => podSpec(find(s.docs, kind, name)!);
 type Break = (s: typeof base) => void;
 
