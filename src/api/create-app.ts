@@ -25,6 +25,8 @@ import type { ApiKeyCache } from './key-cache';
 import { adminApiRoutes, type AdminApiDeps } from './routes/admin-api-routes';
 import { listRoutes } from './routes/list-routes';
 import { usageRoutes } from './routes/usage-routes';
+import { openApiRoutes } from './routes/openapi-routes';
+import { apiDocument } from '../openapi/api-document';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */
 export interface AppDeps {
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   app.use(healthRoutes({ checks: deps.checks, registry: deps.metrics.registry }));
+  app.use(openApiRoutes({ document: () => apiDocument() }));
   // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
   app.use('/admin', adminAuth(deps.adminToken));
