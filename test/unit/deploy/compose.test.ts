@@ -12,7 +12,10 @@ const text = readFileSync(COMPOSE_FILE, 'utf8');
 const compose = parseCompose(text);
 const copied = copiedFromContext(readFileSync(DOCKERFILE, 'utf8'));
 /** What the user puts in .env (docs/deploy.md): a random admin token. */
-const SHELL = { ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d' };
+const SHELL = {
+  ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d',
+  GRAFANA_ADMIN_PASSWORD: '3c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f',
+};
 
 test('docker-compose.yml is valid against the compose-spec JSON schema', () => {
   expect(composeSchemaErrors(compose)).toEqual([]);
@@ -24,22 +27,27 @@ test('every service, env var, command, port and dependency agrees with the code'
     [
       'api',
       'gpu-worker',
+      'grafana',
       'migrate',
       'model-service',
       'orchestration-worker',
       'postgres',
+      'prometheus',
+      'prometheus-rules',
       'redis',
       'temporal',
+      'temporal-setup',
+      'temporal-ui',
     ].sort(),
   );
 });
 
 test('production mode: the admin token comes from the environment, and compose refuses to start without it', () => {
-  expect(composeProblems(compose, copied, {}).join('\n')).toMatch(
+  expect(composeProblems(compose, copied, { GRAFANA_ADMIN_PASSWORD: 'x' }).join('\n')).toMatch(
     /api: ADMIN_TOKEN needs ADMIN_TOKEN from the environment, which is unset/,
   );
   // A weak token from the environment is refused by the processes' config.
-  expect(composeProblems(compose, copied, { ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
+  expect(composeProblems(compose, copied, { ...SHELL, ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
     /api: config invalid: ADMIN_TOKEN: is unset or the development default/,
   );
 });
@@ -123,8 +131,31 @@ test.each<[string, Break, RegExp]>([
   ],
   [
     'the Temporal Web UI on every interface',
-    (c) => void (service(c, 'temporal').ports = ['7233:7233', '8233:8233']),
-    /temporal: publishes 8233:8233 beyond loopback/,
+    (c) => void (service(c, 'temporal-ui').ports = ['8233:8080']),
+    /temporal-ui: publishes 8233:8080 beyond loopback/,
+  ],
+  [
+    'Grafana on every interface',
+    (c) => void (service(c, 'grafana').ports = ['3000:3000']),
+    /grafana: publishes 3000:3000 beyond loopback/,
+  ],
+  [
+    'a provisioning file that does not exist',
+    (c) =>
+      void (service(c, 'grafana').volumes = [
+        './manifests/observability/dashboard.json:/var/lib/grafana/dashboards/x.json',
+      ]),
+    /grafana mounts .\/manifests\/observability\/dashboard.json, which does not exist/,
+  ],
+  [
+    'Temporal on SQLite',
+    (c) => void (service(c, 'temporal').environment = { DB: 'sqlite' }),
+    /temporal does not persist to the compose PostgreSQL/,
+  ],
+  [
+    'an app process that may start before the search attributes exist',
+    (c) => void delete (service(c, 'api').depends_on as Record<string, object>)['temporal-setup'],
+    /api may start before the search attributes are registered/,
   ],
   [
     'worker metrics on every interface',
@@ -159,10 +190,15 @@ test.each<[string, Break, RegExp]>([
   [
     'an unregistered search attribute',
     (c) =>
-      void (service(c, 'temporal').command = (service(c, 'temporal').command as string[]).filter(
-        (a) => !a.includes('InferenceStatus'),
+      void (service(c, 'temporal-setup').command = (service(c, 'temporal-setup').command as string[]).map(
+        (a) => a.replace(' InferenceStatus', ''),
       )),
-    /search attribute InferenceStatus/,
+    /temporal-setup does not register search attribute InferenceStatus/,
+  ],
+  [
+    'Temporal without the fairness config',
+    (c) => void (service(c, 'temporal').volumes = []),
+    /temporal lacks matching.useNewMatcher=true/,
   ],
   [
     'a dependency on an unknown service',

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv from 'ajv';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
@@ -173,23 +173,59 @@ export function composeProblems(
           problems.push(`${where}: serves ${q}, not a queue of the registry`);
     }
   }
-  problems.push(...temporalProblems(services.temporal));
+  problems.push(...temporalProblems(services), ...missingBindMounts(compose));
   return problems;
 }
 
-/** The dev server registers the search attributes and runs with the same matching config as `npm start`. */
-function temporalProblems(t: ComposeService | undefined): string[] {
+const NO_TEMPORAL = ['src/model-service/main.ts', 'src/db/migrate-cli.ts'];
+
+/** Bind-mount sources (`./path:target`) of every service that do not exist in the repository. */
+export function missingBindMounts(compose: ComposeFile): string[] {
+  return Object.entries(compose.services ?? {}).flatMap(([name, s]) =>
+    ((s.volumes ?? []) as unknown[])
+      .map((v) => (typeof v === 'string' ? v.split(':')[0]! : ''))
+      .filter((src) => src.startsWith('./') && !existsSync(join(ROOT, src)))
+      .map((src) => `docker-compose.yml: ${name} mounts ${src}, which does not exist`),
+  );
+}
+
+/**
+ * Temporal on the compose PostgreSQL with the fairness dynamic config of `npm start`, a one-shot
+ * service registering the search attributes before any app process starts, and the Web UI.
+ */
+function temporalProblems(services: Record<string, ComposeService>): string[] {
+  const t = services.temporal;
   if (!t) return ['docker-compose.yml: no temporal service'];
-  const args = commandOf(t).join(' ');
-  const problems = Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS)
-    .filter(([k, type]) => !args.includes(`--search-attribute=${k}=${type}`))
-    .map(([k]) => `docker-compose.yml: temporal does not register search attribute ${k}`);
-  for (const kv of FAIRNESS_DYNAMIC_CONFIG)
-    if (!args.includes(`--dynamic-config-value=${kv}`))
+  const problems: string[] = [];
+  const env = rawEnvOf(t);
+  if (env.DB !== 'postgres12' || !services[env.POSTGRES_SEEDS ?? ''])
+    problems.push('docker-compose.yml: temporal does not persist to the compose PostgreSQL (DB=postgres12)');
+  const mount = ((t.volumes ?? []) as string[]).find((v) => v.split(':')[1] === env.DYNAMIC_CONFIG_FILE_PATH);
+  const file = mount ? join(ROOT, mount.split(':')[0]!) : undefined;
+  const dynamic =
+    file && existsSync(file) ? (parseYaml(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
+  for (const kv of FAIRNESS_DYNAMIC_CONFIG) {
+    const [key, value] = kv.split('=');
+    if (JSON.stringify(dynamic[key!]) !== JSON.stringify([{ value: JSON.parse(value!) }]))
       problems.push(`docker-compose.yml: temporal lacks ${kv}`);
-  if (!args.includes('--ip=0.0.0.0')) problems.push('docker-compose.yml: temporal listens on loopback only');
-  for (const p of ['7233:7233', '8233:8233'])
-    if (!(t.ports ?? []).some((x) => String(x).endsWith(p)))
-      problems.push(`docker-compose.yml: temporal does not publish ${p}`);
+  }
+  const setup = services['temporal-setup'];
+  const script = setup ? commandOf(setup).join(' ') : '';
+  const listed = /for sa in ([\w ]+); do/.exec(script)?.[1]?.split(' ') ?? [];
+  for (const [k, type] of Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS))
+    if (!listed.includes(k) || !script.includes(`--type ${type}`))
+      problems.push(`docker-compose.yml: temporal-setup does not register search attribute ${k}`);
+  for (const [name, svc] of Object.entries(services))
+    // The model service and the migrations do not talk to Temporal.
+    if (isAppImage(svc.image) && !NO_TEMPORAL.includes(commandOf(svc)[0] ?? '')) {
+      const deps = (Array.isArray(svc.depends_on) ? {} : (svc.depends_on ?? {})) as Record<
+        string,
+        { condition?: string }
+      >;
+      if (deps['temporal-setup']?.condition !== 'service_completed_successfully')
+        problems.push(`docker-compose.yml: ${name} may start before the search attributes are registered`);
+    }
+  if (!(services['temporal-ui']?.ports ?? []).some((x) => String(x).startsWith('127.0.0.1:8233:')))
+    problems.push('docker-compose.yml: temporal-ui does not publish the Web UI on 127.0.0.1:8233');
   return problems;
 }

@@ -11,7 +11,14 @@ export const GENERATED = join(BASE, 'generated');
 /** Kustomize components an overlay may add (KEDA's authentication to Temporal). */
 export const COMPONENTS = ['temporal-api-key', 'temporal-mtls'].map((c) => join(MANIFESTS, 'components', c));
 /** Files under manifests/ that another tool reads, not kustomize (relative to manifests/). */
-export const NOT_KUSTOMIZE = ['gpu-pods.yaml', 'temporal/values.yaml'];
+export const NOT_KUSTOMIZE = [
+  'gpu-pods.yaml',
+  'temporal/values.yaml',
+  'compose/prometheus.yml',
+  'compose/temporal-dynamic-config.yaml',
+  'compose/grafana/datasources.yaml',
+  'compose/grafana/dashboards.yaml',
+];
 export const OVERLAYS = ['dev', 'prod'].map((o) => join(MANIFESTS, 'overlays', o));
 export const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
 export const DOCKERFILE = join(ROOT, 'Dockerfile');
