@@ -4,3 +4,4 @@ export {
   type OrchestrationDeps,
 } from './orchestration-activities';
 export { createGpuActivities, type GpuActivities, type GpuDeps } from './gpu-activities';
+export { createWebhookActivities, type WebhookActivities, type WebhookDeps } from './webhook-activities';

@@ -4,6 +4,7 @@ import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
 import type { TokenRelay } from '../src/streams/token-relay';
 import type { InferenceInput, ModelCallResult, ReservationOutcome, Usage } from '../src/shared/types';
+import type { WebhookNotifier } from '../src/webhooks/webhook-notifier';
 import { permanentAsNonRetryable } from './permanent-errors';
 
 /** Dependencies of the orchestration activities; built by the worker entry point. */
@@ -14,6 +15,11 @@ export interface OrchestrationDeps {
   logger: Logger;
   /** Tells streaming and waiting clients that a request is terminal; none: they poll PostgreSQL. */
   relay?: TokenRelay;
+  /**
+   * Starts the webhook deliveries of a request that became terminal (once per event and target).
+   * None: no webhooks. @default none
+   */
+  webhooks?: Pick<WebhookNotifier, 'requestEnded'>;
 }
 
 const ref = (i: InferenceInput): { requestId: string; tenantId: string; acceptedAt: Date } => ({
@@ -27,7 +33,7 @@ const ref = (i: InferenceInput): { requestId: string; tenantId: string; accepted
  * Temporal may retry any of them after a crash without double-inserting or double-charging.
  */
 export function createOrchestrationActivities(deps: OrchestrationDeps) {
-  const { requests, quota, metrics, logger, relay } = deps;
+  const { requests, quota, metrics, logger, relay, webhooks } = deps;
   // Best effort: a client that misses it finds the terminal status in PostgreSQL on its next check.
   const announce = async (requestId: string, status: string): Promise<void> => {
     await relay
@@ -87,6 +93,9 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       const r = await quota.commit(ref(input), result.usage.total_tokens);
       await requests.markCompleted(input.requestId);
       await announce(input.requestId, 'completed');
+      // After the status moved, so a receiver that reads the request sees it terminal. A failure here
+      // retries this activity, whose every step is idempotent.
+      await webhooks?.requestEnded(input, { status: 'completed', usage: result.usage });
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
         observeEnd(input, 'completed');
@@ -130,6 +139,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       }
       await requests.finish(input.requestId, status, error);
       await announce(input.requestId, status);
+      await webhooks?.requestEnded(input, { status, error, ...(charged ? { usage: charged } : {}) });
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
         observeEnd(input, status);

@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createOrchestrationActivities } from '../activities';
 import { loadConfig } from '../src/config/load-config';
@@ -20,6 +21,7 @@ import {
 } from '../src/runtime/resources';
 import { installWorkerRuntime, WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { createTokenRelay } from '../src/streams/create-relay';
+import { createWebhooks } from '../src/webhooks/create-webhooks';
 
 /**
  * Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. Survives PostgreSQL,
@@ -34,13 +36,23 @@ async function main(): Promise<void> {
   const pool = createPgPool(cfg, 'orchestration-worker', { dependencies });
   const redis = createRedis(cfg, 'orchestration-worker', { dependencies });
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const activities = createOrchestrationActivities({
-    requests: new RequestsRepo(pool),
-    quota,
-    metrics,
-    logger,
-    relay: createTokenRelay(cfg, redis),
+  // Starts webhook delivery workflows from the activities; lazy, so Temporal may come up later.
+  const client = new Client({
+    connection: Connection.lazy({ address: temporalAddress(cfg) }),
+    namespace: cfg.TEMPORAL_NAMESPACE,
   });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
+  const activities = {
+    ...createOrchestrationActivities({
+      requests: new RequestsRepo(pool),
+      quota,
+      metrics,
+      logger,
+      relay: createTokenRelay(cfg, redis),
+      webhooks: webhooks.notifier,
+    }),
+    ...webhooks.activities,
+  };
   const supervisor = new WorkerSupervisor({
     logger,
     dependencies,
@@ -96,7 +108,7 @@ async function main(): Promise<void> {
     clearInterval(idempotencyTimer);
     await sweeper.stop();
     metricsServer.close();
-    await Promise.allSettled([pool.end(), redis.quit()]);
+    await Promise.allSettled([pool.end(), redis.quit(), client.connection.close()]);
     logger.info('orchestration worker stopped');
   });
   logger.info(

@@ -1,1 +1,2 @@
 export { inferenceWorkflow } from './inference-workflow';
+export { webhookDeliveryWorkflow } from './webhook-delivery-workflow';

@@ -7,6 +7,9 @@ import { SubmitService } from '../inference/submit-service';
 import { IdempotentSubmit } from '../idempotency/idempotent-submit';
 import { idempotencyMetrics } from '../idempotency/idempotency-metrics';
 import { IdempotencyStore } from '../idempotency/idempotency-store';
+import { webhookPolicy } from '../webhooks/create-webhooks';
+import { RequestWebhooks } from '../webhooks/request-webhooks';
+import { WebhooksRepo } from '../webhooks/webhooks-repo';
 import { describeTaskQueue } from '../observability/task-queue-stats';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
@@ -78,6 +81,7 @@ export function buildApi(
       logger,
       pendingStaleS: cfg.IDEMPOTENCY_PENDING_STALE_S,
     }),
+    webhooks: new RequestWebhooks(new WebhooksRepo(pool), webhookPolicy(cfg)),
     requests: new RequestsRepo(pool),
     tenants: new TenantsRepo(pool),
     follower: createFollower(createTokenRelay(cfg, redis)),

@@ -8,6 +8,8 @@ import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
 import type { QueueInsight } from '../inference/queue-insight';
 import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import type { RequestWebhooks } from '../webhooks/request-webhooks';
+import { webhookAdminRoutes } from './routes/webhook-admin-routes';
 import type { RequestsRepo } from '../requests/requests-repo';
 import type { RequestFollower } from '../streams/request-follower';
 import type { StreamMetrics } from '../streams/stream-metrics';
@@ -57,6 +59,8 @@ export interface AppDeps {
   maxBodyBytes?: number;
   /** Idempotency-Key on the POSTs that create requests; without it the header is ignored. @default none */
   idempotent?: IdempotentSubmit;
+  /** `webhook_url` on submit, deliveries on GET, and the webhook admin routes. @default none */
+  webhooks?: RequestWebhooks;
 }
 
 /** Builds the express app without listening, so tests drive it in-process. */
@@ -82,6 +86,9 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', tenantAuth(deps.tenants, deps.keyCache ?? deps.apiKeyCacheTtlS ?? 30));
   app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
   if (deps.admin) app.use(adminApiRoutes(deps.admin));
+  if (deps.webhooks) {
+    app.use(webhookAdminRoutes({ webhooks: deps.webhooks, tenants: deps.tenants, logger: deps.logger }));
+  }
   app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants }));
   app.use(listRoutes(deps));
   if (deps.admin) app.use(usageRoutes(deps.admin));

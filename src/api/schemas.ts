@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { webhookEventsSchema } from '../webhooks/webhook-events';
 
 const message = z.strictObject({
   role: z.enum(['system', 'user', 'assistant', 'tool']),
@@ -13,6 +14,10 @@ export const submitBodySchema = z
     messages: z.array(message).min(1).max(1000).optional(),
     max_tokens: z.number().int().positive().max(1_000_000).optional(),
     temperature: z.number().min(0).max(2).optional(),
+    /** http(s) URL told when the request ends (docs/api.md, Webhooks). */
+    webhook_url: z.string().min(1).max(2048).optional(),
+    /** Events sent to webhook_url. @default every terminal status */
+    webhook_events: webhookEventsSchema.optional(),
   })
   .superRefine((b, ctx) => {
     if (b.prompt === undefined && b.messages === undefined) {

@@ -20,6 +20,7 @@ import { createMetrics } from '../../src/observability/metrics';
 import { createQuotaStore } from '../../src/runtime/resources';
 import { RequestsRepo } from '../../src/requests/requests-repo';
 import { createTokenRelay } from '../../src/streams/create-relay';
+import { createWebhooks } from '../../src/webhooks/create-webhooks';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { quietRuntime } from './temporal';
@@ -77,12 +78,23 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
   const orchestrationWorker = () =>
     Worker.create({
       connection: native,
       taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
       workflowBundle: sh.workflowBundle,
-      activities: createOrchestrationActivities({ requests, quota, metrics, logger, relay }),
+      activities: {
+        ...createOrchestrationActivities({
+          requests,
+          quota,
+          metrics,
+          logger,
+          relay,
+          webhooks: webhooks.notifier,
+        }),
+        ...webhooks.activities,
+      },
     });
   const workers: Worker[] = [await orchestrationWorker()];
   const gpuWorker = () =>

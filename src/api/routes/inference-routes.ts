@@ -8,6 +8,7 @@ import { isTerminal, type InferenceInput } from '../../shared/types';
 import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
 import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
 import type { StoredResponse } from '../../idempotency/idempotency-store';
+import type { RequestWebhooks } from '../../webhooks/request-webhooks';
 import { tenantOf } from '../auth';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
@@ -60,6 +61,8 @@ export function inferenceRoutes(deps: {
   submit: SubmitService;
   /** Idempotency-Key handling; without it the header is ignored. @default none */
   idempotent?: IdempotentSubmit;
+  /** `webhook_url` on submit and deliveries on GET; without it `webhook_url` is refused. @default none */
+  webhooks?: RequestWebhooks;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   follower: RequestFollower;
@@ -89,7 +92,15 @@ export function inferenceRoutes(deps: {
     const tenant = tenantOf(req);
     const key = idempotencyKeyOf(req);
     const body = submitBodySchema.parse(req.body ?? {});
+    if (!deps.webhooks && body.webhook_url !== undefined) {
+      throw new AppError(ErrorType.InvalidRequest, 'webhooks are not enabled', { param: 'webhook_url' });
+    }
+    await deps.webhooks?.check(body);
     const prepare = (): Promise<InferenceInput> => deps.submit.prepare(tenant, body);
+    // The target is stored under the request id before the workflow starts, so its end finds it.
+    const bindWebhook = async (i: InferenceInput): Promise<void> => {
+      await deps.webhooks?.bind(i.requestId, tenant.id, body);
+    };
     let input: InferenceInput;
     let stored: StoredResponse | undefined;
     if (key && deps.idempotent) {
@@ -99,12 +110,14 @@ export function inferenceRoutes(deps: {
         endpoint: 'POST /v1/inference',
         body,
         prepare,
+        beforeStart: bindWebhook,
       });
       input = accepted.input;
       stored = accepted.response;
       if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
     } else {
       input = await prepare();
+      await bindWebhook(input);
       await deps.submit.submit(input);
     }
     const accepted = stored ?? { status: 202, body: acceptedView(input) };
@@ -129,7 +142,12 @@ export function inferenceRoutes(deps: {
         deps.queueInsight && QueueInsight.applies(found.row)
           ? await deps.queueInsight.view(found.row).catch(() => undefined)
           : undefined;
-      return void res.json({ ...toView(found.row), ...(queue ? { queue } : {}) });
+      const webhooks = await deps.webhooks?.repo.viewsFor(found.row.id, found.row.tenantId);
+      return void res.json({
+        ...toView(found.row),
+        ...(queue ? { queue } : {}),
+        ...(webhooks?.length ? { webhooks } : {}),
+      });
     }
     const wf = found.workflow!;
     res.json({

@@ -1,0 +1,220 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import type { WebhookEvent } from './webhook-events';
+import { newWebhookSecret } from './webhook-signature';
+
+/** A tenant's webhook endpoint (its secret only when just created). */
+export interface WebhookEndpoint {
+  id: string;
+  tenantId: string;
+  url: string;
+  events: WebhookEvent[];
+  createdAt: Date;
+}
+
+/** Where one event of one request goes. */
+export interface WebhookTarget {
+  /** The endpoint's id, or `req` for the request's own `webhook_url`. */
+  endpointId: string;
+  url: string;
+}
+
+/** A delivery with what an attempt needs. */
+export interface DeliveryToSend {
+  id: string;
+  url: string;
+  payload: unknown;
+  /** The signing secret; undefined when its endpoint was deleted. */
+  secret?: string;
+  deliveredAt?: Date;
+}
+
+/** One delivery attempt as shown on the request. */
+export interface AttemptView {
+  attempt: number;
+  at: string;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+}
+
+/** Webhook endpoints, per-request targets, deliveries and their attempts in PostgreSQL. */
+export class WebhooksRepo {
+  constructor(private readonly pool: Pool) {}
+
+  /** Creates an endpoint and returns it with its secret (the only time the secret is shown). */
+  async createEndpoint(
+    tenantId: string,
+    url: string,
+    events: readonly WebhookEvent[],
+  ): Promise<WebhookEndpoint & { secret: string }> {
+    const id = `whe_${randomBytes(12).toString('hex')}`;
+    const secret = newWebhookSecret();
+    const { rows } = await this.pool.query<{ created_at: Date }>(
+      'INSERT INTO webhook_endpoints (id, tenant_id, url, events, secret) VALUES ($1, $2, $3, $4, $5) RETURNING created_at',
+      [id, tenantId, url, events, secret],
+    );
+    return { id, tenantId, url, events: [...events], createdAt: rows[0]!.created_at, secret };
+  }
+
+  async listEndpoints(tenantId: string): Promise<WebhookEndpoint[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      url: string;
+      events: WebhookEvent[];
+      created_at: Date;
+    }>(
+      'SELECT id, url, events, created_at FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id',
+      [tenantId],
+    );
+    return rows.map((r) => ({ id: r.id, tenantId, url: r.url, events: r.events, createdAt: r.created_at }));
+  }
+
+  /** False when the tenant has no such endpoint. */
+  async deleteEndpoint(tenantId: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      'DELETE FROM webhook_endpoints WHERE tenant_id = $1 AND id = $2',
+      [tenantId, id],
+    );
+    return rowCount === 1;
+  }
+
+  /** Replaces the secret that signs the tenant's per-request `webhook_url` deliveries; returns it. */
+  async rotateRequestSecret(tenantId: string): Promise<string> {
+    const secret = newWebhookSecret();
+    await this.pool.query(
+      `INSERT INTO webhook_request_secrets (tenant_id, secret) VALUES ($1, $2)
+       ON CONFLICT (tenant_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = now()`,
+      [tenantId, secret],
+    );
+    return secret;
+  }
+
+  /** Stores a request's own webhook target (idempotent), and the tenant's request secret if none. */
+  async setRequestTarget(
+    requestId: string,
+    tenantId: string,
+    url: string,
+    events: readonly WebhookEvent[],
+  ): Promise<void> {
+    await this.pool.query(
+      `WITH s AS (
+         INSERT INTO webhook_request_secrets (tenant_id, secret) VALUES ($2, $5) ON CONFLICT (tenant_id) DO NOTHING)
+       INSERT INTO request_webhooks (request_id, tenant_id, url, events) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (request_id) DO NOTHING`,
+      [requestId, tenantId, url, events, newWebhookSecret()],
+    );
+  }
+
+  /** Every target that subscribed to `event` for this request: its own URL, then the tenant's endpoints. */
+  async targetsFor(requestId: string, tenantId: string, event: WebhookEvent): Promise<WebhookTarget[]> {
+    const { rows } = await this.pool.query<WebhookTarget & { endpoint_id: string }>(
+      `SELECT 'req' AS endpoint_id, url FROM request_webhooks WHERE request_id = $1 AND tenant_id = $2 AND $3 = ANY (events)
+       UNION ALL
+       SELECT id, url FROM webhook_endpoints WHERE tenant_id = $2 AND $3 = ANY (events)`,
+      [requestId, tenantId, event],
+    );
+    return rows.map((r) => ({ endpointId: r.endpoint_id, url: r.url }));
+  }
+
+  /** Records a delivery once (a retried activity finds it and keeps its first payload). */
+  async createDelivery(d: {
+    id: string;
+    requestId: string;
+    tenantId: string;
+    endpointId: string;
+    url: string;
+    event: WebhookEvent;
+    payload: unknown;
+  }): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO webhook_deliveries (id, request_id, tenant_id, endpoint_id, url, event, payload)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+      [d.id, d.requestId, d.tenantId, d.endpointId, d.url, d.event, JSON.stringify(d.payload)],
+    );
+  }
+
+  async deliveryToSend(id: string): Promise<DeliveryToSend | undefined> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      url: string;
+      payload: unknown;
+      secret: string | null;
+      delivered_at: Date | null;
+    }>(
+      `SELECT d.id, d.url, d.payload, d.delivered_at,
+              CASE WHEN d.endpoint_id = 'req' THEN s.secret ELSE e.secret END AS secret
+       FROM webhook_deliveries d
+       LEFT JOIN webhook_endpoints e ON e.id = d.endpoint_id
+       LEFT JOIN webhook_request_secrets s ON s.tenant_id = d.tenant_id
+       WHERE d.id = $1`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      url: r.url,
+      payload: r.payload,
+      ...(r.secret ? { secret: r.secret } : {}),
+      ...(r.delivered_at ? { deliveredAt: r.delivered_at } : {}),
+    };
+  }
+
+  /** Records attempt `attempt` (a re-run of the same attempt number overwrites it). */
+  async recordAttempt(
+    deliveryId: string,
+    attempt: number,
+    a: { statusCode?: number; durationMs: number; error?: string },
+  ): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO webhook_attempts (delivery_id, attempt, status_code, duration_ms, error) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (delivery_id, attempt) DO UPDATE SET at = now(), status_code = EXCLUDED.status_code,
+         duration_ms = EXCLUDED.duration_ms, error = EXCLUDED.error`,
+      [deliveryId, attempt, a.statusCode ?? null, Math.round(a.durationMs), a.error?.slice(0, 500) ?? null],
+    );
+  }
+
+  async markDelivered(id: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE webhook_deliveries SET delivered_at = COALESCE(delivered_at, now()) WHERE id = $1',
+      [id],
+    );
+  }
+
+  async markGivenUp(id: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE webhook_deliveries SET failed_at = COALESCE(failed_at, now()) WHERE id = $1 AND delivered_at IS NULL',
+      [id],
+    );
+  }
+
+  /** The request's deliveries with their attempts, for GET /v1/inference/:id. */
+  async viewsFor(requestId: string, tenantId: string): Promise<Record<string, unknown>[]> {
+    const { rows } = await this.pool.query<{
+      id: string;
+      url: string;
+      event: string;
+      delivered_at: Date | null;
+      failed_at: Date | null;
+      attempts: AttemptView[];
+    }>(
+      `SELECT d.id, d.url, d.event, d.delivered_at, d.failed_at,
+              COALESCE(json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'status_code', a.status_code,
+                'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.attempt)
+                FILTER (WHERE a.attempt IS NOT NULL), '[]') AS attempts
+       FROM webhook_deliveries d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id
+       WHERE d.request_id = $1 AND d.tenant_id = $2
+       GROUP BY d.id ORDER BY d.created_at, d.id`,
+      [requestId, tenantId],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      url: r.url,
+      event: r.event,
+      attempts: r.attempts,
+      delivered_at: r.delivered_at?.toISOString() ?? null,
+      ...(r.failed_at ? { failed_at: r.failed_at.toISOString() } : {}),
+    }));
+  }
+}
