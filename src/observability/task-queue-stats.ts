@@ -7,7 +7,10 @@ export interface TaskQueueStats {
   backlog: number;
   /** Age of the oldest waiting task, seconds (0 when none waits). */
   backlogAgeS: number;
-  /** Workers that polled the queue recently (within a few minutes). */
+  /**
+   * Workers polling the queue now: seen within {@link LIVE_POLLER_S} (a long poll lasts about a
+   * minute). Temporal itself lists a poller for minutes after it stopped.
+   */
   pollers: number;
   /** Tasks added and dispatched per second, recent average. */
   addRate: number;
@@ -16,6 +19,9 @@ export interface TaskQueueStats {
 
 /** Activity queues carry model calls (GPU queues); workflow queues carry workflow tasks. */
 export type QueueKind = 'activity' | 'workflow';
+
+/** A poller whose last poll began longer ago than this is gone (long polls last ~60 s). */
+export const LIVE_POLLER_S = 75;
 
 const TYPE = {
   activity: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
@@ -40,7 +46,10 @@ export async function describeTaskQueue(
   return {
     backlog: Number(s?.approximateBacklogCount ?? 0),
     backlogAgeS: Number(age?.seconds ?? 0) + (age?.nanos ?? 0) / 1e9,
-    pollers: r.pollers.length,
+    pollers: r.pollers.filter((p) => {
+      const at = Number(p.lastAccessTime?.seconds ?? 0);
+      return at === 0 || Date.now() / 1000 - at < LIVE_POLLER_S;
+    }).length,
     addRate: s?.tasksAddRate ?? 0,
     dispatchRate: s?.tasksDispatchRate ?? 0,
   };
