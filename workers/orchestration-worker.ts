@@ -1,6 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createOrchestrationActivities } from '../activities';
+import { createBatchActivities, createOrchestrationActivities } from '../activities';
 import { loadConfig } from '../src/config/load-config';
 import { idempotencyMetrics } from '../src/idempotency/idempotency-metrics';
 import { IdempotencyStore } from '../src/idempotency/idempotency-store';
@@ -11,6 +11,8 @@ import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
 import { QuotaSweeper } from '../src/quota/quota-sweeper';
 import { RequestsRepo } from '../src/requests/requests-repo';
+import { BatchRepo } from '../src/batches/batch-repo';
+import { batchMetrics } from '../src/batches/batch-metrics';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import {
   createPgPool,
@@ -63,7 +65,15 @@ async function main(): Promise<void> {
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
         workflowsPath: require.resolve('../workflows'),
-        activities,
+        activities: {
+          ...activities,
+          ...createBatchActivities({
+            batches: new BatchRepo(pool),
+            metrics: batchMetrics(metrics.registry),
+            logger,
+            requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+          }),
+        },
       }),
     ],
   });

@@ -28,6 +28,7 @@ import { ApiKeysRepo } from '../tenants/api-keys-repo';
 import { TenantAdminRepo } from '../tenants/tenant-admin-repo';
 import { UsageRepo } from '../requests/usage-repo';
 import { createApp } from './create-app';
+import { createBatchDeps } from '../batches/create-batch-deps';
 import { ApiKeyCache } from './key-cache';
 import { keyCacheMetrics } from './key-cache-metrics';
 import { invalidationChannel, keyInvalidator, subscribeKeyInvalidations } from './key-invalidation';
@@ -110,6 +111,7 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
+    batches: createBatchDeps(cfg, { pool, redis, client, registry, quota, metrics, logger }),
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),

@@ -29,6 +29,7 @@ import { listRoutes } from './routes/list-routes';
 import { usageRoutes } from './routes/usage-routes';
 import { openApiRoutes } from './routes/openapi-routes';
 import { apiDocument } from '../openapi/api-document';
+import { batchRoutes, type BatchRoutesDeps } from './routes/batch-routes';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */
 export interface AppDeps {
@@ -55,6 +56,8 @@ export interface AppDeps {
   keyCache?: ApiKeyCache;
   /** Admin API (tenants, keys, usage, action log) and GET /v1/usage. @default not mounted */
   admin?: AdminApiDeps;
+  /** POST /v1/batches and the other batch routes. @default not mounted */
+  batches?: BatchRoutesDeps;
   /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
   maxBodyBytes?: number;
   /** Idempotency-Key on the POSTs that create requests; without it the header is ignored. @default none */
@@ -84,6 +87,8 @@ export function createApp(deps: AppDeps): Express {
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
   app.use('/admin', adminAuth(deps.adminToken));
   app.use('/v1', tenantAuth(deps.tenants, deps.keyCache ?? deps.apiKeyCacheTtlS ?? 30));
+  // Before the app-wide parser: POST /v1/batches reads its own, larger body (JSON or JSONL).
+  if (deps.batches) app.use(batchRoutes(deps.batches));
   app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
   if (deps.admin) app.use(adminApiRoutes(deps.admin));
   if (deps.webhooks) {

@@ -124,6 +124,12 @@ export const envSchema = z
     API_KEY_CACHE_TTL_S: nonNegative.max(300).default(30),
     /** Max request body in bytes. @default 1048576 */
     API_MAX_BODY_BYTES: positiveInt.default(1048576),
+    /** Max body of POST /v1/batches in bytes (JSON array or JSONL); larger is a 413. @default 67108864 (64 MiB) */
+    BATCH_MAX_BODY_BYTES: positiveInt.default(67_108_864),
+    /** Items of one batch running at once (child workflows in flight). @default 32 */
+    BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
+    /** Items one batch workflow run starts before it continues as new (bounds its history). @default 1000 */
+    BATCH_ITEMS_PER_RUN: z.coerce.number().int().min(10).max(5000).default(1000),
     /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */
     GPU_DRAIN_GRACE_S: positiveInt.default(30),
     /**

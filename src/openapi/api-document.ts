@@ -3,6 +3,8 @@ import { adminRouteDocs } from './docs/admin-docs';
 import { healthRouteDocs } from './docs/health-docs';
 import { inferenceRouteDocs } from './docs/inference-docs';
 import { openAiRouteDocs } from './docs/openai-docs';
+import { webhookRouteDocs } from './docs/webhook-docs';
+import { batchRouteDocs } from '../api/routes/batch-routes';
 import { openApiRouteDocs } from '../api/routes/openapi-routes';
 import { buildOpenApiDocument } from './build-document';
 import type { RouteDoc } from './route-doc';
@@ -13,11 +15,13 @@ import type { RouteDoc } from './route-doc';
  */
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...openApiRouteDocs,
+  ...batchRouteDocs,
   ...healthRouteDocs,
   ...inferenceRouteDocs,
   ...openAiRouteDocs,
   ...accountRouteDocs,
   ...adminRouteDocs,
+  ...webhookRouteDocs,
 ];
 
 /** The API's OpenAPI 3.1 document, from every route table. */

@@ -6,7 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { createGpuActivities, createOrchestrationActivities } from '../../activities';
+import { createBatchActivities, createGpuActivities, createOrchestrationActivities } from '../../activities';
+import { BatchRepo } from '../../src/batches/batch-repo';
+import { batchMetrics } from '../../src/batches/batch-metrics';
 import { buildApi } from '../../src/api/build-api';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
@@ -94,6 +96,12 @@ async function startNode(sh: Shared, withGpu: boolean) {
           webhooks: webhooks.notifier,
         }),
         ...webhooks.activities,
+        ...createBatchActivities({
+          batches: new BatchRepo(pool),
+          metrics: batchMetrics(metrics.registry),
+          logger,
+          requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+        }),
       },
     });
   const workers: Worker[] = [await orchestrationWorker()];

@@ -9,9 +9,12 @@ import { createMetrics } from '../../../src/observability/metrics';
 
 type Json = Record<string, unknown>;
 
-/** Any dependency createApp asks for, so every optional route set is mounted. */
+/**
+ * Any dependency createApp asks for, so every optional route set is mounted; numeric options
+ * (`maxBodyBytes`, `…Ms`, `…S`) are left unset so their defaults apply.
+ */
 const anything: unknown = new Proxy(() => anything, {
-  get: (_t, p) => (p === 'then' ? undefined : anything),
+  get: (_t, p) => (p === 'then' || /(Bytes|Ms|S)$/.test(String(p)) ? undefined : anything),
 });
 
 function appWithEveryRoute() {

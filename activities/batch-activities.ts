@@ -1,0 +1,78 @@
+import type { BatchRepo } from '../src/batches/batch-repo';
+import type { BatchMetrics } from '../src/batches/batch-metrics';
+import type { BatchStatus } from '../src/batches/batch-types';
+import type { Logger } from '../src/observability/logger';
+import type { InferenceInput } from '../src/shared/types';
+
+/** Dependencies of the batch activities; built by the worker entry point. */
+export interface BatchDeps {
+  batches: BatchRepo;
+  metrics: BatchMetrics;
+  logger: Logger;
+  /** Seconds from an item's start by which its request must be finished. @default 3600 */
+  requestDeadlineS?: number;
+}
+
+/** A page of items to start, or word that the batch is being cancelled. */
+export interface BatchPage {
+  cancelling: boolean;
+  items: { idx: number; input: InferenceInput }[];
+}
+
+/**
+ * Activities of the batch workflow: PostgreSQL reads and writes of the batch and its items. Each is
+ * idempotent (a retried page reads the same items; a retried finish changes nothing twice).
+ */
+export function createBatchActivities(deps: BatchDeps) {
+  const { batches, metrics, logger } = deps;
+  const deadlineMs = (deps.requestDeadlineS ?? 3600) * 1000;
+  return {
+    /** Marks the batch in progress; returns its status (`cancelling` if a cancel came first). */
+    async startBatch(batchId: string): Promise<BatchStatus> {
+      const status = await batches.markStarted(batchId);
+      if (!status) throw new Error(`batch ${batchId} not found`);
+      logger.info({ batchId, status }, 'batch started');
+      return status;
+    },
+
+    /**
+     * The next items to start, from `fromIdx` on. Each item is accepted now: its quota window and
+     * deadline count from when it starts, not from when the batch was submitted.
+     */
+    async nextItems(
+      batchId: string,
+      fromIdx: number,
+      maxItems: number,
+      maxBytes: number,
+    ): Promise<BatchPage> {
+      if ((await batches.status(batchId)) === 'cancelling') return { cancelling: true, items: [] };
+      const now = new Date();
+      const items = await batches.page(batchId, fromIdx, maxItems, maxBytes);
+      return {
+        cancelling: false,
+        items: items.map(({ idx, input }) => ({
+          idx,
+          input: {
+            ...input,
+            acceptedAt: now.toISOString(),
+            deadlineAt: new Date(now.getTime() + deadlineMs).toISOString(),
+          },
+        })),
+      };
+    },
+
+    /** Ends the batch (items not started are marked cancelled when it was cancelled); returns its status. */
+    async finishBatch(batchId: string, fromIdx: number, cancelled: boolean): Promise<BatchStatus> {
+      const r = await batches.finish(batchId, fromIdx, cancelled);
+      if (r.changed) {
+        const counts = await batches.counts(batchId);
+        metrics.batchesFinished.inc({ status: r.status });
+        for (const [outcome, n] of Object.entries(counts)) if (n) metrics.itemsFinished.inc({ outcome }, n);
+        logger.info({ batchId, status: r.status, counts }, 'batch finished');
+      }
+      return r.status;
+    },
+  };
+}
+
+export type BatchActivities = ReturnType<typeof createBatchActivities>;
