@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startStack, type Stack } from '../support/stack';
 
@@ -66,6 +66,8 @@ async function recordHistories(): Promise<void> {
   const dir = join(__dirname, '../replay/histories/batch-v1');
   mkdirSync(dir, { recursive: true });
   for (const [file, id] of Object.entries(recorded)) {
+    // Histories are added, never re-recorded (docs/operations.md): an existing file is kept.
+    if (existsSync(join(dir, file))) continue;
     const history = await s.client.workflow.getHandle(id).fetchHistory();
     const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
     writeFileSync(join(dir, file), historyToJSON(history));
