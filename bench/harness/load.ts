@@ -5,8 +5,13 @@ export interface LoadResult {
   latencies: number[];
   completed: number;
   errors: number;
+  /** Errors counted by message (first line), so a run says why calls failed. */
+  errorReasons: Record<string, number>;
   elapsedMs: number;
 }
+
+const reasonOf = (err: unknown): string =>
+  (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 120);
 
 /** `concurrency` clients calling `fn` back to back for `durationMs` (or `total` calls). */
 export async function closedLoop(
@@ -15,6 +20,7 @@ export async function closedLoop(
   fn: (i: number) => Promise<void>,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  const errorReasons: Record<string, number> = {};
   let errors = 0;
   let next = 0;
   const t0 = performance.now();
@@ -29,13 +35,14 @@ export async function closedLoop(
         try {
           await fn(i);
           latencies.push(performance.now() - t);
-        } catch {
+        } catch (err) {
           errors++;
+          errorReasons[reasonOf(err)] = (errorReasons[reasonOf(err)] ?? 0) + 1;
         }
       }
     }),
   );
-  return { latencies, completed: latencies.length, errors, elapsedMs: performance.now() - t0 };
+  return { latencies, completed: latencies.length, errors, errorReasons, elapsedMs: performance.now() - t0 };
 }
 
 /**
@@ -49,6 +56,7 @@ export async function openLoop(
   fn: (i: number) => Promise<void>,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
+  const errorReasons: Record<string, number> = {};
   let errors = 0;
   const calls: Promise<void>[] = [];
   const t0 = performance.now();
@@ -60,12 +68,15 @@ export async function openLoop(
     calls.push(
       fn(i).then(
         () => void latencies.push(performance.now() - at),
-        () => void errors++,
+        (err: unknown) => {
+          errors++;
+          errorReasons[reasonOf(err)] = (errorReasons[reasonOf(err)] ?? 0) + 1;
+        },
       ),
     );
   }
   await Promise.all(calls);
-  return { latencies, completed: latencies.length, errors, elapsedMs: performance.now() - t0 };
+  return { latencies, completed: latencies.length, errors, errorReasons, elapsedMs: performance.now() - t0 };
 }
 
 /** The p-th percentile (0-100) of `xs`, NaN when empty. */

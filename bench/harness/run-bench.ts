@@ -38,6 +38,7 @@ export interface BenchOptions {
 const summary = (r: LoadResult) => ({
   completed: r.completed,
   errors: r.errors,
+  ...(r.errors ? { error_reasons: r.errorReasons } : {}),
   per_s: round(r.completed / (r.elapsedMs / 1000)),
   p50_ms: round(pct(r.latencies, 50)),
   p99_ms: round(pct(r.latencies, 99)),
@@ -54,8 +55,9 @@ export async function runBench(o: BenchOptions) {
       headers: wait ? { ...headers, prefer: `wait=${wait}` } : headers,
       body: JSON.stringify({ model: o.modelName, prompt, max_tokens: o.maxTokens }),
     });
-    const body = (await res.json()) as { id: string; status: string };
-    if (res.status !== 202 && res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    const body = (await res.json()) as { id: string; status: string; error?: { type?: string } };
+    if (res.status !== 202 && res.status !== 200)
+      throw new Error(`HTTP ${res.status} ${body.error?.type ?? ''}`);
     if (wait && body.status !== 'completed') throw new Error(`not completed: ${body.status}`);
     return { id: body.id, status: res.status };
   };
@@ -67,8 +69,16 @@ export async function runBench(o: BenchOptions) {
     await closedLoop(1, { total: o.sequential }, (i) => submit(`seq ${i}`).then(() => undefined)),
   );
 
-  const accept: { rate: number; p50: number; p99: number; max: number; errors: number; achieved: number }[] =
-    [];
+  const accept: {
+    rate: number;
+    p50: number;
+    p99: number;
+    max: number;
+    errors: number;
+    achieved: number;
+    offered: number;
+    error_reasons?: Record<string, number>;
+  }[] = [];
   for (const rate of o.rates) {
     log(`accept, open loop at ${rate}/s for ${o.rateDurationS} s`);
     const r = await openLoop(rate, o.rateDurationS * 1000, (i) =>
@@ -81,6 +91,8 @@ export async function runBench(o: BenchOptions) {
       max: round(pct(r.latencies, 100)),
       errors: r.errors,
       achieved: round(r.completed / (r.elapsedMs / 1000)),
+      offered: r.completed + r.errors,
+      ...(r.errors ? { error_reasons: r.errorReasons } : {}),
     });
     await drain(o, headers);
   }

@@ -63,9 +63,10 @@ test('the model service failing: the last error and the attempt', async () => {
 });
 
 test("busy GPUs for another tenant; the tenant's own backlog for the one that flooded the queue", async () => {
-  // The in-process GPU worker runs 16 calls at once: 40 slow calls leave 24 waiting on the queue.
+  // The in-process GPU worker runs 16 calls at once: 40 calls of 10 s each (2,000 tokens at 5 ms)
+  // leave 24 waiting on the queue, and no slot frees before the other tenant's request is seen.
   const flood: string[] = [];
-  for (let i = 0; i < 40; i++) flood.push(await submit(`flood ${i}`, 400));
+  for (let i = 0; i < 40; i++) flood.push(await submit(`flood ${i}`, 2000));
   const other = `other-${s.tenantId}`;
   const otherKey = `sk-${other}-key`;
   await s.tenants.ensure({ id: other, name: 'other', tier: 'standard' });

@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy } from '../../src/webhooks/address-policy';
@@ -21,9 +23,23 @@ beforeAll(async () => {
     },
   });
 });
+/** Workflow ids whose histories RECORD_WEBHOOK_HISTORIES=1 writes to test/replay/histories/webhook-v1/. */
+const recorded: Record<string, string> = {};
 afterAll(async () => {
+  if (process.env.RECORD_WEBHOOK_HISTORIES === '1') await recordHistories();
   await s?.stop();
 });
+
+async function recordHistories(): Promise<void> {
+  const dir = join(__dirname, '../replay/histories/webhook-v1');
+  mkdirSync(dir, { recursive: true });
+  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
+  for (const [file, id] of Object.entries(recorded)) {
+    // Histories are added, never re-recorded (docs/operations.md): an existing file is kept.
+    if (existsSync(join(dir, file))) continue;
+    writeFileSync(join(dir, file), historyToJSON(await s.client.workflow.getHandle(id).fetchHistory()));
+  }
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -134,6 +150,8 @@ test('a receiver that fails and goes down still gets every event, signed, one we
   const deadline = Date.now() + 30_000;
   while (!ids.every((x) => delivered().includes(x)) && Date.now() < deadline) await sleep(100);
   expect(delivered().sort()).toEqual([...ids].sort());
+  recorded['delivered-after-failures-request-url.json'] = ids[0]!;
+  recorded['delivered-after-failures-endpoint.json'] = ids[1]!;
 
   for (const r of receiver.received) {
     const whId = String(r.headers['webhook-id']);
