@@ -50,7 +50,7 @@ test('every dashboard query returns data from a real Prometheus scraping the sta
     body: JSON.stringify({ script: [{ kind: 'status', status: 500, count: 2 }] }),
   });
   expect(
-    (await call('PUT', '/admin/tenants/demo/limits', { requests_per_minute: 30 }, stack.adminToken)).status,
+    (await call('PUT', '/admin/tenants/demo/limits', { requests_per_minute: 10 }, stack.adminToken)).status,
   ).toBe(200);
   const statuses = await Promise.all(
     Array.from({ length: 40 }, (_, i) =>
@@ -59,8 +59,10 @@ test('every dashboard query returns data from a real Prometheus scraping the sta
       ),
     ),
   );
-  expect(statuses.filter((s) => s === 202).length).toBe(30);
-  expect(statuses.filter((s) => s === 429).length).toBe(10);
+  // The per-minute window is a calendar minute: a burst across a boundary may get two windows' worth.
+  expect(statuses.filter((s) => s === 202).length).toBeGreaterThanOrEqual(10);
+  expect(statuses.filter((s) => s === 202).length).toBeLessThanOrEqual(20);
+  expect(statuses.filter((s) => s === 429).length).toBe(40 - statuses.filter((s) => s === 202).length);
 
   const queries = dashboardQueries();
   const empty = async (): Promise<string[]> => {
