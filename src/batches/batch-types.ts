@@ -1,17 +1,11 @@
+import { REQUEST_STATUSES } from '../shared/types';
+
 /** Statuses of a batch. */
 export const BATCH_STATUSES = ['validating', 'in_progress', 'completed', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 /** States an item can be in: its request's status, or `pending` (not started) / `cancelled` (never started). */
-export const BATCH_ITEM_STATES = [
-  'pending',
-  'queued',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'rejected',
-] as const;
+export const BATCH_ITEM_STATES = ['pending', ...REQUEST_STATUSES] as const;
 export type BatchItemState = (typeof BATCH_ITEM_STATES)[number];
 
 /** Most items one batch may hold. */

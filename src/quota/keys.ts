@@ -1,4 +1,4 @@
-import type { WindowBucket } from './windows';
+import { bucketsFor, type WindowBucket } from './windows';
 
 /**
  * Redis key layout. Every key of a tenant carries the hash tag `{t:<tenant>}` so a tenant's scripts
@@ -29,6 +29,11 @@ export class QuotaKeys {
   }
   bucket(tenantId: string, b: WindowBucket): string {
     return this.bucketPrefix(tenantId) + b.id;
+  }
+  /** The minute, day and month buckets that contain `at`. */
+  windows(tenantId: string, at: Date): [string, string, string] {
+    const b = bucketsFor(at);
+    return [this.bucket(tenantId, b.minute), this.bucket(tenantId, b.day), this.bucket(tenantId, b.month)];
   }
   /**
    * Set of initialised tenants, walked by the sweeper and the audit. The one key outside every

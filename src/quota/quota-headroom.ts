@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { QuotaRedis } from './redis-client';
-import type { LimitName } from '../tenants/limits';
 import type { QuotaKeys } from './keys';
-import { bucketsFor } from './windows';
+import { refusalFrom, type QuotaRefusal } from './refusal';
+import { QUOTA_SCRIPTS } from './scripts';
 import { runScript } from './run-script';
 
 /** Options for {@link QuotaHeadroom}. */
@@ -19,18 +17,9 @@ export interface QuotaHeadroomOptions {
 }
 
 /** A limit that would refuse the request, with the figures for the 429. */
-export interface HeadroomRefusal {
-  outcome: 'refused';
-  limit: LimitName;
-  limitValue: number;
-  used: number;
-  reserved: number;
-  resetsAt: Date;
-}
+export type HeadroomRefusal = QuotaRefusal;
 
 export type HeadroomResult = { outcome: 'ok' } | HeadroomRefusal;
-
-const SCRIPT = readFileSync(join(__dirname, 'lua', 'headroom.lua'), 'utf8');
 
 type Reply = (string | number)[];
 
@@ -57,35 +46,12 @@ export class QuotaHeadroom {
     }
     // Still not initialised (a concurrent forced rebuild): no verdict; reserve will decide.
     if (reply[0] !== 'refused') return { outcome: 'ok' };
-    const limit = String(reply[1]) as LimitName;
-    const b = bucketsFor(at);
-    const resetsAt: Record<LimitName, Date> = {
-      max_in_flight: new Date(at.getTime() + 1000),
-      requests_per_minute: b.minute.resetsAt,
-      requests_per_day: b.day.resetsAt,
-      tokens_per_day: b.day.resetsAt,
-      tokens_per_month: b.month.resetsAt,
-    };
-    return {
-      outcome: 'refused',
-      limit,
-      limitValue: Number(reply[2]),
-      used: Number(reply[3]),
-      reserved: Number(reply[4]),
-      resetsAt: resetsAt[limit],
-    };
+    return refusalFrom(reply, at, at);
   }
 
   private async eval(tenantId: string, at: Date, tokens: number): Promise<Reply> {
     const { keys } = this.opts;
-    const b = bucketsFor(at);
-    const scriptKeys = [
-      keys.limits(tenantId),
-      keys.bucket(tenantId, b.minute),
-      keys.bucket(tenantId, b.day),
-      keys.bucket(tenantId, b.month),
-      keys.active(tenantId),
-    ];
-    return (await runScript(this.opts.redis, SCRIPT, scriptKeys, [tokens])) as Reply;
+    const scriptKeys = [keys.limits(tenantId), ...keys.windows(tenantId, at), keys.active(tenantId)];
+    return (await runScript(this.opts.redis, QUOTA_SCRIPTS.headroom, scriptKeys, [tokens])) as Reply;
   }
 }

@@ -6,6 +6,7 @@ import type { OpenRequest, QuotaStateSource } from './quota-state-source';
 import { QUOTA_SCRIPTS as SCRIPTS } from './scripts';
 import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './windows';
 import { runScript } from './run-script';
+import { refusalFrom, type QuotaRefusal } from './refusal';
 
 /** Options for {@link QuotaStore}. */
 export interface QuotaStoreOptions {
@@ -31,17 +32,7 @@ export interface ReservationRef {
   acceptedAt: Date;
 }
 
-export type ReserveResult =
-  | { outcome: 'reserved' }
-  | { outcome: 'exists'; state: string }
-  | {
-      outcome: 'refused';
-      limit: LimitName;
-      limitValue: number;
-      used: number;
-      reserved: number;
-      resetsAt: Date;
-    };
+export type ReserveResult = { outcome: 'reserved' } | { outcome: 'exists'; state: string } | QuotaRefusal;
 
 export type SettleResult =
   { outcome: 'settled'; from: string } | { outcome: 'noop'; state: string } | { outcome: 'missing' };
@@ -87,21 +78,12 @@ export class QuotaStore {
     this.now = opts.now ?? ((): Date => new Date());
   }
 
-  private windowKeys(tenantId: string, at: Date): [string, string, string] {
-    const b = bucketsFor(at);
-    return [
-      this.keys.bucket(tenantId, b.minute),
-      this.keys.bucket(tenantId, b.day),
-      this.keys.bucket(tenantId, b.month),
-    ];
-  }
-
   /** KEYS of reserve.lua and settle.lua: limits, record, minute, day, month, active. */
   private scriptKeys(ref: ReservationRef): string[] {
     return [
       this.keys.limits(ref.tenantId),
       this.keys.record(ref.tenantId, ref.requestId),
-      ...this.windowKeys(ref.tenantId, ref.acceptedAt),
+      ...this.keys.windows(ref.tenantId, ref.acceptedAt),
       this.keys.active(ref.tenantId),
     ];
   }
@@ -138,23 +120,7 @@ export class QuotaStore {
     );
     if (reply[0] === 'ok') return { outcome: 'reserved' };
     if (reply[0] === 'exists') return { outcome: 'exists', state: String(reply[1]) };
-    const limit = String(reply[1]) as LimitName;
-    const b = bucketsFor(ref.acceptedAt);
-    const resetsAt: Record<LimitName, Date> = {
-      max_in_flight: new Date(this.now().getTime() + 1000),
-      requests_per_minute: b.minute.resetsAt,
-      requests_per_day: b.day.resetsAt,
-      tokens_per_day: b.day.resetsAt,
-      tokens_per_month: b.month.resetsAt,
-    };
-    return {
-      outcome: 'refused',
-      limit,
-      limitValue: Number(reply[2]),
-      used: Number(reply[3]),
-      reserved: Number(reply[4]),
-      resetsAt: resetsAt[limit],
-    };
+    return refusalFrom(reply, ref.acceptedAt, this.now());
   }
 
   /** Replaces the reservation by the actual usage. No-op after release or a previous commit. */

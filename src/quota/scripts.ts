@@ -15,4 +15,5 @@ export const QUOTA_SCRIPTS = {
   setLimits: load('set-limits'),
   auditSnapshot: load('audit-snapshot'),
   auditFix: load('audit-fix'),
+  headroom: load('headroom'),
 } as const;

@@ -14,6 +14,7 @@ import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { submitBodySchema } from '../schemas';
 import { findOwned } from './find-owned';
+import { awaitEnd } from '../../streams/await-end';
 import { QueueInsight } from '../../inference/queue-insight';
 
 /** Longest `Prefer: wait=N` honoured, seconds. */
@@ -71,22 +72,6 @@ export function inferenceRoutes(deps: {
   streamMetrics: StreamMetrics;
 }): Router {
   const router = Router();
-  const waitForEnd = async (id: string, tenantId: string, ms: number): Promise<RequestRecord | undefined> => {
-    const terminalStatus = async (): Promise<string | undefined> => {
-      const row = await deps.requests.get(id, tenantId);
-      return row && isTerminal(row.status) ? row.status : undefined;
-    };
-    deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
-    try {
-      for await (const e of deps.follower.follow(id, { signal: AbortSignal.timeout(ms), terminalStatus })) {
-        if (e.event.type === 'final') break;
-      }
-    } finally {
-      deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
-    }
-    const row = await deps.requests.get(id, tenantId);
-    return row && isTerminal(row.status) ? row : undefined;
-  };
 
   router.post('/v1/inference', async (req, res) => {
     const tenant = tenantOf(req);
@@ -129,7 +114,7 @@ export function inferenceRoutes(deps: {
     const waitS = preferWaitS(req.header('prefer'));
     if (waitS > 0) {
       res.setHeader('Preference-Applied', `wait=${waitS}`);
-      const row = await waitForEnd(input.requestId, tenant.id, waitS * 1000);
+      const row = await awaitEnd(deps, input.requestId, tenant.id, AbortSignal.timeout(waitS * 1000));
       if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
     }
     res.status(accepted.status).location(`/v1/inference/${input.requestId}`).json(accepted.body);

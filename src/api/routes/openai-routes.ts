@@ -12,11 +12,12 @@ import {
 import { chatCompletionBody, completionBody, toSubmit } from '../../openai/openai-schemas';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
-import { isTerminal, type InferenceInput } from '../../shared/types';
+import type { InferenceInput } from '../../shared/types';
 import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
 import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
+import { awaitEnd, terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
 import { clientGone, SseWriter } from '../sse';
 
@@ -102,10 +103,8 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
             .catch((err: unknown) => deps.logger.warn({ err, requestId: id }, 'cancel failed'));
         });
       }
-      const terminalStatus = async (): Promise<string | undefined> => {
-        const row = await deps.requests.get(id, tenant.id);
-        return row && isTerminal(row.status) ? row.status : undefined;
-      };
+      const terminalStatus = terminalStatusOf(deps.requests, id, tenant.id);
+
       if (body.stream) {
         await stream(kind, head, body.stream_options?.include_usage === true, {
           gone,
@@ -115,19 +114,14 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
         });
         return;
       }
-      const kindLabel = { kind: 'wait' };
-      deps.streamMetrics.clientsAttached.inc(kindLabel);
-      const signal = AbortSignal.any([gone, AbortSignal.timeout(deps.waitMaxMs)]);
-      try {
-        for await (const e of deps.follower.follow(id, { signal, terminalStatus })) {
-          if (e.event.type === 'final') break;
-        }
-      } finally {
-        deps.streamMetrics.clientsAttached.dec(kindLabel);
-      }
+      const row = await awaitEnd(
+        deps,
+        id,
+        tenant.id,
+        AbortSignal.any([gone, AbortSignal.timeout(deps.waitMaxMs)]),
+      );
       if (gone.aborted) return;
-      const row = await deps.requests.get(id, tenant.id);
-      if (!row || !isTerminal(row.status)) {
+      if (!row) {
         throw new AppError(
           ErrorType.ModelTimeout,
           `request ${id} did not finish in time; it runs on: GET /v1/inference/${id}`,

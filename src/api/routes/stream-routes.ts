@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
-import { isTerminal } from '../../shared/types';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
+import { terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
 import { clientGone, SseWriter } from '../sse';
 import { findOwned } from './find-owned';
@@ -49,10 +49,7 @@ export function streamRoutes(deps: {
       for await (const { id, event } of deps.follower.follow(found.id, {
         afterId,
         signal,
-        terminalStatus: async () => {
-          const row = await deps.requests.get(found.id, tenantId);
-          return row && isTerminal(row.status) ? row.status : undefined;
-        },
+        terminalStatus: terminalStatusOf(deps.requests, found.id, tenantId),
       })) {
         if (event.type === 'attempt') {
           sse.event({ attempt: event.attempt, restarted: event.attempt > 1 }, { id, event: 'attempt' });

@@ -1,0 +1,40 @@
+import type { RequestRecord, RequestsRepo } from '../requests/requests-repo';
+import { isTerminal } from '../shared/types';
+import type { RequestFollower } from './request-follower';
+import type { StreamMetrics } from './stream-metrics';
+
+/** The request's status from PostgreSQL if terminal: how a follower learns an end it did not see. */
+export function terminalStatusOf(
+  requests: Pick<RequestsRepo, 'get'>,
+  id: string,
+  tenantId: string,
+): () => Promise<string | undefined> {
+  return async () => {
+    const row = await requests.get(id, tenantId);
+    return row && isTerminal(row.status) ? row.status : undefined;
+  };
+}
+
+/**
+ * Waits until the request is terminal (its `final` stream entry, or PostgreSQL) or `signal` ends the
+ * wait; returns its row when terminal, else undefined. One wait for `Prefer: wait` and non-streaming
+ * OpenAI calls alike, counted as a `wait` client.
+ */
+export async function awaitEnd(
+  deps: { follower: RequestFollower; requests: Pick<RequestsRepo, 'get'>; streamMetrics: StreamMetrics },
+  id: string,
+  tenantId: string,
+  signal: AbortSignal,
+): Promise<RequestRecord | undefined> {
+  deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
+  try {
+    const terminalStatus = terminalStatusOf(deps.requests, id, tenantId);
+    for await (const e of deps.follower.follow(id, { signal, terminalStatus })) {
+      if (e.event.type === 'final') break;
+    }
+  } finally {
+    deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
+  }
+  const row = await deps.requests.get(id, tenantId);
+  return row && isTerminal(row.status) ? row : undefined;
+}
