@@ -8,7 +8,9 @@ import { createPool } from '../../src/db/pool';
 import { startDevServer } from '../support/dev-server';
 import { temporalBinaries } from '../support/toolchain';
 
-const TEST_DB = 'inference_test';
+// One database per jest run (its pid), so two runs on one machine never drop each other's data;
+// the teardown drops it.
+const TEST_DB = `inference_test_${process.pid}`;
 
 /** One Temporal dev server, one fresh database and one workflow bundle for every integration test. */
 export default async function globalSetup(): Promise<void> {
@@ -25,6 +27,7 @@ export default async function globalSetup(): Promise<void> {
   await admin.end();
   base.pathname = `/${TEST_DB}`;
   process.env.TEST_DATABASE_URL = base.toString();
+  (globalThis as { __testDb?: string }).__testDb = TEST_DB;
   const pool = createPool({ connectionString: base.toString(), max: 1 });
   await migrate(pool);
   await pool.end();
