@@ -80,7 +80,16 @@ export function createGpuActivities(deps: GpuDeps) {
           ErrorType.ModelInvalidRequest,
         );
       }
-      await requests.markAttempt(input.requestId, attempt);
+      // In parallel with the call (it is on the path to the first token): awaited before this attempt
+      // reports anything, so its partial output or error is never cleared by its own mark.
+      const marking = requests.markAttempt(input.requestId, attempt).then(
+        () => undefined,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
+      const marked = async (): Promise<void> => {
+        const err = await marking;
+        if (err) throw err;
+      };
       const untilDeadline = input.deadlineAt
         ? Date.parse(input.deadlineAt) - Date.now() - DEADLINE_MARGIN_MS
         : undefined;
@@ -123,6 +132,8 @@ export function createGpuActivities(deps: GpuDeps) {
         );
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
         await closeRelay(live, result.finishReason);
+        // A mark that failed (PostgreSQL down) fails the attempt, as it did before the call.
+        await marked();
         return result;
       } catch (err) {
         const details = ctx.cancellationDetails;
@@ -145,6 +156,7 @@ export function createGpuActivities(deps: GpuDeps) {
           { requestId: input.requestId, model: input.model, attempt, outcome, error: failure.message },
           'model call failed',
         );
+        await marking;
         // A drained call is handed back whole to another worker: nothing of it is kept.
         if (output && !details?.workerShutdown) {
           const reason: PartialFinishReason = cancelled

@@ -90,7 +90,10 @@ async function main(): Promise<void> {
 
   const spawnChild = (name: string, file: string, extraEnv: Record<string, string> = {}): ChildProcess => {
     const log = createWriteStream(join(LOGS, `${name}.log`), { flags: 'a' });
-    const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
+    // STACK_NODE_ARGS: extra node flags for every process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+    // to profile the stack (docs/benchmarks.md); profiles are written when Ctrl-C stops it.
+    const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, file)], {
       cwd: ROOT,
       env: { ...process.env, APP_ENV: cfg.APP_ENV, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

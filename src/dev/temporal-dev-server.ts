@@ -20,6 +20,17 @@ export interface DevServerOptions {
 /** Dynamic config for priority and per-tenant fairness on task queues. */
 export const FAIRNESS_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
 
+/**
+ * One partition per task queue on the single-process dev server: with the default four, a task
+ * written to a partition no poller is waiting on is forwarded to the root first (measured here on 20
+ * sequential requests: workflow-task schedule-to-start p50 4.7 -> 3.7 ms, GPU activity dispatch
+ * 3.3 -> 2.5 ms). A multi-node cluster keeps its partitions (they spread a queue's load).
+ * Write before read, and never fewer read partitions than were written: a server that ran with four
+ * would otherwise strand the tasks in partitions 1-3. So the read count stays at the default and
+ * only writes go to the root, whose pollers every partition's poll is forwarded to.
+ */
+export const DEV_MATCHING_DYNAMIC_CONFIG = ['matching.numTaskqueueWritePartitions=1'];
+
 /** Options for {@link devServerArgs}. */
 export interface DevServerArgsOptions {
   /** Folder of the SQLite file; unset: in-memory and headless (tests, benchmarks). */
@@ -70,7 +81,9 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
       '--search-attribute',
       `${k}=${t}`,
     ]),
-    ...(o.fairness === false ? [] : FAIRNESS_DYNAMIC_CONFIG).flatMap((kv) => ['--dynamic-config-value', kv]),
+    ...[...(o.fairness === false ? [] : FAIRNESS_DYNAMIC_CONFIG), ...DEV_MATCHING_DYNAMIC_CONFIG].flatMap(
+      (kv) => ['--dynamic-config-value', kv],
+    ),
   ];
 }
 

@@ -14,3 +14,11 @@ test('pragmas can be overridden (full durability: none), and an in-memory server
   expect(pragmas(devServerArgs({ port: 7233, dataDir: '/data', sqlitePragmas: [] }))).toEqual([]);
   expect(pragmas(devServerArgs({ port: 7233 }))).toEqual([]);
 });
+
+test('task queues get one write partition (no forwarding hop on one process), reads stay at the default', () => {
+  const args = devServerArgs({ port: 7233, dataDir: '/data' });
+  const dyn = args.flatMap((a, i) => (args[i - 1] === '--dynamic-config-value' ? [a] : []));
+  expect(dyn).toContain('matching.numTaskqueueWritePartitions=1');
+  // Fewer read partitions than were ever written would strand tasks left in the others.
+  expect(dyn.some((kv) => kv.startsWith('matching.numTaskqueueReadPartitions'))).toBe(false);
+});
