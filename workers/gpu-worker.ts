@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities } from '../activities';
+import { createDataConverter } from '../src/codec/data-converter';
 import { loadConfig } from '../src/config/load-config';
 import { createAdapters, servedQueues } from '../src/models/create-adapters';
 import { loadRegistry } from '../src/models/model-registry';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   const cfg = loadConfig();
   installWorkerRuntime({ sdkMetricsPort: cfg.GPU_SDK_METRICS_PORT });
   const logger = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL });
+  const dataConverter = createDataConverter(cfg);
   const metrics = createMetrics('gpu-worker');
   const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });
   const registry = loadRegistry(cfg);
@@ -50,6 +52,7 @@ async function main(): Promise<void> {
           connection,
           namespace: cfg.TEMPORAL_NAMESPACE,
           taskQueue,
+          dataConverter,
           activities,
           maxConcurrentActivityTaskExecutions: slots,
           shutdownGraceTime: `${cfg.GPU_DRAIN_GRACE_S}s`,

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBatchActivities, createOrchestrationActivities } from '../activities';
+import { createDataConverter } from '../src/codec/data-converter';
 import { loadConfig } from '../src/config/load-config';
 import { idempotencyMetrics } from '../src/idempotency/idempotency-metrics';
 import { IdempotencyStore } from '../src/idempotency/idempotency-store';
@@ -33,6 +34,8 @@ async function main(): Promise<void> {
   const cfg = loadConfig();
   installWorkerRuntime({ sdkMetricsPort: cfg.ORCHESTRATION_SDK_METRICS_PORT });
   const logger = createLogger({ component: 'orchestration-worker', level: cfg.LOG_LEVEL });
+  // One converter for the worker and the client: both read and write encrypted payloads.
+  const dataConverter = createDataConverter(cfg);
   const metrics = createMetrics('orchestration-worker');
   const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });
   const pool = createPgPool(cfg, 'orchestration-worker', { dependencies });
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
   const client = new Client({
     connection: Connection.lazy({ address: temporalAddress(cfg) }),
     namespace: cfg.TEMPORAL_NAMESPACE,
+    dataConverter,
   });
   const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
   const activities = {
@@ -64,6 +68,7 @@ async function main(): Promise<void> {
         connection,
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
+        dataConverter,
         workflowsPath: require.resolve('../workflows'),
         activities: {
           ...activities,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ORCHESTRATION_TASK_QUEUE } from '../shared/constants';
-import { DEVELOPMENT_SECRETS, adminTokenProblem } from './secret-rules';
+import { parsePayloadKeys } from '../codec/payload-keys';
+import { DEVELOPMENT_SECRETS, adminTokenProblem, codecTokenProblem } from './secret-rules';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -172,6 +173,53 @@ export const envSchema = z
     /** Milliseconds one delivery attempt may take (connect to last byte). @default 10000 */
     WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
 
+    /**
+     * Encryption of prompts and outputs in Temporal history (docs/operations.md). `on`: payloads are
+     * encrypted with PAYLOAD_ACTIVE_KEY_ID (PAYLOAD_KEYS required). `off`: written in clear; keys in
+     * PAYLOAD_KEYS still decrypt older payloads. Unset: `on` when PAYLOAD_KEYS is set; outside
+     * development the API, the workers and the codec server refuse to start without keys unless this
+     * is `off`. @default on with keys; required outside development
+     */
+    PAYLOAD_ENCRYPTION: z.enum(['on', 'off']).optional(),
+    /**
+     * Payload encryption keys, comma-separated `<key id>:<base64 of 32 bytes>`
+     * (`k1:$(openssl rand -base64 32)`). Every key decrypts; only PAYLOAD_ACTIVE_KEY_ID encrypts. To
+     * rotate: add the new key everywhere, then switch PAYLOAD_ACTIVE_KEY_ID, and remove the old key
+     * only once no history that needs it is kept. @default unset
+     */
+    PAYLOAD_KEYS: z
+      .string()
+      .superRefine((s, ctx) => {
+        for (const message of parsePayloadKeys(s).problems) ctx.addIssue({ code: 'custom', message });
+      })
+      .transform((s) => parsePayloadKeys(s).keys)
+      .optional(),
+    /** Id (in PAYLOAD_KEYS) of the key that encrypts new payloads. @default the only key, when there is one */
+    PAYLOAD_ACTIVE_KEY_ID: z.string().min(1).optional(),
+    /** Codec server (Temporal Web UI and CLI decoding) listen host. @default 0.0.0.0 */
+    CODEC_SERVER_HOST: z.string().default('0.0.0.0'),
+    /** Codec server port. @default 8234 */
+    CODEC_SERVER_PORT: port.default(8234),
+    /**
+     * Bearer token the codec server requires (`temporal ... --codec-auth "Bearer <token>"`). Outside
+     * development: required by the codec server, at least 32 characters, no placeholder.
+     * @default dev-codec-token (accepted in development only)
+     */
+    CODEC_SERVER_TOKEN: z.string().min(8).optional(),
+    /**
+     * Browser origins (comma-separated) allowed to call the codec server: the Temporal Web UI's.
+     * @default http://127.0.0.1:8233,http://localhost:8233
+     */
+    CODEC_CORS_ORIGINS: z
+      .string()
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .default(['http://127.0.0.1:8233', 'http://localhost:8233']),
+
     /** Reference model service port. @default 8090 */
     MODEL_SERVICE_PORT: port.default(8090),
     /** Reference model service: concurrent generation slots (like a GPU batch). @default 8 */
@@ -216,6 +264,35 @@ export const envSchema = z
           message: `must be unset when APP_ENV=${env.APP_ENV}: tenant demo exists in development only; create tenants with real API keys (docs/deploy.md)`,
         });
       }
+    }
+    // zod runs this refinement even when PAYLOAD_KEYS failed its own checks (it is then the string).
+    const keysValid = env.PAYLOAD_KEYS === undefined || Array.isArray(env.PAYLOAD_KEYS);
+    const keyIds = (keysValid && env.PAYLOAD_KEYS?.map((k) => k.id)) || [];
+    if (!keysValid) {
+      // Reported on PAYLOAD_KEYS already.
+    } else if (env.PAYLOAD_ACTIVE_KEY_ID !== undefined && !keyIds.includes(env.PAYLOAD_ACTIVE_KEY_ID)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYLOAD_ACTIVE_KEY_ID'],
+        message: `must name a key in PAYLOAD_KEYS (${keyIds.join(', ') || 'none set'})`,
+      });
+    } else if (env.PAYLOAD_ACTIVE_KEY_ID === undefined && keyIds.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYLOAD_ACTIVE_KEY_ID'],
+        message: `is required when PAYLOAD_KEYS holds more than one key (${keyIds.join(', ')})`,
+      });
+    }
+    if (keysValid && env.PAYLOAD_ENCRYPTION === 'on' && !keyIds.length) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYLOAD_KEYS'],
+        message: 'is required when PAYLOAD_ENCRYPTION=on',
+      });
+    }
+    if (env.APP_ENV !== 'development' && env.CODEC_SERVER_TOKEN !== undefined) {
+      const problem = codecTokenProblem(env.CODEC_SERVER_TOKEN);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['CODEC_SERVER_TOKEN'], message: problem });
     }
     if (env.ORCHESTRATION_METRICS_PORT === env.GPU_METRICS_PORT) {
       ctx.addIssue({

@@ -4,7 +4,11 @@
  */
 
 /** The development defaults of the config schema: valid in development mode only. */
-export const DEVELOPMENT_SECRETS = { ADMIN_TOKEN: 'dev-admin-token', DEV_API_KEY: 'dev-demo-key' } as const;
+export const DEVELOPMENT_SECRETS = {
+  ADMIN_TOKEN: 'dev-admin-token',
+  DEV_API_KEY: 'dev-demo-key',
+  CODEC_SERVER_TOKEN: 'dev-codec-token',
+} as const;
 
 /** Shortest ADMIN_TOKEN accepted outside development (`openssl rand -hex 32` gives 64 characters). */
 export const MIN_ADMIN_TOKEN_LENGTH = 32;
@@ -30,6 +34,15 @@ export function adminTokenProblem(token: string): string | undefined {
     return `is unset or the development default; set a random token of at least ${MIN_ADMIN_TOKEN_LENGTH} characters (openssl rand -hex 32), or APP_ENV=development for a local run`;
   if (isPlaceholderSecret(token))
     return 'is a development default or a template placeholder; set a real token';
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
+    return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters outside development (openssl rand -hex 32)`;
+  return undefined;
+}
+
+/** Why `token` cannot be the codec server's bearer token outside development; undefined when it can. */
+export function codecTokenProblem(token: string): string | undefined {
+  if (isPlaceholderSecret(token))
+    return 'is a development default or a template placeholder; set a real token (openssl rand -hex 32)';
   if (token.length < MIN_ADMIN_TOKEN_LENGTH)
     return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters outside development (openssl rand -hex 32)`;
   return undefined;

@@ -1,5 +1,6 @@
 import { Connection, Client, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { createDataConverter } from '../codec/data-converter';
 import type { Env } from '../config/schema';
 import { createPool } from '../db/pool';
 import type { DependencyReporter } from '../observability/dependency-monitor';
@@ -31,14 +32,20 @@ export function createPgPool(cfg: Env, name: string, deps: { dependencies?: Depe
 
 /**
  * A Temporal client that fails fast while the frontend is unreachable: 3 attempts (about half a
- * second) instead of the SDK's 10 (about 20 s), so a submit answers 503 rather than hang.
+ * second) instead of the SDK's 10 (about 20 s), so a submit answers 503 rather than hang. Payloads
+ * go through the payload codec (encrypted prompts and outputs).
  */
 export async function createTemporalClient(cfg: Env): Promise<{ client: Client; connection: Connection }> {
   const connection = await Connection.connect({
     address: temporalAddress(cfg),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   });
-  return { client: new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE }), connection };
+  const client = new Client({
+    connection,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    dataConverter: createDataConverter(cfg),
+  });
+  return { client, connection };
 }
 
 export function createQuotaStore(

@@ -1,0 +1,53 @@
+import { payloadCodec } from '../codec/data-converter';
+import { ConfigError, loadConfig } from '../config/load-config';
+import { DEVELOPMENT_SECRETS } from '../config/secret-rules';
+import { createLogger } from '../observability/logger';
+import { onShutdown } from '../runtime/resources';
+import { createCodecApp } from './create-codec-app';
+
+/**
+ * Serves the payload codec on CODEC_SERVER_PORT for the Temporal Web UI and CLI, so people with the
+ * token can read encrypted prompts and outputs in workflow history (docs/operations.md).
+ */
+function main(): void {
+  const cfg = loadConfig();
+  const logger = createLogger({ component: 'codec-server', level: cfg.LOG_LEVEL });
+  const dev = cfg.APP_ENV === 'development';
+  const token = cfg.CODEC_SERVER_TOKEN ?? (dev ? DEVELOPMENT_SECRETS.CODEC_SERVER_TOKEN : undefined);
+  if (!token) {
+    throw new ConfigError([
+      {
+        variable: 'CODEC_SERVER_TOKEN',
+        message: `is required when APP_ENV=${cfg.APP_ENV}: the codec server decrypts prompts and outputs (openssl rand -hex 32)`,
+      },
+    ]);
+  }
+  const app = createCodecApp({
+    codec: payloadCodec(cfg),
+    token,
+    corsOrigins: cfg.CODEC_CORS_ORIGINS,
+    namespace: cfg.TEMPORAL_NAMESPACE,
+    trustUiOrigin: dev,
+  });
+  const server = app.listen(cfg.CODEC_SERVER_PORT, cfg.CODEC_SERVER_HOST, () =>
+    logger.info(
+      { port: cfg.CODEC_SERVER_PORT, corsOrigins: cfg.CODEC_CORS_ORIGINS, trustUiOrigin: dev },
+      'codec server listening',
+    ),
+  );
+  onShutdown(
+    logger,
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+}
+
+try {
+  main();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+}
