@@ -19,7 +19,14 @@ export function toAppError(err: unknown): AppError {
     const msg = issue ? (param ? `${param}: ${issue.message}` : issue.message) : 'invalid request';
     return new AppError(ErrorType.InvalidRequest, msg, { param });
   }
-  const e = err as { type?: string; status?: number; message?: string; limit?: number; length?: number };
+  const e = err as {
+    type?: string;
+    status?: number;
+    code?: string;
+    message?: string;
+    limit?: number;
+    length?: number;
+  };
   // body-parser errors: malformed JSON, body too large, wrong content type. `param` is `body`: the
   // whole body is at fault, no field of it could be read.
   if (e.type === 'entity.parse.failed') {
@@ -33,6 +40,13 @@ export function toAppError(err: unknown): AppError {
       param: 'body',
     });
   }
+  // PostgreSQL refused a character of a client's text (NUL, or one the encoding cannot hold): the
+  // input is at fault, not the server. Schemas refuse these first; this covers any field they miss.
+  if (e.code === '22021' || e.code === '22P05')
+    return new AppError(
+      ErrorType.InvalidRequest,
+      'a text value contains a character that cannot be stored (NUL)',
+    );
   if (e.status && e.status >= 400 && e.status < 500)
     return new AppError(ErrorType.InvalidRequest, e.message ?? 'bad request');
   if (isDependencyDown(err)) {

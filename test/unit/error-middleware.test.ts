@@ -32,3 +32,11 @@ test('a backing service that is down is 503 with Retry-After, not 500', () => {
   expect(toAppError(new Error('Connection terminated unexpectedly')).type).toBe('service_unavailable');
   expect(toAppError(new TypeError('x is undefined')).type).toBe('internal_error');
 });
+
+test("a character PostgreSQL cannot store (NUL) is the client's 400, not a 500", () => {
+  const pgNul = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+    code: '22021',
+  });
+  expect(toAppError(pgNul)).toMatchObject({ type: 'invalid_request_error' });
+  expect(toAppError(Object.assign(new Error('x'), { code: '22P05' })).type).toBe('invalid_request_error');
+});

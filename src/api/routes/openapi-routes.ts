@@ -66,7 +66,8 @@ export function openApiRoutes(deps: {
   router.get('/docs/:asset', (req, res) => {
     const asset = String(req.params.asset);
     if (asset === 'init.js') return void res.type('text/javascript').send(INIT);
-    const type = ASSETS[asset];
+    // Own keys only: `__proto__` or `constructor` must not find Object's prototype.
+    const type = Object.hasOwn(ASSETS, asset) ? ASSETS[asset] : undefined;
     if (!type) throw new AppError(ErrorType.NotFound, `no asset ${asset}`, { param: 'asset' });
     res.setHeader('Cache-Control', 'public, max-age=86400');
     res.type(type).sendFile(join(ASSET_DIR, asset));

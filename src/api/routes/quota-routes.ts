@@ -42,7 +42,9 @@ export function adminRoutes(deps: { quota: QuotaStore; tenants: TenantsRepo }): 
   });
 
   router.get('/admin/tenants/:id/limits', async (req, res) => {
-    const tenant = await deps.tenants.get(String(req.params.id));
+    // A malformed id names no tenant (and a NUL in it would be a PostgreSQL error): 404 unread.
+    const id = tenantIdSchema.safeParse(req.params.id);
+    const tenant = id.success ? await deps.tenants.get(id.data) : undefined;
     if (!tenant) throw new AppError(ErrorType.NotFound, `no tenant ${req.params.id}`, { param: 'id' });
     res.json({ tenant: tenant.id, tier: tenant.tier, limits: limitsToWire(tenant.limits) });
   });

@@ -16,6 +16,8 @@ export interface WebhookAdminDeps {
   logger: Logger;
 }
 
+const ENDPOINT_ID = /^whe_[A-Za-z0-9]{1,64}$/;
+
 const createBody = z.strictObject({
   url: z.string().min(1).max(2048),
   events: webhookEventsSchema.optional(),
@@ -62,7 +64,8 @@ export function webhookAdminRoutes(deps: WebhookAdminDeps): Router {
   router.delete('/admin/tenants/:id/webhooks/:webhookId', async (req, res) => {
     const tenantId = await tenantOf(req);
     const id = String(req.params.webhookId);
-    if (!(await deps.webhooks.repo.deleteEndpoint(tenantId, id))) {
+    // Only an id of the form createEndpoint makes is looked up (a NUL would be a PostgreSQL error).
+    if (!ENDPOINT_ID.test(id) || !(await deps.webhooks.repo.deleteEndpoint(tenantId, id))) {
       throw new AppError(ErrorType.NotFound, `no webhook endpoint ${id}`, { param: 'webhookId' });
     }
     deps.logger.info({ tenant: tenantId, endpoint: id }, 'webhook endpoint deleted');
