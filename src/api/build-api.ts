@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
+import { describePendingCall } from '../inference/pending-call';
 import { QueueInsight } from '../inference/queue-insight';
 import { SubmitService } from '../inference/submit-service';
 import { IdempotentSubmit } from '../idempotency/idempotent-submit';
@@ -93,6 +94,7 @@ export function buildApi(
       pool,
       registry,
       stats: (q) => describeTaskQueue(client.connection, cfg.TEMPORAL_NAMESPACE, q, 'activity'),
+      pendingCall: (id) => describePendingCall(client.workflow, id),
     }),
     quota,
     registry,

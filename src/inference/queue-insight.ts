@@ -2,9 +2,17 @@ import type { Pool } from 'pg';
 import type { ModelRegistry } from '../models/model-registry';
 import type { RequestRecord } from '../requests/requests-repo';
 import type { TaskQueueStats } from '../observability/task-queue-stats';
+import type { PendingCall } from './pending-call';
 
 /** Why a waiting request does not move, most specific first. */
-export type WaitReason = 'no_worker' | 'model_failing' | 'tenant_backlog' | 'gpus_busy' | 'moving';
+export type WaitReason =
+  'no_worker' | 'worker_unresponsive' | 'model_failing' | 'tenant_backlog' | 'gpus_busy' | 'moving';
+
+/**
+ * A healthy GPU worker marks the request running within milliseconds of taking its call; one that
+ * took it this long ago without doing so is hung (stopped process, lost network, frozen node).
+ */
+export const UNRESPONSIVE_AFTER_S = 5;
 
 /** What `GET /v1/inference/:id` says of a request waiting for a GPU. */
 export interface QueueView {
@@ -19,7 +27,14 @@ export interface QueueView {
   workers: number;
   /** Calls dispatched to GPU workers per second, recent average. */
   dispatch_rate: number;
-  diagnosis: { reason: WaitReason; message: string; last_error?: string; attempt?: number };
+  diagnosis: {
+    reason: WaitReason;
+    message: string;
+    last_error?: string;
+    attempt?: number;
+    /** worker_unresponsive: the worker holding the call. */
+    worker?: string;
+  };
 }
 
 /** Options of {@link QueueInsight}. */
@@ -30,6 +45,11 @@ export interface QueueInsightOptions {
   stats: (taskQueue: string) => Promise<TaskQueueStats>;
   /** Reuse a queue's statistics for this long, so status polling does not hammer Temporal. @default 2000 */
   statsTtlMs?: number;
+  /**
+   * The request's pending model call as Temporal sees it (asked only of a request PostgreSQL shows
+   * as queued). None: hung workers are not diagnosed.
+   */
+  pendingCall?: (requestId: string) => Promise<PendingCall | undefined>;
 }
 
 /**
@@ -54,13 +74,16 @@ export class QueueInsight {
     if (!spec) return undefined;
     const queue = spec.gpu_task_queue;
     const models = (this.o.registry.queues().get(queue) ?? [spec]).map((m) => m.name);
-    const [{ rows }, stats] = await Promise.all([
+    const [{ rows }, stats, call] = await Promise.all([
       this.o.pool.query<{ ahead: string; own: string }>(
         `SELECT count(*) AS ahead, count(*) FILTER (WHERE tenant_id = $3) AS own
            FROM requests WHERE status = 'queued' AND model = ANY($1) AND accepted_at < $2`,
         [models, r.acceptedAt, r.tenantId],
       ),
       this.stats(queue),
+      r.status === 'queued' && this.o.pendingCall
+        ? this.o.pendingCall(r.id).catch(() => undefined)
+        : Promise.resolve(undefined),
     ]);
     const ahead = Number(rows[0]?.ahead ?? 0);
     const own = Number(rows[0]?.own ?? 0);
@@ -73,7 +96,7 @@ export class QueueInsight {
       eta_s: rate > 0 ? Math.round((position / rate) * 10) / 10 : null,
       workers: stats.pollers,
       dispatch_rate: Math.round(rate * 100) / 100,
-      diagnosis: diagnose(r, { ahead, own, stats, slots: spec.gpu_slots_per_worker }),
+      diagnosis: diagnose(r, { ahead, own, stats, slots: spec.gpu_slots_per_worker, call }),
     };
   }
 
@@ -90,8 +113,17 @@ export class QueueInsight {
 /** The most specific reason a request waits; pure, so each cause is unit-tested. */
 export function diagnose(
   r: Pick<RequestRecord, 'status' | 'attempts' | 'lastError'>,
-  q: { ahead: number; own: number; stats: TaskQueueStats; slots: number },
+  q: { ahead: number; own: number; stats: TaskQueueStats; slots: number; call?: PendingCall },
 ): QueueView['diagnosis'] {
+  const c = q.call;
+  if (r.status === 'queued' && c?.state === 'started' && (c.startedAgoS ?? 0) >= UNRESPONSIVE_AFTER_S) {
+    return {
+      reason: 'worker_unresponsive',
+      message: `GPU worker ${c.worker ?? '(unknown)'} took attempt ${c.attempt} ${c.startedAgoS} s ago and has not reported since (stopped, cut off or frozen); Temporal gives the call to another worker when its heartbeat timeout passes`,
+      attempt: c.attempt,
+      ...(c.worker ? { worker: c.worker } : {}),
+    };
+  }
   if (q.stats.pollers === 0) {
     return {
       reason: 'no_worker',

@@ -34,3 +34,20 @@ test('more waiting than the workers have slots', () => {
 test('otherwise it moves', () => {
   expect(diagnose(queued, { ahead: 2, own: 0, stats: stats(2, 5), slots: 8 }).reason).toBe('moving');
 });
+
+test('a worker took the call and went silent: worker_unresponsive, before any other cause', () => {
+  const call = { state: 'started' as const, attempt: 2, startedAgoS: 7.5, worker: '123@gpu-0' };
+  const d = diagnose(queued, { ahead: 0, own: 0, stats: stats(1, 5), slots: 8, call });
+  expect(d).toMatchObject({ reason: 'worker_unresponsive', attempt: 2, worker: '123@gpu-0' });
+  expect(d.message).toContain('7.5 s ago');
+  // Just taken (a healthy worker marks the request running within milliseconds): not yet.
+  const fresh = { ...call, startedAgoS: 1 };
+  expect(diagnose(queued, { ahead: 0, own: 0, stats: stats(1, 5), slots: 8, call: fresh }).reason).toBe(
+    'moving',
+  );
+  // Still on the queue: the other causes apply.
+  const waiting = { state: 'scheduled' as const, attempt: 1 };
+  expect(diagnose(queued, { ahead: 0, own: 0, stats: stats(0), slots: 8, call: waiting }).reason).toBe(
+    'no_worker',
+  );
+});
