@@ -10,6 +10,7 @@ import { createBatchActivities, createGpuActivities, createOrchestrationActiviti
 import { BatchRepo } from '../../src/batches/batch-repo';
 import { batchMetrics } from '../../src/batches/batch-metrics';
 import { buildApi } from '../../src/api/build-api';
+import { createDataConverter } from '../../src/codec/data-converter';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
 import { createPool } from '../../src/db/pool';
@@ -80,13 +81,16 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
   const relay = createTokenRelay(cfg, redis);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const client = new Client({ connection });
+  // PAYLOAD_KEYS in `env` turns payload encryption on for this node's client and workers.
+  const dataConverter = createDataConverter(cfg);
+  const client = new Client({ connection, dataConverter });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
   const orchestrationWorker = () =>
     Worker.create({
       connection: native,
       taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
+      dataConverter,
       workflowBundle: sh.workflowBundle,
       activities: {
         ...createOrchestrationActivities({
@@ -111,6 +115,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     Worker.create({
       connection: native,
       taskQueue: sh.gpuQueue,
+      dataConverter,
       activities: createGpuActivities({
         adapters: createAdapters(registry, [sh.gpuQueue], {}),
         requests,

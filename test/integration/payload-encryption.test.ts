@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { payloadCodec } from '../../src/codec/data-converter';
+import { ENCRYPTED_ENCODING } from '../../src/codec/encryption-codec';
+import type { InferenceInput } from '../../src/shared/types';
+import { startStack, type Stack } from '../support/stack';
+
+/**
+ * Prompts and outputs never reach Temporal in clear: a request runs through the real stack with
+ * PAYLOAD_KEYS set, then its history is read by a client without the codec (what the server, its
+ * database and anyone with read access see) and by one with it.
+ */
+let s: Stack;
+let plainClient: Client;
+beforeAll(async () => {
+  s = await startStack({ env: { PAYLOAD_KEYS: `it-key:${randomBytes(32).toString('base64')}` } });
+  plainClient = new Client({ connection: await Connection.connect({ address: s.cfg.TEMPORAL_ADDRESS! }) });
+});
+afterAll(async () => {
+  await plainClient?.connection.close();
+  await s?.stop();
+});
+
+/** Every string in `value`, byte fields read as UTF-8: what a reader of the raw history could find. */
+function allText(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) allText(v, out);
+  return out;
+}
+
+/** Every payload in `value` (the history's inputs, results, markers, memo…). */
+function allPayloads(value: unknown, out: Payload[] = []): Payload[] {
+  if (!value || typeof value !== 'object' || value instanceof Uint8Array) return out;
+  if (Array.isArray((value as { payloads?: unknown }).payloads))
+    out.push(...(value as { payloads: Payload[] }).payloads);
+  for (const v of Object.values(value)) allPayloads(v, out);
+  return out;
+}
+
+test('the prompt and the output appear nowhere in the raw history; the codec decodes the input', async () => {
+  const secret = `zebra-quartz-${randomBytes(6).toString('hex')}`;
+  const res = await s.call('POST', '/v1/inference', {
+    model: 'ref-small',
+    prompt: `Tell nobody: ${secret} [[stop:24]]`,
+    max_tokens: 64,
+  });
+  expect(res.status).toBe(202);
+  const done = await s.waitFinished(res.body.id);
+  expect(done.status).toBe('completed');
+  const output = done.output as string;
+  expect(output.length).toBeGreaterThan(20);
+
+  const history = await plainClient.workflow.getHandle(res.body.id).fetchHistory();
+  const text = allText(history).join('\n');
+  // The traversal reads the history: the workflow type and the task queues are there in clear.
+  expect(text).toContain('inferenceWorkflow');
+  expect(text).toContain(s.gpuQueue);
+  expect(text).not.toContain(secret);
+  expect(text).not.toContain(output);
+  // No longer than a few words of the output either: nothing of it leaks in pieces.
+  for (const word of output.split(/\s+/).filter((w) => w.length >= 8)) expect(text).not.toContain(word);
+
+  const payloads = allPayloads(history);
+  expect(payloads.length).toBeGreaterThan(3);
+  // What stays in clear is the SDK's own bookkeeping in markers (patch ids, local activity seq,
+  // type and times), written by the worker core below the codec; every value of ours is encrypted.
+  const clear = payloads
+    .filter((p) => Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING)
+    .map((p) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(p));
+  expect(payloads.length - clear.length).toBeGreaterThan(3);
+  for (const c of clear)
+    expect(Object.keys(c)).toEqual(expect.arrayContaining([c.activity_type ? 'seq' : 'deprecated']));
+
+  // With the codec: the workflow's input is the request, prompt included.
+  const codec = payloadCodec(s.cfg)!;
+  const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
+  const [input] = await codec.decode(started.input!.payloads!);
+  expect(defaultPayloadConverter.fromPayload<InferenceInput>(input!).prompt).toContain(secret);
+  const decoded = allText(await codec.decode(payloads)).join('\n');
+  expect(decoded).toContain(output);
+  // And the stack's own client (with the codec) reads the result as usual.
+  expect(await s.client.workflow.getHandle(res.body.id).result()).toMatchObject({ status: 'completed' });
+});
