@@ -83,6 +83,9 @@ export function createCodecApp(opts: CodecAppOptions): Express {
     next();
   });
 
+  // Liveness for `npm start` and probes; says nothing about keys.
+  app.get('/healthz', (_req: Request, res: Response) => void res.json({ ok: true }));
+
   app.use((req: Request, res: Response, next: NextFunction) => {
     const auth = req.get('authorization') ?? '';
     const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];

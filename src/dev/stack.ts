@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
+import { DEVELOPMENT_SECRETS } from '../config/secret-rules';
 import { ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { seedDevTenant } from '../tenants/seed';
@@ -18,7 +20,7 @@ const LOGS = join(DATA, 'logs');
 const t0 = Date.now();
 const secs = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 let stepNo = 0;
-const STEPS = 7;
+const STEPS = 8;
 async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
   stepNo++;
   process.stdout.write(`[${stepNo}/${STEPS}] ${label} ... `);
@@ -46,11 +48,29 @@ async function waitHttp(url: string, timeoutMs: number, child: ChildProcess, nam
   );
 }
 
+/**
+ * The development payload key, generated once and kept in .data/ beside the Temporal database whose
+ * histories it encrypts, so they stay readable across restarts (delete both to start fresh).
+ */
+function devPayloadKeys(): string {
+  const file = join(DATA, 'payload-keys');
+  if (!existsSync(file)) writeFileSync(file, `dev:${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** `npm start`: the whole stack on one machine, with its data under .data/. */
 async function main(): Promise<void> {
-  // A local stack is a development environment (development secrets, tenant demo) unless told otherwise.
-  const cfg = loadConfig({ ...process.env, APP_ENV: process.env.APP_ENV || 'development' });
   mkdirSync(LOGS, { recursive: true });
+  // A local stack is a development environment (development secrets, tenant demo) unless told otherwise.
+  const appEnv = process.env.APP_ENV || 'development';
+  // Histories are encrypted in development too, with a generated key unless PAYLOAD_KEYS is given.
+  const stackEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    APP_ENV: appEnv,
+    ...(appEnv === 'development' && !process.env.PAYLOAD_KEYS ? { PAYLOAD_KEYS: devPayloadKeys() } : {}),
+  };
+  const cfg = loadConfig(stackEnv);
+  const codecUrl = `http://127.0.0.1:${cfg.CODEC_SERVER_PORT}`;
   // The Temporal SDK's metrics of the workers (schedule-to-start, workflow task failures): on by default here.
   const sdkPorts = {
     orchestration: cfg.ORCHESTRATION_SDK_METRICS_PORT ?? 9466,
@@ -95,7 +115,7 @@ async function main(): Promise<void> {
     const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, file)], {
       cwd: ROOT,
-      env: { ...process.env, APP_ENV: cfg.APP_ENV, ...extraEnv },
+      env: { ...stackEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout?.pipe(log);
@@ -137,7 +157,11 @@ async function main(): Promise<void> {
       async () => {
         if (!cfg.TEMPORAL_ADDRESS) {
           const cli = process.env.TEMPORAL_CLI ?? 'temporal';
-          temporal = startTemporalDevServer({ cli, dataDir: join(DATA, 'temporal') });
+          temporal = startTemporalDevServer({
+            cli,
+            dataDir: join(DATA, 'temporal'),
+            codecEndpoint: codecUrl,
+          });
         }
         await waitForTemporal(temporalAddr, 60_000, temporal);
         if (cfg.TEMPORAL_ADDRESS) {
@@ -185,6 +209,16 @@ async function main(): Promise<void> {
         'api',
       ),
     );
+    await step(`codec server (:${cfg.CODEC_SERVER_PORT})`, () =>
+      waitHttp(
+        `${codecUrl}/healthz`,
+        30_000,
+        spawnChild('codec-server', 'src/codec-server/main.ts', {
+          CODEC_SERVER_HOST: process.env.CODEC_SERVER_HOST || '127.0.0.1',
+        }),
+        'codec-server',
+      ),
+    );
   } catch (err) {
     console.error(`\n\n${(err as Error).message}`);
     shutdown(1);
@@ -198,6 +232,7 @@ Stack ready in ${secs()}.
   API             ${api}   (health ${api}/readyz, metrics ${api}/metrics)
   Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : 'http://127.0.0.1:8233'}
   Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}
+  Codec server    ${codecUrl}   (payloads are encrypted; the Web UI decodes with it)
   Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
   Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
   SDK metrics     http://127.0.0.1:${sdkPorts.orchestration}/metrics  http://127.0.0.1:${sdkPorts.gpu}/metrics
@@ -208,6 +243,8 @@ Try it:
   curl -s -X POST ${api}/v1/inference -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"model":"ref-small","prompt":"Hello, GPU!","max_tokens":32}'
 then GET the Location it returns:
   curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${apiKey}'
+and read its workflow history, decrypted:
+  temporal workflow show -w <id> --codec-endpoint ${codecUrl} --codec-auth 'Bearer ${cfg.CODEC_SERVER_TOKEN ?? DEVELOPMENT_SECRETS.CODEC_SERVER_TOKEN}'
 
 Ctrl-C stops everything.`);
 }

@@ -15,6 +15,8 @@ export interface DevServerOptions {
   port?: number;
   /** Web UI port. @default 8233 */
   uiPort?: number;
+  /** Codec server the Web UI decodes payloads with (`--ui-codec-endpoint`). @default none */
+  codecEndpoint?: string;
 }
 
 /** Dynamic config for priority and per-tenant fairness on task queues. */
@@ -39,6 +41,8 @@ export interface DevServerArgsOptions {
   port: number;
   /** Web UI port. @default port + 1000 */
   uiPort?: number;
+  /** Codec server of the Web UI (file-backed server only; the in-memory one is headless). @default none */
+  codecEndpoint?: string;
   /** Priority and fairness on task queues. @default true */
   fairness?: boolean;
   /**
@@ -68,6 +72,7 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
           join(o.dataDir, 'temporal.sqlite'),
           '--ui-port',
           String(o.uiPort ?? o.port + 1000),
+          ...(o.codecEndpoint ? ['--ui-codec-endpoint', o.codecEndpoint] : []),
           ...(o.sqlitePragmas ?? DEV_SQLITE_PRAGMAS).flatMap((p) => ['--sqlite-pragma', p]),
         ]
       : ['--headless']),
@@ -119,7 +124,12 @@ export function startTemporalDevServer(opts: DevServerOptions): ChildProcess {
   const log = createWriteStream(join(opts.dataDir, 'temporal.log'), { flags: 'a' });
   const child = spawn(
     opts.cli,
-    devServerArgs({ dataDir: opts.dataDir, port: opts.port ?? 7233, uiPort: opts.uiPort ?? 8233 }),
+    devServerArgs({
+      dataDir: opts.dataDir,
+      port: opts.port ?? 7233,
+      uiPort: opts.uiPort ?? 8233,
+      codecEndpoint: opts.codecEndpoint,
+    }),
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -22,3 +22,12 @@ test('task queues get one write partition (no forwarding hop on one process), re
   // Fewer read partitions than were ever written would strand tasks left in the others.
   expect(dyn.some((kv) => kv.startsWith('matching.numTaskqueueReadPartitions'))).toBe(false);
 });
+
+test('the Web UI of the file-backed server decodes payloads with the codec server; headless has no UI', () => {
+  const args = devServerArgs({ port: 7233, dataDir: '/data', codecEndpoint: 'http://127.0.0.1:8234' });
+  expect(args[args.indexOf('--ui-codec-endpoint') + 1]).toBe('http://127.0.0.1:8234');
+  expect(devServerArgs({ port: 7233, codecEndpoint: 'http://127.0.0.1:8234' })).not.toContain(
+    '--ui-codec-endpoint',
+  );
+  expect(devServerArgs({ port: 7233, dataDir: '/data' })).not.toContain('--ui-codec-endpoint');
+});
