@@ -15,6 +15,7 @@ const copied = copiedFromContext(readFileSync(DOCKERFILE, 'utf8'));
 const SHELL = {
   ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d',
   GRAFANA_ADMIN_PASSWORD: '3c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f',
+  PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
 };
 
 test('docker-compose.yml is valid against the compose-spec JSON schema', () => {

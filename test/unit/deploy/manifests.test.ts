@@ -150,7 +150,11 @@ test('a placeholder secret in an applied manifest is caught', () => {
 
 test('the Secret template is documentation: placeholders only, the keys the processes need, no DEV_API_KEY', () => {
   const template = readSecretTemplate();
-  expect(Object.keys(template.stringData ?? {}).sort()).toEqual(['ADMIN_TOKEN', 'DATABASE_URL']);
+  expect(Object.keys(template.stringData ?? {}).sort()).toEqual([
+    'ADMIN_TOKEN',
+    'DATABASE_URL',
+    'PAYLOAD_KEYS',
+  ]);
   // Every value is a placeholder, which the processes refuse: a copy applied unedited cannot start.
   for (const [k, v] of Object.entries(template.stringData ?? {}))
     expect([k, placeholderSecrets(v, k).length]).toEqual([k, 1]);

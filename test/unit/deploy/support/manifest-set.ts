@@ -10,12 +10,14 @@ export const SECRET_TEMPLATE = join(BASE, 'secret.template.yaml');
 
 /** Stands in for the random values a user puts where the template says CHANGE-ME. */
 const USER_VALUE = '7c1e9a0b5d3f4e2a8b6c0d9e1f2a3b4c';
+/** Values whose format a placeholder substitution cannot meet: a user puts a whole key there. */
+const USER_VALUES: Record<string, string> = { PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
 
 /** The Secret as a user creates it from `template`: every change-me placeholder replaced by a real value. */
 export function secretAsCreated(template: K8sDoc): K8sDoc {
   const filled = Object.entries(template.stringData ?? {}).map(([k, v]) => [
     k,
-    v.replace(/change-?me/gi, USER_VALUE),
+    USER_VALUES[k] ?? v.replace(/change-?me/gi, USER_VALUE),
   ]);
   return { ...template, stringData: Object.fromEntries(filled) as Record<string, string> };
 }
