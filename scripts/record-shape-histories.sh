@@ -15,6 +15,10 @@ if [ -e "$out" ]; then
   exit 1
 fi
 eval "$(SKIP_TEST_SERVER=1 bash scripts/temporal-toolchain.sh)"
+# npm start encrypts payloads (docs/operations.md): fixtures are saved decoded by its codec server,
+# so they replay without any key.
+CODEC=(--codec-endpoint "${CODEC_ENDPOINT:-http://127.0.0.1:8234}"
+  --codec-auth "Bearer ${CODEC_SERVER_TOKEN:-dev-codec-token}")
 API=${API:-http://127.0.0.1:8080}
 MODEL=${MODEL:-http://127.0.0.1:8090}
 KEY=${DEV_API_KEY:-dev-demo-key}
@@ -36,7 +40,7 @@ wait_done() {
 save() { # <file> <id>
   wait_done "$2"
   sleep 0.5
-  "$TEMPORAL_CLI" workflow show -w "$2" --output json >"$out/$1"
+  "$TEMPORAL_CLI" workflow show -w "$2" --output json "${CODEC[@]}" >"$out/$1"
   echo "recorded $out/$1 ($2)"
 }
 faults() { # [fault script]
