@@ -8,6 +8,9 @@ export interface RequestRow {
   id: string;
   status: string;
   error_type: string | null;
+  error_message: string | null;
+  last_error: string | null;
+  attempts: number;
   total_tokens: number | null;
   accepted_at: Date;
   completed_at: Date | null;
@@ -48,7 +51,7 @@ export async function runningWorkflows(client: Client): Promise<number> {
 export async function snapshot(pool: Pool, client: Client): Promise<Snapshot> {
   const [req, led, idem, del] = await Promise.all([
     pool.query<RequestRow>(
-      `SELECT id, status, error_type, total_tokens, accepted_at, completed_at FROM requests`,
+      `SELECT id, status, error_type, error_message, last_error, attempts, total_tokens, accepted_at, completed_at FROM requests`,
     ),
     pool.query<{ request_id: string; n: string; tok: string }>(
       `SELECT request_id, count(*) AS n, sum(total_tokens) AS tok FROM usage_ledger GROUP BY request_id`,

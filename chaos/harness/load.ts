@@ -114,10 +114,12 @@ export class LoadDriver {
     const idemKey = chance(0.3) ? `chaos-${randomUUID()}` : undefined;
     const webhook = chance(0.35);
     const wait = chance(0.1);
+    // A request to cancel runs long enough (0.6-3 s of decoding) for the cancel to land mid-generation.
+    const cancel = !wait && chance(0.15);
     const body = {
       model: 'ref-small',
       prompt: prompt(),
-      max_tokens: between(8, 64),
+      max_tokens: cancel ? between(300, 1500) : between(8, 64),
       ...(webhook ? { webhook_url: this.webhookUrl } : {}),
     };
     const headers: Record<string, string> = {
@@ -132,7 +134,7 @@ export class LoadDriver {
       if (again) this.checkSame(idemKey, t.id, again.body?.id);
     }
     if (res.status === 200) return;
-    if (chance(0.15)) {
+    if (cancel) {
       await sleep(between(0, 1500));
       const c = await call(this.api, 'POST', `/v1/inference/${t.id}/cancel`, { key: this.key }).catch(
         () => undefined,
@@ -181,7 +183,7 @@ export class LoadDriver {
     const body = {
       model: 'ref-small',
       messages: [{ role: 'user', content: prompt() }],
-      max_tokens: between(8, 64),
+      max_tokens: closeEarly ? between(300, 800) : between(8, 64),
       stream: true,
       stream_options: { include_usage: true },
     };

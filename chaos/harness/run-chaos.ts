@@ -134,6 +134,16 @@ function countsOf(
     webhook_failed_on_purpose: receiver.failedOnPurpose,
     quota_samples: sampler.samples,
     peak_in_flight: sampler.peakInFlight,
+    failed: [...snap.requests.values()]
+      .filter((r) => r.status === 'failed')
+      .slice(0, 20)
+      .map((r) => ({
+        id: r.id,
+        type: r.error_type,
+        message: r.error_message,
+        attempts: r.attempts,
+        last_error: r.last_error,
+      })),
     client_answers: load.counts,
   };
 }
