@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Express {
     });
     next();
   });
-  app.use(healthRoutes({ checks: deps.checks, registry: deps.metrics.registry }));
+  app.use(healthRoutes({ checks: deps.checks }));
   app.use(openApiRoutes({ document: () => apiDocument() }));
   // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.

@@ -3,6 +3,7 @@ import { loadRegistry } from '../models/model-registry';
 import { DependencyMonitor } from '../observability/dependency-monitor';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
+import { startMetricsServer } from '../observability/metrics-server';
 import { QueueStatsExporter } from '../observability/queue-stats-exporter';
 import { createPgPool, createRedis, createTemporalClient, onShutdown } from '../runtime/resources';
 import { buildApi } from './build-api';
@@ -37,7 +38,15 @@ async function main(): Promise<void> {
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),
   );
   server.keepAliveTimeout = 65_000;
+  // Metrics on their own port: the public one never tells the world the tenants' traffic.
+  const metricsServer = await startMetricsServer({
+    registry: metrics.registry,
+    port: cfg.API_METRICS_PORT,
+    host: cfg.API_HOST,
+    checks: [],
+  });
   onShutdown(logger, async () => {
+    metricsServer.close();
     dependencies.stop();
     queueStats.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));

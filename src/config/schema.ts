@@ -75,6 +75,11 @@ export const envSchema = z
     API_HOST: z.string().default('0.0.0.0'),
     /** API listen port. @default 8080 */
     API_PORT: port.default(8080),
+    /**
+     * Port of the API's /metrics (with /healthz and /readyz), apart from API_PORT so metrics are never
+     * served to the public; expose it only to Prometheus. @default 9463
+     */
+    API_METRICS_PORT: port.default(9463),
     /** Port of the orchestration worker's /metrics. @default 9464 */
     ORCHESTRATION_METRICS_PORT: port.default(9464),
     /** Port of the GPU worker's /metrics. @default 9465 */

@@ -229,7 +229,7 @@ async function main(): Promise<void> {
   const apiKey = cfg.DEV_API_KEY ?? '<your API key: no tenant demo outside APP_ENV=development>';
   console.log(`
 Stack ready in ${secs()}.
-  API             ${api}   (health ${api}/readyz, metrics ${api}/metrics)
+  API             ${api}   (health ${api}/readyz, metrics http://127.0.0.1:${cfg.API_METRICS_PORT}/metrics)
   Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : 'http://127.0.0.1:8233'}
   Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}
   Codec server    ${codecUrl}   (payloads are encrypted; the Web UI decodes with it)

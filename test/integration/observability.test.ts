@@ -21,7 +21,7 @@ beforeAll(async () => {
   });
   const e = stack.env;
   prom = await startPrometheus([
-    `127.0.0.1:${e.API_PORT}`,
+    `127.0.0.1:${e.API_METRICS_PORT}`,
     `127.0.0.1:${e.ORCHESTRATION_METRICS_PORT}`,
     `127.0.0.1:${e.GPU_METRICS_PORT}`,
     `127.0.0.1:${orchSdk}`,

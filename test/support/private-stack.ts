@@ -40,8 +40,14 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
     temporal,
   };
   const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await freePort());
-  const [apiPort, orchPort, gpuPort, modelPort] = [...ports] as [number, number, number, number];
+  while (ports.size < 5) ports.add(await freePort());
+  const [apiPort, orchPort, gpuPort, modelPort, apiMetricsPort] = [...ports] as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     APP_ENV: 'development',
@@ -51,6 +57,7 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
     TEMPORAL_ADDRESS: temporal.url,
     API_HOST: '127.0.0.1',
     API_PORT: String(apiPort),
+    API_METRICS_PORT: String(apiMetricsPort),
     ORCHESTRATION_METRICS_PORT: String(orchPort),
     GPU_METRICS_PORT: String(gpuPort),
     MODEL_SERVICE_PORT: String(modelPort),

@@ -1,5 +1,4 @@
 import { Router } from 'express';
-import type { Registry } from 'prom-client';
 import { readiness, type ReadinessCheck } from '../../observability/readiness';
 
 export type { ReadinessCheck };
@@ -17,17 +16,17 @@ export function readinessChecks(deps: {
   ];
 }
 
-/** /healthz (process alive), /readyz (every dependency answers, else 503) and /metrics. */
-export function healthRoutes(deps: { checks: ReadinessCheck[]; registry: Registry }): Router {
+/**
+ * /healthz (process alive) and /readyz (every dependency answers, else 503). /metrics is not here:
+ * the API serves it on API_METRICS_PORT (src/api/main.ts), never on the public port.
+ */
+export function healthRoutes(deps: { checks: ReadinessCheck[] }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   router.get('/readyz', async (_req, res) => {
     const r = await readiness(deps.checks);
     if (r.status !== 'ready') res.setHeader('Retry-After', '1');
     res.status(r.status === 'ready' ? 200 : 503).json(r);
-  });
-  router.get('/metrics', async (_req, res) => {
-    res.type(deps.registry.contentType).send(await deps.registry.metrics());
   });
   return router;
 }

@@ -24,14 +24,4 @@ export const healthRouteDocs = defineRoutes([
       503: { description: 'Not ready: the failing check', schema: z.looseObject({ status: z.string() }) },
     },
   },
-  {
-    method: 'get',
-    path: '/metrics',
-    tag,
-    auth: 'none',
-    summary: 'Prometheus metrics',
-    responses: {
-      200: { description: 'Text exposition format', schema: z.string(), contentType: 'text/plain' },
-    },
-  },
 ]);
