@@ -53,7 +53,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       { model: input.model, status },
       (Date.now() - Date.parse(input.acceptedAt)) / 1000,
     );
-  return {
+  const activities = {
     /**
      * Writes the request row, then makes sure it holds its reservation (the API reserved it already;
      * this re-creates it if Redis lost it). Row first, so a Redis rebuild always sees it as open.
@@ -156,6 +156,18 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
         },
         'request finished without result',
       );
+    },
+  };
+  return {
+    ...activities,
+    /**
+     * {@link activities.recordResult} then {@link activities.commitUsage} in one local activity
+     * (patch `single-completion-step`): the output crosses to the worker once. Both steps are
+     * idempotent, so a retry after a crash between them is safe.
+     */
+    async completeRequest(input: InferenceInput, result: ModelCallResult): Promise<void> {
+      await activities.recordResult(input, result);
+      await activities.commitUsage(input, result);
     },
   };
 }

@@ -70,6 +70,7 @@ async function run(
     admitRequest: async () => ({ admitted: true }),
     recordResult: noop,
     commitUsage: noop,
+    completeRequest: noop,
     failRequest: noop,
   };
   const native = await NativeConnection.connect({ address: server.address });

@@ -128,8 +128,12 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     const result = await gpu.callModel(input);
     // Once the model has produced tokens they are charged, even if a cancel arrives now.
     await CancellationScope.nonCancellable(async () => {
-      await orchestration.recordResult(input, result);
-      await orchestration.commitUsage(input, result);
+      if (patched(Patch.SingleCompletionStep)) {
+        await orchestration.completeRequest(input, result);
+      } else {
+        await orchestration.recordResult(input, result);
+        await orchestration.commitUsage(input, result);
+      }
     });
     setStatus('completed');
     return { status: 'completed', usage: result.usage };

@@ -12,4 +12,10 @@ export const Patch = {
    * own timeout (with its partial output) is reported first; admit failures settle the request.
    */
   CancelSafeAdmitAndDeadline: 'cancel-safe-admit-and-deadline',
+  /**
+   * 2026-11: the result is recorded and the usage committed by one local activity
+   * (`completeRequest`) instead of two: the output travels to the worker once, and the last
+   * workflow task runs one local activity instead of two.
+   */
+  SingleCompletionStep: 'single-completion-step',
 } as const;

@@ -48,8 +48,13 @@ interface HistoryJson {
 }
 const load = (f: string): HistoryJson => JSON.parse(readFileSync(pathOf(f), 'utf8')) as HistoryJson;
 
+/** Patches in the order they were released: shape v2 introduced the first, v3 the second, … */
+const PATCHES_IN_ORDER = [Patch.CancelSafeAdmitAndDeadline, Patch.SingleCompletionStep];
+const shapeOf = (patchId: string): string => `v${PATCHES_IN_ORDER.indexOf(patchId as never) + 2}-${patchId}`;
+
 test('there are recorded histories of every released shape', () => {
-  expect(shapes).toEqual(expect.arrayContaining(['v1', `v2-${Patch.CancelSafeAdmitAndDeadline}`]));
+  expect([...PATCHES_IN_ORDER].sort()).toEqual(Object.values(Patch).sort());
+  expect(shapes).toEqual(expect.arrayContaining(['v1', ...PATCHES_IN_ORDER.map(shapeOf)]));
   for (const shape of shapes)
     expect(files.filter((f) => f.startsWith(`${shape}/`)).length).toBeGreaterThan(0);
 });
@@ -67,10 +72,18 @@ function patchIds(history: HistoryJson): string[] {
   });
 }
 
-test.each(Object.values(Patch))('histories of patch %s take the patched branch', (patchId) => {
-  const recorded = files.filter((f) => f.startsWith(`v2-${patchId}/`));
+test.each(PATCHES_IN_ORDER)('histories of patch %s take the patched branch', (patchId) => {
+  const recorded = files.filter((f) => f.startsWith(`${shapeOf(patchId)}/`));
   expect(recorded.length).toBeGreaterThanOrEqual(3);
-  for (const f of recorded) expect({ f, patches: patchIds(load(f)) }).toEqual({ f, patches: [patchId] });
+  // A history records the patches its run reached, in release order, none released after its shape;
+  // the first patch is taken on every run, a later one where the run reaches the changed code.
+  const upTo = PATCHES_IN_ORDER.slice(0, PATCHES_IN_ORDER.indexOf(patchId) + 1);
+  for (const f of recorded) {
+    const patches = patchIds(load(f));
+    expect({ f, patches }).toEqual({ f, patches: upTo.slice(0, patches.length) });
+    expect(patches[0]).toBe(PATCHES_IN_ORDER[0]);
+  }
+  expect(recorded.filter((f) => patchIds(load(f)).includes(patchId)).length).toBeGreaterThan(0);
 });
 
 test('v1 histories predate every patch', () => {

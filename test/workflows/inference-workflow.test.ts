@@ -67,6 +67,8 @@ function stubOrchestration(calls: string[], admitted = true): OrchestrationActiv
     },
     recordResult: async () => void calls.push('record'),
     commitUsage: async (_i, r) => void calls.push(`commit:${r.usage.total_tokens}`),
+    // Patch single-completion-step: both steps in one local activity.
+    completeRequest: async (_i, r) => void calls.push(`record+commit:${r.usage.total_tokens}`),
     failRequest: async (_i, status, error) => void calls.push(`fail:${status}:${error.type}`),
   };
 }
@@ -111,7 +113,7 @@ test('success: admit, call the model, record, commit the actual usage', async ()
   const calls: string[] = [];
   const out = await run(async () => RESULT, calls);
   expect(out).toEqual({ status: 'completed', usage: RESULT.usage });
-  expect(calls).toEqual(['admit', 'record', 'commit:7']);
+  expect(calls).toEqual(['admit', 'record+commit:7']);
 });
 
 test('transient model failure is retried, then succeeds', async () => {
@@ -124,7 +126,7 @@ test('transient model failure is retried, then succeeds', async () => {
   }, calls);
   expect(attempts).toBe(3);
   expect(out).toMatchObject({ status: 'completed' });
-  expect(calls).toEqual(['admit', 'record', 'commit:7']);
+  expect(calls).toEqual(['admit', 'record+commit:7']);
 });
 
 test('non-retryable model failure is not retried, fails the request, which releases the reservation', async () => {
