@@ -163,6 +163,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     await receiver.stop();
     throw err;
   });
+  // Ctrl-C stops the private stack rather than leaving its processes behind.
+  const onSignal = (): void => void s.supervisor.stopAll().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const logsDir = join(o.outDir, `logs-${new Date(started).toISOString().replace(/[:.]/g, '-')}`);
   try {
     await admin(s, 'PUT', `/admin/tenants/${TENANT}/limits`, { max_in_flight: o.maxInFlight });
@@ -240,6 +244,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await s.supervisor.stopAll();
     await receiver.stop();
     mkdirSync(logsDir, { recursive: true });

@@ -52,17 +52,18 @@ export async function startChaosStack(
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
-  const [pgPort, redisPort, tPort, tUiPort, apiPort, orchPort, gpu1Port, gpu2Port, modelPort] = ports as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [
+    pgPort,
+    redisPort,
+    tPort,
+    tUiPort,
+    apiPort,
+    orchPort,
+    gpu1Port,
+    gpu2Port,
+    modelPort,
+    apiMetricsPort,
+  ] = ports as [number, number, number, number, number, number, number, number, number, number];
   const pg = postgresSpec(o.pgBin, join(dir, 'pg'), pgPort);
   const redis = redisSpec(redisPort);
   const temporal = temporalSpec(o.temporalCli, join(dir, 'temporal'), tPort, tUiPort);
@@ -92,6 +93,8 @@ export async function startChaosStack(
     TEMPORAL_ADDRESS: temporal.address,
     API_HOST: '127.0.0.1',
     API_PORT: String(apiPort),
+    // Where the API serves /metrics apart from the public port (ignored by versions without it).
+    API_METRICS_PORT: String(apiMetricsPort),
     ORCHESTRATION_METRICS_PORT: String(orchPort),
     MODEL_SERVICE_PORT: String(modelPort),
     MODEL_SERVICE_MODELS: 'ref-small',
