@@ -36,15 +36,13 @@ export function createPgPool(cfg: Env, name: string, deps: { dependencies?: Depe
  * go through the payload codec (encrypted prompts and outputs).
  */
 export async function createTemporalClient(cfg: Env): Promise<{ client: Client; connection: Connection }> {
+  // First: a process without its payload keys must refuse to start, whether Temporal answers or not.
+  const dataConverter = createDataConverter(cfg);
   const connection = await Connection.connect({
     address: temporalAddress(cfg),
     interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 3 }))],
   });
-  const client = new Client({
-    connection,
-    namespace: cfg.TEMPORAL_NAMESPACE,
-    dataConverter: createDataConverter(cfg),
-  });
+  const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter });
   return { client, connection };
 }
 

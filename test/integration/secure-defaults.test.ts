@@ -74,6 +74,23 @@ test('the workers refuse the development admin token in production too', async (
   }
 });
 
+test('the API, the workers and the codec server refuse to start in production without payload keys', async () => {
+  const env = {
+    APP_ENV: 'production',
+    ADMIN_TOKEN: STRONG,
+    DATABASE_URL: dbUrl(),
+    TEMPORAL_ADDRESS: '127.0.0.1:1',
+  };
+  for (const file of ['src/api/main.ts', 'workers/orchestration-worker.ts', 'workers/gpu-worker.ts']) {
+    const r = await run(file, env);
+    expect({ file, code: r.code === 0 ? 0 : 'refused' }).toEqual({ file, code: 'refused' });
+    expect(r.output).toMatch(/PAYLOAD_KEYS: is required when APP_ENV=production.*PAYLOAD_ENCRYPTION=off/);
+  }
+  const codec = await run('src/codec-server/main.ts', { ...env, PAYLOAD_ENCRYPTION: 'off' });
+  expect(codec.code).not.toBe(0);
+  expect(codec.output).toMatch(/CODEC_SERVER_TOKEN: is required when APP_ENV=production/);
+});
+
 test('migrating in production seeds no demo tenant; development seeds it', async () => {
   const prod = await run('src/db/migrate-cli.ts', {
     APP_ENV: 'production',
