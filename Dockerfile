@@ -29,6 +29,10 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
+COPY scripts/bundle-workflows.ts ./scripts/
+# The workflow code bundled once here: the orchestration worker then never loads webpack.
+RUN node --import tsx scripts/bundle-workflows.ts /app/workflow-bundle.js
+ENV WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 # The image's `node` user (uid 1000). tsx keeps its transpile cache in $TMPDIR (/tmp), which must be
 # writable: the manifests mount an emptyDir there because they make the root filesystem read-only.
 USER 1000:1000

@@ -5,7 +5,6 @@
 # Histories of earlier shapes are never re-recorded: they are what catches a change that breaks
 # running workflows (docs/operations.md, "Changing workflow code").
 #
-#   PAYLOAD_ENCRYPTION=off npm start     # in another terminal: fixtures are committed in clear
 #   bash scripts/record-shape-histories.sh <shape>
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

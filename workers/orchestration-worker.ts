@@ -25,6 +25,7 @@ import {
 import { installWorkerRuntime, WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { createTokenRelay } from '../src/streams/create-relay';
 import { createWebhooks } from '../src/webhooks/create-webhooks';
+import { workflowSource } from '../src/runtime/workflow-bundle';
 
 /**
  * Runs workflows and the PostgreSQL/Redis activities, plus the quota sweeper. Survives PostgreSQL,
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     }),
     ...webhooks.activities,
   };
+  const workflows = await workflowSource(cfg.WORKFLOW_BUNDLE_PATH);
   const supervisor = new WorkerSupervisor({
     logger,
     dependencies,
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
         namespace: cfg.TEMPORAL_NAMESPACE,
         taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
         dataConverter,
-        workflowsPath: require.resolve('../workflows'),
+        ...workflows,
         activities: {
           ...activities,
           ...createBatchActivities({

@@ -71,6 +71,11 @@ export const envSchema = z
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
     /** Task queue of the orchestration worker. @default inference-orchestration */
     ORCHESTRATION_TASK_QUEUE: z.string().min(1).default(ORCHESTRATION_TASK_QUEUE),
+    /**
+     * Workflow code pre-bundled by `scripts/bundle-workflows.ts` (the image and `npm start` build it):
+     * the orchestration worker then never loads webpack. Unset: bundled once at worker start.
+     */
+    WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
     /** API listen host. @default 0.0.0.0 */
     API_HOST: z.string().default('0.0.0.0'),
     /** API listen port. @default 8080 */

@@ -9,6 +9,7 @@ import { createPool } from '../db/pool';
 import { seedDevTenant } from '../tenants/seed';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { Connection } from '@temporalio/client';
+import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
@@ -16,6 +17,7 @@ import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 const ROOT = resolve(__dirname, '..', '..');
 const DATA = join(ROOT, '.data');
 const LOGS = join(DATA, 'logs');
+const WORKFLOW_BUNDLE = join(DATA, 'workflow-bundle.js');
 
 const t0 = Date.now();
 const secs = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
@@ -184,13 +186,17 @@ async function main(): Promise<void> {
       ),
     );
     await step(`orchestration worker (metrics :${cfg.ORCHESTRATION_METRICS_PORT})`, () =>
-      waitHttp(
-        `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
-        90_000,
-        spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', {
-          ORCHESTRATION_SDK_METRICS_PORT: String(sdkPorts.orchestration),
-        }),
-        'orchestration-worker',
+      // Bundled here, once, so the worker process never loads webpack (as the image does it at build).
+      writeWorkflowBundle(WORKFLOW_BUNDLE).then(() =>
+        waitHttp(
+          `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
+          90_000,
+          spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', {
+            ORCHESTRATION_SDK_METRICS_PORT: String(sdkPorts.orchestration),
+            WORKFLOW_BUNDLE_PATH: WORKFLOW_BUNDLE,
+          }),
+          'orchestration-worker',
+        ),
       ),
     );
     await step(`GPU worker (metrics :${cfg.GPU_METRICS_PORT})`, () =>

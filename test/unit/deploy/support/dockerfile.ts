@@ -62,16 +62,23 @@ export const ignorePatterns = (text: string): string[] =>
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
 
-/** Whether a .dockerignore pattern (`*` globs, no `**`, no `!`) excludes `path` or one of its parents. */
+/**
+ * Whether .dockerignore excludes `path` or one of its parents: `*` globs (no `**`); as Docker reads
+ * it, the last pattern that matches decides, and `!pattern` re-includes.
+ */
 export function isIgnored(path: string, patterns: string[]): boolean {
   const segments = path.split('/');
-  return patterns.some((p) => {
+  let ignored = false;
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const p = negated ? raw.slice(1) : raw;
     const re = new RegExp(
       `^${p
         .replace(/\/$/, '')
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
         .replace(/\*/g, '[^/]*')}$`,
     );
-    return segments.some((_, i) => re.test(segments.slice(0, i + 1).join('/')));
-  });
+    if (segments.some((_, i) => re.test(segments.slice(0, i + 1).join('/')))) ignored = !negated;
+  }
+  return ignored;
 }
