@@ -31,6 +31,20 @@ const RELAY_END_WAIT_MS = 2000;
 /** How long before the request deadline an attempt gives up, so its report arrives in time. */
 const DEADLINE_MARGIN_MS = 1000;
 
+const MARK_TRIES = 6;
+
+/** Runs `mark` until it succeeds, up to {@link MARK_TRIES} times, 250 ms apart and doubling. */
+async function retryMark(mark: () => Promise<void>): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await mark();
+    } catch (err) {
+      if (i >= MARK_TRIES) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (i - 1), 2000)));
+    }
+  }
+}
+
 /** Turns a classified model error into the Temporal failure that decides retry behaviour. */
 export function toApplicationFailure(err: unknown): ApplicationFailure {
   if (err instanceof ModelCallError) {
@@ -82,7 +96,9 @@ export function createGpuActivities(deps: GpuDeps) {
       }
       // In parallel with the call (it is on the path to the first token): awaited before this attempt
       // reports anything, so its partial output or error is never cleared by its own mark.
-      const marking = requests.markAttempt(input.requestId, attempt).then(
+      // A PostgreSQL restart while the call runs should not cost the request a model attempt: the
+      // mark is retried (about 5 s in all) before the attempt gives up on it.
+      const marking = retryMark(() => requests.markAttempt(input.requestId, attempt)).then(
         () => undefined,
         (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
       );
