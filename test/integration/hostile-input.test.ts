@@ -1,3 +1,4 @@
+import { ownDatabase } from '../support/own-database';
 import fc from 'fast-check';
 import { createTenantSchema } from '../../src/api/routes/admin-schemas';
 import { STORABLE_TEXT } from '../../src/api/schemas';
@@ -25,12 +26,16 @@ import { startStack, type Stack } from '../support/stack';
  * filter), nothing is written anywhere, and /healthz stays responsive for another client meanwhile.
  */
 let s: Stack;
+let db: Awaited<ReturnType<typeof ownDatabase>> | undefined;
 const BATCH_MAX = 4 * 1024 * 1024;
 beforeAll(async () => {
-  s = await startStack({ env: { BATCH_MAX_BODY_BYTES: String(BATCH_MAX) } });
+  // Its own database: "nothing written" counts whole tables, which parallel test files would change.
+  db = await ownDatabase('hostile');
+  s = await startStack({ env: { BATCH_MAX_BODY_BYTES: String(BATCH_MAX), DATABASE_URL: db.url } });
 });
 afterAll(async () => {
   await s?.stop();
+  await db?.drop();
 });
 
 const GHOST_TENANT = 'ghost-tenant-that-does-not-exist';

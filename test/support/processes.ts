@@ -25,8 +25,8 @@ export async function spawnSystemProcess(
   const dir = mkdtempSync(join(tmpdir(), 'registry-'));
   writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
   const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const [apiPort, orchPort, gpuPort] = [...ports] as [number, number, number];
+  while (ports.size < 4) ports.add(await freePort());
+  const [apiPort, orchPort, gpuPort, apiMetricsPort] = [...ports] as [number, number, number, number];
   const port = file.includes('api') ? apiPort : file.includes('gpu') ? gpuPort : orchPort;
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
     env: {
@@ -40,6 +40,7 @@ export async function spawnSystemProcess(
       MODEL_REGISTRY: join(dir, 'models.json'),
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
+      API_METRICS_PORT: String(apiMetricsPort),
       ORCHESTRATION_METRICS_PORT: String(orchPort),
       GPU_METRICS_PORT: String(gpuPort),
       API_KEY_CACHE_TTL_S: '0',
