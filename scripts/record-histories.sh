@@ -5,10 +5,6 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 eval "$(SKIP_TEST_SERVER=1 bash scripts/temporal-toolchain.sh)"
-# npm start encrypts payloads (docs/operations.md): fixtures are saved decoded by its codec server,
-# so they replay without any key.
-CODEC=(--codec-endpoint "${CODEC_ENDPOINT:-http://127.0.0.1:8234}"
-  --codec-auth "Bearer ${CODEC_SERVER_TOKEN:-dev-codec-token}")
 API=${API:-http://127.0.0.1:8080}
 MODEL=${MODEL:-http://127.0.0.1:8090}
 KEY=${DEV_API_KEY:-dev-demo-key}
@@ -34,7 +30,7 @@ record() { # <file> <prompt> [fault script]
   id=$(submit "$2")
   wait_done "$id"
   sleep 0.5
-  "$TEMPORAL_CLI" workflow show -w "$id" --output json "${CODEC[@]}" >"$out/$1"
+  "$TEMPORAL_CLI" workflow show -w "$id" --output json >"$out/$1"
   echo "recorded $out/$1 ($id)"
 }
 record completed.json 'replay fixture [[stop:4]]'
