@@ -12,13 +12,16 @@ const bundleLogger = {
   error: (m: string, meta?: object) => console.error(m, meta ?? ''),
 };
 
+const bundle = async (): Promise<string> =>
+  (await bundleWorkflowCode({ workflowsPath: WORKFLOWS, logger: bundleLogger })).code;
+
 /**
  * Writes the workflow code, bundled as the worker runs it, to `path`: the image build and
  * `npm start` do this once, so the worker process never loads webpack (npm start's orchestration worker at rest:
  * 322 -> 182 MiB RSS) and a worker restarted by its supervisor does not bundle again.
  */
 export async function writeWorkflowBundle(path: string): Promise<void> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS, logger: bundleLogger });
+  const code = await bundle();
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, code);
 }
@@ -28,6 +31,5 @@ export async function workflowSource(
   bundlePath: string | undefined,
 ): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
   if (bundlePath) return { workflowBundle: { codePath: bundlePath } };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS, logger: bundleLogger });
-  return { workflowBundle: { code } };
+  return { workflowBundle: { code: await bundle() } };
 }

@@ -1,11 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { Client } from 'pg';
-import { migrate } from '../../src/db/migrate';
-import { createPool } from '../../src/db/pool';
+import { writeWorkflowBundle } from '../../src/runtime/workflow-bundle';
 import { startDevServer } from '../support/dev-server';
+import { createMigratedDatabase } from '../support/own-database';
 import { temporalBinaries } from '../support/toolchain';
 
 // One database per jest run (its pid), so two runs on one machine never drop each other's data;
@@ -19,38 +17,14 @@ export default async function globalSetup(): Promise<void> {
   if (typeof server !== 'string') (globalThis as { __temporal?: unknown }).__temporal = server.proc;
   process.env.TEST_TEMPORAL_ADDRESS = typeof server === 'string' ? server : server.address;
 
-  const base = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-  const admin = new Client({ connectionString: base.toString() });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${TEST_DB} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${TEST_DB}`);
-  await admin.end();
-  base.pathname = `/${TEST_DB}`;
-  process.env.TEST_DATABASE_URL = base.toString();
+  process.env.TEST_DATABASE_URL = await createMigratedDatabase(TEST_DB);
   (globalThis as { __testDb?: string }).__testDb = TEST_DB;
-  const pool = createPool({ connectionString: base.toString(), max: 1 });
-  await migrate(pool);
-  await pool.end();
 
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    logger: quietLogger,
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'wf-bundle-'));
-  writeFileSync(join(dir, 'bundle.js'), code);
-  process.env.TEST_WORKFLOW_BUNDLE = join(dir, 'bundle.js');
+  const bundle = join(mkdtempSync(join(tmpdir(), 'wf-bundle-')), 'bundle.js');
+  await writeWorkflowBundle(bundle);
+  process.env.TEST_WORKFLOW_BUNDLE = bundle;
 }
 
 function TEST_TEMPORAL_ADDRESS_FROM_ENV(): string | undefined {
   return process.env.TEST_TEMPORAL_ADDRESS || undefined;
 }
-
-const noop = (): void => undefined;
-const quietLogger = {
-  trace: noop,
-  debug: noop,
-  info: noop,
-  warn: console.warn,
-  error: console.error,
-  log: noop,
-};

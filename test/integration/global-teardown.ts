@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { Client } from 'pg';
+import { dropDatabase } from '../support/own-database';
 
 export default async function globalTeardown(): Promise<void> {
   const proc = (globalThis as { __temporal?: ChildProcess }).__temporal;
@@ -8,12 +8,5 @@ export default async function globalTeardown(): Promise<void> {
     await new Promise((r) => proc.once('exit', r));
   }
   const db = (globalThis as { __testDb?: string }).__testDb;
-  if (db) {
-    const admin = new Client({
-      connectionString: process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin.end();
-  }
+  if (db) await dropDatabase(db);
 }
