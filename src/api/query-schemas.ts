@@ -4,7 +4,7 @@ import { ErrorType } from '../shared/error-types';
 import { REQUEST_STATUSES } from '../shared/types';
 import { USAGE_GROUPS, type UsageGroup } from '../requests/usage-repo';
 import { decodeCursor } from '../requests/list-cursor';
-import { STORABLE_TEXT, STORABLE_TEXT_MESSAGE, tenantIdSchema } from './schemas';
+import { storable, tenantIdSchema } from './schemas';
 
 /** Longest usage range, days: bounds the rows one query sums. */
 export const MAX_USAGE_RANGE_DAYS = 400;
@@ -56,7 +56,7 @@ const cursor = z
 /** GET /v1/inference. */
 export const listQuerySchema = z.strictObject({
   status: z.enum(REQUEST_STATUSES).optional(),
-  model: z.string().min(1).max(128).regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE).optional(),
+  model: storable(z.string().min(1).max(128)).optional(),
   created_after: instant.optional(),
   limit: limit(100, 20),
   cursor,

@@ -1,16 +1,11 @@
 import { z } from 'zod';
-import { STORABLE_TEXT, STORABLE_TEXT_MESSAGE, submitBodySchema } from '../api/schemas';
+import { storable, submitBodySchema } from '../api/schemas';
 import { BATCH_ITEM_STATES, BATCH_STATUSES } from './batch-types';
 
 /** One item of POST /v1/batches, shaped after OpenAI's Batch API input lines. */
 export const batchItemSchema = z
   .strictObject({
-    custom_id: z
-      .string()
-      .min(1)
-      .max(128)
-      .regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE)
-      .describe('your id of the item; unique in the batch'),
+    custom_id: storable(z.string().min(1).max(128)).describe('your id of the item; unique in the batch'),
     method: z.literal('POST').optional(),
     url: z.literal('/v1/inference').optional(),
     body: submitBodySchema,
@@ -26,12 +21,7 @@ export const batchListQuerySchema = z.strictObject({
     .transform(Number)
     .pipe(z.number().int().min(1).max(100))
     .default(20),
-  after: z
-    .string()
-    .max(64)
-    .regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE)
-    .optional()
-    .describe('id of the last batch of the previous page'),
+  after: storable(z.string().max(64)).optional().describe('id of the last batch of the previous page'),
 });
 
 export const batchIdParams = z.object({ id: z.string().regex(/^batch_[a-f0-9]{32}$/, 'not a batch id') });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { STORABLE_TEXT, STORABLE_TEXT_MESSAGE, tenantIdSchema } from '../schemas';
+import { storable, tenantIdSchema } from '../schemas';
 
-const name = z.string().trim().min(1).max(200).regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE);
-const tier = z.string().min(1).max(64).regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE);
+const name = storable(z.string().trim().min(1).max(200));
+const tier = storable(z.string().min(1).max(64));
 
 /** Body of POST /admin/tenants. */
 export const createTenantSchema = z.strictObject({
@@ -16,7 +16,7 @@ export const updateTenantSchema = z
   .strictObject({ name: name.optional(), tier: tier.optional(), disabled: z.boolean().optional() })
   .refine((o) => Object.keys(o).length > 0, { message: 'give at least one of name, tier, disabled' });
 
-const label = z.string().max(200).regex(STORABLE_TEXT, STORABLE_TEXT_MESSAGE);
+const label = storable(z.string().max(200));
 
 /** Body of POST /admin/tenants/:id/keys. */
 export const createKeySchema = z.strictObject({ label: label.default('') });
