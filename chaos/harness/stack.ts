@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
-import { freePort } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/temporal-dev-server';
 import { postgresSpec, redisSpec, temporalSpec } from './deps';
 import type { ChaosOptions } from './options';
 import { Supervisor, type ServiceSpec } from './supervisor';
@@ -47,11 +47,6 @@ export async function startChaosStack(
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const supervisor = new Supervisor(logs, o.say);
-  const ports: number[] = [];
-  while (ports.length < 10) {
-    const p = await freePort();
-    if (!ports.includes(p)) ports.push(p);
-  }
   const [
     pgPort,
     redisPort,
@@ -63,7 +58,7 @@ export async function startChaosStack(
     gpu2Port,
     modelPort,
     apiMetricsPort,
-  ] = ports as [number, number, number, number, number, number, number, number, number, number];
+  ] = await freePorts(10);
   const pg = postgresSpec(o.pgBin, join(dir, 'pg'), pgPort);
   const redis = redisSpec(redisPort);
   const temporal = temporalSpec(o.temporalCli, join(dir, 'temporal'), tPort, tUiPort);

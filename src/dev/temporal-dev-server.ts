@@ -162,3 +162,15 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/** A tuple of `N` numbers, so `const [a, b] = await freePorts(2)` needs no cast. */
+export type Ports<N extends number, T extends number[] = []> = T['length'] extends N
+  ? T
+  : Ports<N, [...T, number]>;
+
+/** `n` distinct TCP ports nobody listens on right now (one process's ports, or a whole stack's). */
+export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports] as Ports<N>;
+}

@@ -2,7 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { devServerArgs, freePort, waitForTemporal } from '../../src/dev/temporal-dev-server';
+import { devServerArgs, freePort, freePorts, waitForTemporal } from '../../src/dev/temporal-dev-server';
 import { redisAnswers } from '../../src/dev/local-services';
 
 /** A dependency this test owns and may stop, start and restart (never the shared ones). */
@@ -93,8 +93,7 @@ export async function startPrivateRedis(): Promise<PrivateService> {
 /** A private Temporal dev server on a SQLite file, so a restart keeps its workflows. */
 export async function startPrivateTemporal(cli: string): Promise<PrivateService> {
   const dir = mkdtempSync(join(tmpdir(), 'restarts-temporal-'));
-  const port = await freePort();
-  const uiPort = await freePort();
+  const [port, uiPort] = await freePorts(2);
   const address = `127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
   const start = async (): Promise<void> => {

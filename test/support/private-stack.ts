@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
-import { freePort } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/temporal-dev-server';
 import {
   startPrivatePostgres,
   startPrivateRedis,
@@ -39,15 +39,7 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
     redis,
     temporal,
   };
-  const ports = new Set<number>();
-  while (ports.size < 5) ports.add(await freePort());
-  const [apiPort, orchPort, gpuPort, modelPort, apiMetricsPort] = [...ports] as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [apiPort, orchPort, gpuPort, modelPort, apiMetricsPort] = await freePorts(5);
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     APP_ENV: 'development',

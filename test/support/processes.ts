@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './dev-server';
+import { freePorts } from '../../src/dev/temporal-dev-server';
 import type { Stack } from './stack';
 
 const ROOT = join(__dirname, '..', '..');
@@ -24,9 +24,7 @@ export async function spawnSystemProcess(
 ): Promise<SystemProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'registry-'));
   writeFileSync(join(dir, 'models.json'), JSON.stringify({ models: [s.registrySpec] }));
-  const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await freePort());
-  const [apiPort, orchPort, gpuPort, apiMetricsPort] = [...ports] as [number, number, number, number];
+  const [apiPort, orchPort, gpuPort, apiMetricsPort] = await freePorts(4);
   const port = file.includes('api') ? apiPort : file.includes('gpu') ? gpuPort : orchPort;
   const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, file)], {
     env: {
