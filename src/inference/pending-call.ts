@@ -1,5 +1,7 @@
 import type { WorkflowClient } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
+import type { GpuActivities } from '../../activities';
 
 /** The model call of a request as Temporal sees it (its pending GPU activity). */
 export interface PendingCall {
@@ -8,14 +10,9 @@ export interface PendingCall {
   attempt: number;
   /** Seconds since a worker took the current attempt (started only). */
   startedAgoS?: number;
-  /** Seconds since the last heartbeat of the current attempt, if any. */
-  heartbeatAgoS?: number;
   /** Identity of the worker that took it (pid@host). */
   worker?: string;
 }
-
-const seconds = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): number | undefined =>
-  t?.seconds === undefined || t.seconds === null ? undefined : Number(t.seconds) + (t.nanos ?? 0) / 1e9;
 
 /**
  * The request's pending model call, from DescribeWorkflowExecution (one call; made only for a request
@@ -27,18 +24,19 @@ export async function describePendingCall(
   now = Date.now(),
 ): Promise<PendingCall | undefined> {
   const d = await client.getHandle(requestId).describe();
-  const call = d.raw.pendingActivities?.find((a) => a.activityType?.name === 'callModel');
+  const call = d.raw.pendingActivities?.find(
+    (a) => a.activityType?.name === ('callModel' satisfies keyof GpuActivities),
+  );
   if (!call) return undefined;
   const started = call.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
-  const ago = (t: Parameters<typeof seconds>[0]): number | undefined => {
-    const s = seconds(t);
-    return s === undefined ? undefined : Math.max(0, Math.round((now / 1000 - s) * 10) / 10);
+  const ago = (t: Parameters<typeof optionalTsToMs>[0]): number | undefined => {
+    const ms = optionalTsToMs(t);
+    return ms === undefined ? undefined : Math.max(0, Math.round((now - ms) / 100) / 10);
   };
   return {
     state: started ? 'started' : 'scheduled',
     attempt: call.attempt ?? 1,
     ...(started ? { startedAgoS: ago(call.lastStartedTime) } : {}),
-    ...(call.lastHeartbeatTime ? { heartbeatAgoS: ago(call.lastHeartbeatTime) } : {}),
     ...(call.lastWorkerIdentity ? { worker: call.lastWorkerIdentity } : {}),
   };
 }
