@@ -57,27 +57,13 @@ async function probe(label: string): Promise<Record<string, string | number>> {
     direct.push(await streamOnce(MODEL_URL, undefined, `bench ${label} direct ${i}`));
     api.push(await streamOnce(API, API_KEY, `bench ${label} api ${i}`));
   }
-  const row = (what: string, xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99), what });
-  const d = {
-    ttft: row(
-      'direct',
-      direct.map((t) => t.ttft),
-    ),
-    total: row(
-      'direct',
-      direct.map((t) => t.total),
-    ),
-  };
-  const a = {
-    ttft: row(
-      'api',
-      api.map((t) => t.ttft),
-    ),
-    total: row(
-      'api',
-      api.map((t) => t.total),
-    ),
-  };
+  const row = (xs: number[]) => ({ p50: pct(xs, 50), p99: pct(xs, 99) });
+  const summary = (ts: Timing[]) => ({
+    ttft: row(ts.map((t) => t.ttft)),
+    total: row(ts.map((t) => t.total)),
+  });
+  const d = summary(direct);
+  const a = summary(api);
   return {
     mode: label,
     'direct TTFT p50': d.ttft.p50.toFixed(1),
