@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/transaction';
 import type { ListPosition } from './list-cursor';
 import {
@@ -50,6 +50,27 @@ interface Row {
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
+}
+
+/** The request's one ledger row (unique by request id: a repeat writes nothing), windowed by acceptance. */
+async function insertLedgerRow(
+  client: PoolClient,
+  input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
+  usage: Usage,
+): Promise<void> {
+  await client.query(
+    `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
+    [
+      input.requestId,
+      input.tenantId,
+      input.model,
+      usage.prompt_tokens,
+      usage.completion_tokens,
+      usage.total_tokens,
+      input.acceptedAt,
+    ],
+  );
 }
 
 function toRecord(r: Row): RequestRecord {
@@ -207,19 +228,7 @@ export class RequestsRepo {
           usage.total_tokens,
         ]);
       }
-      await client.query(
-        `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
-        [
-          input.requestId,
-          input.tenantId,
-          input.model,
-          usage.prompt_tokens,
-          usage.completion_tokens,
-          usage.total_tokens,
-          input.acceptedAt,
-        ],
-      );
+      await insertLedgerRow(client, input, usage);
       return usage;
     });
   }
@@ -256,19 +265,7 @@ export class RequestsRepo {
           result.usage.total_tokens,
         ],
       );
-      await client.query(
-        `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
-        [
-          input.requestId,
-          input.tenantId,
-          input.model,
-          result.usage.prompt_tokens,
-          result.usage.completion_tokens,
-          result.usage.total_tokens,
-          input.acceptedAt,
-        ],
-      );
+      await insertLedgerRow(client, input, result.usage);
     });
   }
 
