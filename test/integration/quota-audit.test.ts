@@ -10,28 +10,6 @@ afterEach(async () => {
   await f?.close();
 });
 
-/** Writes a completed request and its ledger row, as recordResult does. */
-async function ledgerRow(
-  fx: Fixture,
-  id: string,
-  tokens: number,
-  at: Date,
-  withRequest = true,
-): Promise<void> {
-  if (withRequest) {
-    await fx.pool.query(
-      `INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens, total_tokens, completion_tokens, accepted_at)
-       VALUES ($1, $2, 'm', 'completed', 10, 0, $3, $3, $3, $4)`,
-      [id, fx.tenantId, tokens, at],
-    );
-  }
-  await fx.pool.query(
-    `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
-     VALUES ($1, $2, 'm', 0, $3, $3, $4)`,
-    [id, fx.tenantId, tokens, at],
-  );
-}
-
 test('audit finds drift, reports it as a metric, and corrects it; in-progress commits are not drift', async () => {
   f = await quotaFixture({ tokens_per_day: 100_000 });
   const metrics = createMetrics('test');
@@ -48,12 +26,12 @@ test('audit finds drift, reports it as a metric, and corrects it; in-progress co
   // A normal request: reserved, ledger written, committed.
   const a = { requestId: `inf_${randomUUID().replace(/-/g, '')}`, tenantId: f.tenantId, acceptedAt: at };
   await f.quota.reserve(a, 100);
-  await ledgerRow(f, a.requestId, 70, at);
+  await f.ledgerRow(f.tenantId, a.requestId, 70, at);
   await f.quota.commit(a, 70);
   // A request between its ledger write and its Redis commit: not drift.
   const b = { requestId: `inf_${randomUUID().replace(/-/g, '')}`, tenantId: f.tenantId, acceptedAt: at };
   await f.quota.reserve(b, 50);
-  await ledgerRow(f, b.requestId, 40, at);
+  await f.ledgerRow(f.tenantId, b.requestId, 40, at);
 
   let drift = await auditor.audit(f.tenantId, false);
   expect(drift.every((d) => d.tokensDrift === 0 && d.requestsDrift === 0)).toBe(true);
@@ -83,7 +61,7 @@ test('Redis flushed: counters are rebuilt from the ledger and open requests; not
   const at = new Date();
   const done = { requestId: `inf_${randomUUID().replace(/-/g, '')}`, tenantId: f.tenantId, acceptedAt: at };
   await f.quota.reserve(done, 100);
-  await ledgerRow(f, done.requestId, 80, at);
+  await f.ledgerRow(f.tenantId, done.requestId, 80, at);
   await f.quota.commit(done, 80);
   // An open request: row queued in PostgreSQL, reservation in Redis.
   const open = { requestId: `inf_${randomUUID().replace(/-/g, '')}`, tenantId: f.tenantId, acceptedAt: at };
@@ -101,7 +79,7 @@ test('Redis flushed: counters are rebuilt from the ledger and open requests; not
   expect(await f.quota.commit(done, 80)).toEqual({ outcome: 'missing' });
   // The open request commits normally against its rebuilt reservation.
   await f.pool.query(`UPDATE requests SET status = 'completed' WHERE id = $1`, [open.requestId]);
-  await ledgerRow(f, open.requestId, 25, at, false);
+  await f.ledgerRow(f.tenantId, open.requestId, 25, at, false);
   expect(await f.quota.commit(open, 25)).toEqual({ outcome: 'settled', from: 'reserved' });
   expect((await f.quota.status(f.tenantId)).tokens_per_day).toMatchObject({ used: 105, reserved: 0 });
 
