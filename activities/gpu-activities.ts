@@ -98,14 +98,8 @@ export function createGpuActivities(deps: GpuDeps) {
       // reports anything, so its partial output or error is never cleared by its own mark.
       // A PostgreSQL restart while the call runs should not cost the request a model attempt: the
       // mark is retried (about 5 s in all) before the attempt gives up on it.
-      const marking = retryMark(() => requests.markAttempt(input.requestId, attempt)).then(
-        () => undefined,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      );
-      const marked = async (): Promise<void> => {
-        const err = await marking;
-        if (err) throw err;
-      };
+      const marking = retryMark(() => requests.markAttempt(input.requestId, attempt));
+      marking.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       const untilDeadline = input.deadlineAt
         ? Date.parse(input.deadlineAt) - Date.now() - DEADLINE_MARGIN_MS
         : undefined;
@@ -149,7 +143,7 @@ export function createGpuActivities(deps: GpuDeps) {
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
         await closeRelay(live, result.finishReason);
         // A mark that failed (PostgreSQL down) fails the attempt, as it did before the call.
-        await marked();
+        await marking;
         return result;
       } catch (err) {
         const details = ctx.cancellationDetails;
@@ -172,7 +166,7 @@ export function createGpuActivities(deps: GpuDeps) {
           { requestId: input.requestId, model: input.model, attempt, outcome, error: failure.message },
           'model call failed',
         );
-        await marking;
+        await marking.catch(() => undefined);
         // A drained call is handed back whole to another worker: nothing of it is kept.
         if (output && !details?.workerShutdown) {
           const reason: PartialFinishReason = cancelled
