@@ -26,6 +26,22 @@ afterAll(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const newKey = (): string => `key-${randomBytes(6).toString('hex')}`;
 
+/** The API's submit path without the API: a test drives its steps and "dies" between them. */
+function submitService(): SubmitService {
+  return new SubmitService({
+    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
+    quota: s.quota,
+    headroom: new QuotaHeadroom({
+      redis: s.redis,
+      keys: s.quota.keys,
+      rebuild: (t) => s.quota.rebuildTenant(t),
+    }),
+    workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
+    metrics: createMetrics('idem-test'),
+    logger: createLogger({ component: 'idem-test', level: 'silent' }),
+  });
+}
+
 async function post(path: string, body: unknown, key: string, signal?: AbortSignal) {
   const res = await fetch(`${s.apiUrl}${path}`, {
     method: 'POST',
@@ -119,21 +135,7 @@ test('same key sent concurrently: one request; the others get it replayed or 409
 test('a submit that died after starting its workflow (response lost): the retry gets the same request, charged once', async () => {
   // The first attempt, through the service layer: key bound ('pending'), quota reserved, workflow
   // started, and then the API process "dies" before recording the key as started or answering.
-  const registry = new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]);
-  const metrics = createMetrics('idem-test');
-  const logger = createLogger({ component: 'idem-test', level: 'silent' });
-  const submit = new SubmitService({
-    registry,
-    quota: s.quota,
-    headroom: new QuotaHeadroom({
-      redis: s.redis,
-      keys: s.quota.keys,
-      rebuild: (t) => s.quota.rebuildTenant(t),
-    }),
-    workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
-    metrics,
-    logger,
-  });
+  const submit = submitService();
   const tenant = (await s.tenants.get(s.tenantId))!;
   const parsed = submitBodySchema.parse(body('lost response'));
   const key = newKey();
@@ -167,19 +169,7 @@ test('a submit that died after starting its workflow (response lost): the retry 
 });
 
 test('a submit that reserved but died before starting: the retry starts that same request, one reservation', async () => {
-  const registry = new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]);
-  const submit = new SubmitService({
-    registry,
-    quota: s.quota,
-    headroom: new QuotaHeadroom({
-      redis: s.redis,
-      keys: s.quota.keys,
-      rebuild: (t) => s.quota.rebuildTenant(t),
-    }),
-    workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
-    metrics: createMetrics('idem-test-2'),
-    logger: createLogger({ component: 'idem-test', level: 'silent' }),
-  });
+  const submit = submitService();
   const tenant = (await s.tenants.get(s.tenantId))!;
   const parsed = submitBodySchema.parse(body('died before start'));
   const key = newKey();
