@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { postgresAnswers, redisAnswers } from '../../src/dev/local-services';
-import { devServerArgs } from '../../src/dev/temporal-dev-server';
+import { devServerArgs, temporalAnswers } from '../../src/dev/temporal-dev-server';
 import type { ServiceSpec } from './supervisor';
 
 /** PostgreSQL refuses to run as root: its tools run as the `postgres` user then. */
@@ -65,19 +64,4 @@ export function temporalSpec(
     ready: () => temporalAnswers(address),
     address,
   };
-}
-
-/** True when the Temporal frontend at `address` answers GetSystemInfo. */
-async function temporalAnswers(address: string): Promise<boolean> {
-  try {
-    const conn = await Connection.connect({ address, connectTimeout: 1000 });
-    try {
-      await conn.workflowService.getSystemInfo({});
-      return true;
-    } finally {
-      await conn.close();
-    }
-  } catch {
-    return false;
-  }
 }

@@ -92,6 +92,24 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
   ];
 }
 
+/** Resolves once the frontend at `address` answers GetSystemInfo; rejects with why it did not. */
+async function probeTemporal(address: string): Promise<void> {
+  const conn = await Connection.connect({ address, connectTimeout: 1000 });
+  try {
+    await conn.workflowService.getSystemInfo({});
+  } finally {
+    await conn.close();
+  }
+}
+
+/** True when the frontend at `address` answers GetSystemInfo (a readiness probe). */
+export function temporalAnswers(address: string): Promise<boolean> {
+  return probeTemporal(address).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Resolves once the frontend at `address` answers, or rejects after `timeoutMs`. */
 export async function waitForTemporal(
   address: string,
@@ -104,9 +122,7 @@ export async function waitForTemporal(
     if (child && child.exitCode !== null)
       throw new Error(`temporal dev server exited with code ${child.exitCode}`);
     try {
-      const conn = await Connection.connect({ address, connectTimeout: 1000 });
-      await conn.workflowService.getSystemInfo({});
-      await conn.close();
+      await probeTemporal(address);
       return;
     } catch (err) {
       lastErr = err;
