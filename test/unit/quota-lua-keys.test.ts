@@ -1,5 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { QUOTA_SCRIPTS } from '../../src/quota/scripts';
 
 /**
  * Redis Cluster routes a script by its declared KEYS. A key a script reaches any other way (built
@@ -7,8 +6,8 @@ import { join } from 'node:path';
  * of every redis.call is a KEYS[...] expression, a local bound only to KEYS[...], or a parameter of a
  * local function whose every call passes one of those.
  */
-const DIR = join(__dirname, '../../src/quota/lua');
-const scripts = readdirSync(DIR).filter((f) => f.endsWith('.lua'));
+// The scripts as Redis runs them: shared libraries (lua/lib/) included where they are called.
+const scripts = Object.keys(QUOTA_SCRIPTS) as (keyof typeof QUOTA_SCRIPTS)[];
 
 const KEYS_EXPR = /^KEYS\[[^\]]+\]$/;
 
@@ -45,8 +44,8 @@ function undeclaredKeys(file: string, src: string): string[] {
   return bad;
 }
 
-test.each(scripts)('%s touches only keys declared in KEYS', (file) => {
-  expect(undeclaredKeys(file, readFileSync(join(DIR, file), 'utf8'))).toEqual([]);
+test.each(scripts)('%s touches only keys declared in KEYS', (name) => {
+  expect(undeclaredKeys(name, QUOTA_SCRIPTS[name])).toEqual([]);
 });
 
 test('the check catches keys built in Lua or read from records', () => {
@@ -64,6 +63,5 @@ test('the check catches keys built in Lua or read from records', () => {
 });
 
 test('every script has a shebang, so Redis 7 applies its flags and slot checks', () => {
-  for (const file of scripts)
-    expect(readFileSync(join(DIR, file), 'utf8').split('\n')[0]).toMatch(/^#!lua( flags=[\w,-]+)?$/);
+  for (const name of scripts) expect(QUOTA_SCRIPTS[name].split('\n')[0]).toMatch(/^#!lua( flags=[\w,-]+)?$/);
 });
