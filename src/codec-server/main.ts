@@ -1,6 +1,5 @@
 import { payloadCodec } from '../codec/data-converter';
 import { ConfigError, loadConfig } from '../config/load-config';
-import { DEVELOPMENT_SECRETS } from '../config/secret-rules';
 import { createLogger } from '../observability/logger';
 import { onShutdown } from '../runtime/resources';
 import { createCodecApp } from './create-codec-app';
@@ -13,7 +12,8 @@ function main(): void {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'codec-server', level: cfg.LOG_LEVEL });
   const dev = cfg.APP_ENV === 'development';
-  const token = cfg.CODEC_SERVER_TOKEN ?? (dev ? DEVELOPMENT_SECRETS.CODEC_SERVER_TOKEN : undefined);
+  // The schema fills in the development token; elsewhere it must be set.
+  const token = cfg.CODEC_SERVER_TOKEN;
   if (!token) {
     throw new ConfigError([
       {

@@ -331,7 +331,11 @@ export const envSchema = z
   // A check, not a transform, so the schema stays a ZodObject (its `.shape` lists every variable).
   .overwrite((env) =>
     env.APP_ENV === 'development'
-      ? { ...env, DEV_API_KEY: env.DEV_API_KEY ?? DEVELOPMENT_SECRETS.DEV_API_KEY }
+      ? {
+          ...env,
+          DEV_API_KEY: env.DEV_API_KEY ?? DEVELOPMENT_SECRETS.DEV_API_KEY,
+          CODEC_SERVER_TOKEN: env.CODEC_SERVER_TOKEN ?? DEVELOPMENT_SECRETS.CODEC_SERVER_TOKEN,
+        }
       : env,
   );
 

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config';
-import { DEVELOPMENT_SECRETS } from '../config/secret-rules';
 import { ensureDatabase, migrate } from '../db/migrate';
 import { createPool } from '../db/pool';
 import { seedDevTenant } from '../tenants/seed';
@@ -250,7 +249,7 @@ Try it:
 then GET the Location it returns:
   curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${apiKey}'
 and read its workflow history, decrypted:
-  temporal workflow show -w <id> --codec-endpoint ${codecUrl} --codec-auth 'Bearer ${cfg.CODEC_SERVER_TOKEN ?? DEVELOPMENT_SECRETS.CODEC_SERVER_TOKEN}'
+  temporal workflow show -w <id> --codec-endpoint ${codecUrl} --codec-auth 'Bearer ${cfg.CODEC_SERVER_TOKEN}'
 
 Ctrl-C stops everything.`);
 }
