@@ -28,22 +28,25 @@ export function embeddedPlaceholderSecret(text: string): string | undefined {
   return EMBEDDED.exec(text)?.[0];
 }
 
+/** The length rule every bearer token outside development follows (admin, codec server). */
+function lengthProblem(token: string): string | undefined {
+  return token.length < MIN_ADMIN_TOKEN_LENGTH
+    ? `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters outside development (openssl rand -hex 32)`
+    : undefined;
+}
+
 /** Why `token` cannot be the admin token outside development; undefined when it can. */
 export function adminTokenProblem(token: string): string | undefined {
   if (token === DEVELOPMENT_SECRETS.ADMIN_TOKEN)
     return `is unset or the development default; set a random token of at least ${MIN_ADMIN_TOKEN_LENGTH} characters (openssl rand -hex 32), or APP_ENV=development for a local run`;
   if (isPlaceholderSecret(token))
     return 'is a development default or a template placeholder; set a real token';
-  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
-    return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters outside development (openssl rand -hex 32)`;
-  return undefined;
+  return lengthProblem(token);
 }
 
 /** Why `token` cannot be the codec server's bearer token outside development; undefined when it can. */
 export function codecTokenProblem(token: string): string | undefined {
   if (isPlaceholderSecret(token))
     return 'is a development default or a template placeholder; set a real token (openssl rand -hex 32)';
-  if (token.length < MIN_ADMIN_TOKEN_LENGTH)
-    return `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters outside development (openssl rand -hex 32)`;
-  return undefined;
+  return lengthProblem(token);
 }
