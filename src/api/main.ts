@@ -43,7 +43,6 @@ async function main(): Promise<void> {
     registry: metrics.registry,
     port: cfg.API_METRICS_PORT,
     host: cfg.API_HOST,
-    checks: [],
   });
   onShutdown(logger, async () => {
     metricsServer.close();

@@ -12,7 +12,10 @@ export interface MetricsServerOptions {
   checks?: ReadinessCheck[];
 }
 
-/** Serves GET /metrics (Prometheus), /healthz (process alive) and /readyz (dependencies up) for a worker. */
+/**
+ * Serves GET /metrics (Prometheus), /healthz (process alive) and /readyz (dependencies up) on a port of
+ * its own: each worker's, and the API's (API_METRICS_PORT, kept off the public port).
+ */
 export function startMetricsServer(opts: MetricsServerOptions): Promise<Server> {
   const { registry } = opts;
   const json = (res: ServerResponse, status: number, body: unknown): void => {
