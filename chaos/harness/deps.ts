@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresAnswers, redisAnswers } from '../../src/dev/local-services';
+import { postgresAnswers, redisAnswers, redisServerArgs } from '../../src/dev/local-services';
 import { devServerArgs, temporalAnswers } from '../../src/dev/temporal-dev-server';
 import type { ServiceSpec } from './supervisor';
 
@@ -42,7 +42,7 @@ export function redisSpec(port: number): ServiceSpec & { url: string } {
   return {
     name: 'redis',
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    args: redisServerArgs(port),
     ready: () => redisAnswers(url),
     url,
   };

@@ -37,6 +37,11 @@ export async function redisAnswers(url: string): Promise<boolean> {
   }
 }
 
+/** Arguments of a memory-only redis-server on `port`: nothing is saved, so a restart is an empty Redis. */
+export function redisServerArgs(port: number | string): string[] {
+  return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+}
+
 const isLocal = (url: string): boolean => ['127.0.0.1', 'localhost', '::1'].includes(new URL(url).hostname);
 
 /** Starts `redis-server` from PATH on the URL's port, keeping nothing on disk. Throws with install advice. */
@@ -50,11 +55,7 @@ export function startLocalRedis(url: string, dataDir: string): ChildProcess {
   }
   mkdirSync(dataDir, { recursive: true });
   const port = new URL(url).port || '6379';
-  const child = spawn(
-    'redis-server',
-    ['--port', port, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dataDir],
-    { stdio: 'ignore' },
-  );
+  const child = spawn('redis-server', [...redisServerArgs(port), '--dir', dataDir], { stdio: 'ignore' });
   return child;
 }
 

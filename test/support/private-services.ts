@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devServerArgs, freePort, freePorts, waitForTemporal } from '../../src/dev/temporal-dev-server';
-import { redisAnswers } from '../../src/dev/local-services';
+import { redisAnswers, redisServerArgs } from '../../src/dev/local-services';
 
 /** A dependency this test owns and may stop, start and restart (never the shared ones). */
 export interface PrivateService {
@@ -75,11 +75,7 @@ export async function startPrivateRedis(): Promise<PrivateService> {
   const url = `redis://127.0.0.1:${port}`;
   let proc: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    proc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
+    proc = spawn('redis-server', redisServerArgs(port), { stdio: 'ignore' });
     for (let i = 0; i < 100 && !(await redisAnswers(url)); i++) await new Promise((r) => setTimeout(r, 50));
     if (!(await redisAnswers(url))) throw new Error(`private redis on ${port} does not answer`);
   };
