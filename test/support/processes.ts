@@ -15,6 +15,16 @@ export interface SystemProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/**
+ * Every process started here and still running. Killed after the test file whatever happened, so a
+ * test that failed half-way (one of several processes did not start) leaves none behind holding
+ * ports: an orphaned API once kept npm start's metrics port.
+ */
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 /** Starts `file` (src/api/main.ts, workers/…) as a child process sharing the stack's Redis prefix and queues. */
 export async function spawnSystemProcess(
   s: Stack,
@@ -47,6 +57,8 @@ export async function spawnSystemProcess(
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   // Keep the tail of stderr to explain a failed start; worker logs are too chatty to print.
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -63,7 +75,8 @@ export async function spawnSystemProcess(
         proc,
         url,
         kill: async (signal: NodeJS.Signals = 'SIGTERM') => {
-          if (proc.exitCode !== null) return;
+          // A process ended by a signal has a signalCode and no exitCode: it will not exit again.
+          if (proc.exitCode !== null || proc.signalCode !== null) return;
           const exited = new Promise((r) => proc.once('exit', r));
           proc.kill(signal);
           await exited;
