@@ -24,11 +24,7 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function submit(prompt: string, maxTokens = 200): Promise<string> {
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt, max_tokens: maxTokens });
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
+const submit = (prompt: string, maxTokens = 200): Promise<string> => s.submit(prompt, maxTokens);
 
 async function inFlight(): Promise<{ inFlight: number; reservedTokens: number }> {
   const l = (await s.call('GET', '/v1/quota')).body.limits;

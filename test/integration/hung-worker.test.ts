@@ -1,5 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
-import { spawnSystemProcess } from '../support/processes';
+import { spawnSystemProcess, type SystemProcess } from '../support/processes';
 import { expectChargedOnce, startStack, type Stack } from '../support/stack';
 
 /**
@@ -7,24 +6,21 @@ import { expectChargedOnce, startStack, type Stack } from '../support/stack';
  * the status says so, naming the worker, until Temporal hands the call to another worker.
  */
 let s: Stack;
-let child: ChildProcess | undefined;
+let gpu: SystemProcess | undefined;
 beforeAll(async () => {
   s = await startStack({ gpu: false, modelService: { decodeMsPerToken: 2 } });
 });
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await gpu?.kill('SIGKILL');
   await s?.stop();
 });
 
 test('a hung GPU worker is diagnosed as worker_unresponsive, then the call moves on', async () => {
-  const gpu = await spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz');
-  child = gpu.proc;
+  gpu = await spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz');
   await new Promise((r) => setTimeout(r, 1000)); // its polls are waiting on the server
-  child.kill('SIGSTOP');
+  gpu.proc.kill('SIGSTOP');
 
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt: 'frozen', max_tokens: 8 });
-  expect(res.status).toBe(202);
-  const id = res.body.id as string;
+  const id = await s.submit('frozen', 8);
   let seen: { status: string; queue?: { diagnosis: Record<string, unknown> } } | undefined;
   const end = Date.now() + 30_000;
   while (Date.now() < end) {
@@ -36,11 +32,10 @@ test('a hung GPU worker is diagnosed as worker_unresponsive, then the call moves
   expect(seen?.queue?.diagnosis).toMatchObject({
     reason: 'worker_unresponsive',
     attempt: 1,
-    worker: expect.stringContaining(String(child.pid)),
+    worker: expect.stringContaining(String(gpu.proc.pid)),
   });
 
-  child.kill('SIGKILL');
-  await new Promise((r) => child!.once('exit', r));
+  await gpu.kill('SIGKILL');
   await s.node.addGpuWorker();
   const done = await s.waitFinished(id, 60_000);
   expect(done).toMatchObject({ status: 'completed', attempts: 2 });

@@ -13,25 +13,14 @@ let otherId: string;
 
 const admin = (method: string, path: string, body?: unknown) => s.call(method, path, body, s.cfg.ADMIN_TOKEN);
 
-async function submit(prompt: string, maxTokens: number, key = s.apiKey): Promise<string> {
-  const res = await s.call(
-    'POST',
-    '/v1/inference',
-    { model: 'ref-small', prompt, max_tokens: maxTokens },
-    key,
-  );
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
 beforeAll(async () => {
   s = await startStack();
   otherTenant = `${s.tenantId}-other`;
   expect((await admin('POST', '/admin/tenants', { id: otherTenant, name: 'other' })).status).toBe(201);
   otherKey = (await admin('POST', `/admin/tenants/${otherTenant}/keys`, {})).body.secret;
-  otherId = await submit('the other tenant', 5, otherKey);
+  otherId = await s.submit('the other tenant', 5, otherKey);
   // A burst, sequential so created_at orders them; token counts differ per request.
-  for (let i = 0; i < 7; i++) ids.push(await submit(`request number ${i} ${'x '.repeat(i * 3)}`, 3 + i));
+  for (let i = 0; i < 7; i++) ids.push(await s.submit(`request number ${i} ${'x '.repeat(i * 3)}`, 3 + i));
   for (const id of ids) await s.waitFinished(id);
   await s.waitFinished(otherId).catch(() => undefined);
 });

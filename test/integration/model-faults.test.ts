@@ -19,11 +19,7 @@ afterEach(async () => {
   await expectQuotaMatchesLedger(s);
 });
 
-const submit = async (prompt: string): Promise<string> => {
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt, max_tokens: 8 });
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-};
+const submit = (prompt: string): Promise<string> => s.submit(prompt, 8);
 
 test('503 with Retry-After is retried after the delay the service asked for', async () => {
   await scriptFaults(s, [{ kind: 'status', status: 503, retryAfterS: 3, count: 1 }]);

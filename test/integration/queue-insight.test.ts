@@ -9,16 +9,6 @@ beforeAll(async () => {
 });
 afterAll(() => s?.stop());
 
-const submit = async (prompt: string, maxTokens: number, key = s.apiKey): Promise<string> => {
-  const res = await s.call(
-    'POST',
-    '/v1/inference',
-    { model: 'ref-small', prompt, max_tokens: maxTokens },
-    key,
-  );
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-};
 const status = async (id: string, key = s.apiKey) =>
   (await s.call('GET', `/v1/inference/${id}`, undefined, key)).body;
 async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000): Promise<T> {
@@ -32,7 +22,7 @@ async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 15_000)
 
 test('no worker: position in line and the diagnosis; a worker arrives and the line drains', async () => {
   const ids: string[] = [];
-  for (let i = 0; i < 5; i++) ids.push(await submit(`line ${i}`, 10));
+  for (let i = 0; i < 5; i++) ids.push(await s.submit(`line ${i}`, 10));
   const last = await until(
     () => status(ids[4]!),
     (b) => b.status === 'queued' && b.queue?.position === 5,
@@ -52,7 +42,7 @@ test('no worker: position in line and the diagnosis; a worker arrives and the li
 
 test('the model service failing: the last error and the attempt', async () => {
   await scriptFaults(s, [{ kind: 'status', status: 500, count: 2 }]);
-  const id = await submit('flaky', 4);
+  const id = await s.submit('flaky', 4);
   const seen = await until(
     () => status(id),
     (b) => b.queue?.diagnosis?.reason === 'model_failing',
@@ -66,12 +56,12 @@ test("busy GPUs for another tenant; the tenant's own backlog for the one that fl
   // The in-process GPU worker runs 16 calls at once: 40 calls of 10 s each (2,000 tokens at 5 ms)
   // leave 24 waiting on the queue, and no slot frees before the other tenant's request is seen.
   const flood: string[] = [];
-  for (let i = 0; i < 40; i++) flood.push(await submit(`flood ${i}`, 2000));
+  for (let i = 0; i < 40; i++) flood.push(await s.submit(`flood ${i}`, 2000));
   const other = `other-${s.tenantId}`;
   const otherKey = `sk-${other}-key`;
   await s.tenants.ensure({ id: other, name: 'other', tier: 'standard' });
   await s.tenants.addApiKey(other, otherKey);
-  const theirs = await submit('just one', 4, otherKey);
+  const theirs = await s.submit('just one', 4, otherKey);
   const seenOther = await until(
     () => status(theirs, otherKey),
     (b) => b.queue?.diagnosis?.reason === 'gpus_busy',

@@ -68,14 +68,8 @@ const text = (events: SseEvent[]): string =>
     .map((e) => e.data.text as string)
     .join('');
 
-async function submit(prompt: string, maxTokens: number): Promise<string> {
-  const res = await s.call('POST', '/v1/inference', { model: 'ref-small', prompt, max_tokens: maxTokens });
-  expect(res.status).toBe(202);
-  return res.body.id as string;
-}
-
 test('a live stream carries the tokens as produced, then a done event with status and usage', async () => {
-  const id = await submit('stream live', 300);
+  const id = await s.submit('stream live', 300);
   const { events, firstTokenMs } = await readSse(id);
   const done = await s.waitFinished(id);
   expect(events[0]).toMatchObject({ event: 'attempt', data: { attempt: 1, restarted: false } });
@@ -90,7 +84,7 @@ test('a live stream carries the tokens as produced, then a done event with statu
 });
 
 test('a late client gets everything produced so far; Last-Event-ID resumes after the last event seen', async () => {
-  const id = await submit('stream late', 200);
+  const id = await s.submit('stream late', 200);
   const first = await readSse(id, { stopAfter: (e) => e.filter((x) => x.event === 'token').length >= 3 });
   const lastId = first.events.at(-1)!.id!;
   expect(lastId).toMatch(/^\d+-\d+$/);
@@ -105,7 +99,7 @@ test('a late client gets everything produced so far; Last-Event-ID resumes after
 
 test('a retried attempt is announced on the stream; the text is the final attempt, never duplicated', async () => {
   await scriptFaults(s, [{ kind: 'status', status: 500, count: 1 }]);
-  const id = await submit('stream retried', 50);
+  const id = await s.submit('stream retried', 50);
   const { events } = await readSse(id);
   const done = await s.waitFinished(id);
   expect(done).toMatchObject({ status: 'completed', attempts: 2 });
@@ -120,7 +114,7 @@ test('a retried attempt is announced on the stream; the text is the final attemp
 });
 
 test('a stream of another tenant is not found', async () => {
-  const id = await submit('mine', 4);
+  const id = await s.submit('mine', 4);
   const res = await fetch(`${s.apiUrl}/v1/inference/${id}/stream`, {
     headers: { authorization: 'Bearer nope' },
   });

@@ -248,6 +248,17 @@ export async function startStack(opts: StackOptions = {}) {
   };
   const call = (method: string, path: string, body?: unknown, key: string | null = apiKey) =>
     callAt(node.apiUrl, method, path, body, key);
+  /** POST /v1/inference for ref-small as `key`'s tenant; expects 202 and returns the request id. */
+  const submit = async (prompt: string, maxTokens: number, key: string = apiKey): Promise<string> => {
+    const res = await call(
+      'POST',
+      '/v1/inference',
+      { model: 'ref-small', prompt, max_tokens: maxTokens },
+      key,
+    );
+    expect(res.status).toBe(202);
+    return res.body.id as string;
+  };
 
   return {
     cfg,
@@ -267,6 +278,7 @@ export async function startStack(opts: StackOptions = {}) {
     node,
     call,
     callAt,
+    submit,
     /** Overrides the tenant's limits through the admin API. */
     async setLimits(limits: LimitsOverride) {
       const res = await call('PUT', `/admin/tenants/${tenantId}/limits`, limits, cfg.ADMIN_TOKEN);
