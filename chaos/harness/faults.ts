@@ -1,4 +1,4 @@
-import { call, sleep } from './http';
+import { answersOk, call, sleep } from './http';
 import type { FaultKind } from './options';
 import { GPU_WORKERS, type ChaosStack } from './stack';
 
@@ -73,14 +73,7 @@ export async function waitAllReady(s: ChaosStack, since: number, timeoutMs: numb
   // A killed process may still answer for a moment from its old socket: give it time to go.
   await sleep(300);
   while (Date.now() < deadline) {
-    const ok = await Promise.all(
-      urls.map((u) =>
-        fetch(u, { signal: AbortSignal.timeout(3000) }).then(
-          (r) => r.ok,
-          () => false,
-        ),
-      ),
-    );
+    const ok = await Promise.all(urls.map((u) => answersOk(u)));
     if (ok.every(Boolean)) return Date.now() - since;
     await sleep(100);
   }

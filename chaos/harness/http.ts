@@ -32,6 +32,13 @@ export async function call(
   return { status: res.status, headers: res.headers, body };
 }
 
+/** True when GET `url` answers 2xx within 3 s: the readiness probe of the stack's HTTP processes. */
+export const answersOk = (url: string): Promise<boolean> =>
+  fetch(url, { signal: AbortSignal.timeout(3000) }).then(
+    (r) => r.ok,
+    () => false,
+  );
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** True with probability p. */

@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
 import { freePorts } from '../../src/dev/temporal-dev-server';
 import { postgresSpec, redisSpec, temporalSpec } from './deps';
+import { answersOk } from './http';
 import type { ChaosOptions } from './options';
 import { Supervisor, type ServiceSpec } from './supervisor';
 
@@ -25,12 +26,6 @@ export interface ChaosStack {
   apiKey: string;
   adminToken: string;
 }
-
-const httpOk = (url: string) => (): Promise<boolean> =>
-  fetch(url, { signal: AbortSignal.timeout(3000) }).then(
-    (r) => r.ok,
-    () => false,
-  );
 
 /** GPU workers in the stack: killing one mid-call leaves the other serving. */
 export const GPU_WORKERS = ['gpu-worker-1', 'gpu-worker-2'];
@@ -119,7 +114,7 @@ export async function startChaosStack(
     command: process.execPath,
     args: ['--import', 'tsx', join(ROOT, file)],
     env: { ...env, ...extra },
-    ready: httpOk(readyUrl),
+    ready: () => answersOk(readyUrl),
   });
 
   try {
