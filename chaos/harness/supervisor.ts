@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from './http';
 
 /** One process the supervisor keeps running. */
 export interface ServiceSpec {
@@ -39,8 +40,6 @@ interface Managed {
   /** Consecutive unexpected exits, for the restart backoff. */
   crashes: number;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs processes as Kubernetes would: whatever exits is started again (after a short backoff that
