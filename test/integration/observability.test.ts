@@ -1,4 +1,4 @@
-import { freePort } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/temporal-dev-server';
 import { dashboardQueries, startPrometheus } from '../support/prometheus';
 import { startPrivateStack, type PrivateStack } from '../support/private-stack';
 
@@ -11,7 +11,7 @@ let stack: PrivateStack;
 let prom: Awaited<ReturnType<typeof startPrometheus>>;
 
 beforeAll(async () => {
-  const [orchSdk, gpuSdk] = [await freePort(), await freePort()];
+  const [orchSdk, gpuSdk] = await freePorts(2);
   stack = await startPrivateStack({
     env: {
       ORCHESTRATION_SDK_METRICS_PORT: String(orchSdk),
