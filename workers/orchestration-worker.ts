@@ -11,6 +11,7 @@ import { createMetrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
 import { QuotaSweeper } from '../src/quota/quota-sweeper';
+import { AbandonedRequests } from '../src/requests/abandoned-requests';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { BatchRepo } from '../src/batches/batch-repo';
 import { batchMetrics } from '../src/batches/batch-metrics';
@@ -86,7 +87,10 @@ async function main(): Promise<void> {
   });
   // Redis may have restarted empty: rebuild every tenant's counters from the ledger before serving.
   for (const t of await new TenantsRepo(pool).list()) await quota.rebuildTenant(t.id);
-  const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S);
+  const abandoned = new AbandonedRequests(new RequestsRepo(pool), client.workflow, logger);
+  const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S, (id) =>
+    abandoned.settle(id),
+  );
   sweeper.start();
   const auditor = new QuotaAuditor({ pool, redis, quota, metrics, logger });
   const auditTimer = setInterval(() => {

@@ -85,17 +85,24 @@ function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
 }
 
 /**
- * One inference request: admit (quota), call the model on the GPU queue, record the result, commit
- * the actual usage. Any failure or cancellation settles the reservation: output the GPU produced
- * before it is kept and charged, anything else is released.
+ * One inference request: admit (quota; the API does it for inputs that say `admittedAtAccept`), call
+ * the model on the GPU queue, record the result, commit the actual usage. Any failure or cancellation
+ * settles the reservation: output the GPU produced before it is kept and charged, anything else is
+ * released.
  */
 export async function inferenceWorkflow(input: InferenceInput): Promise<InferenceOutcome> {
-  const v2 = patched(Patch.CancelSafeAdmitAndDeadline);
+  // Inputs that say `admittedAtAccept` are new in that patch, so older histories replay unchanged;
+  // they take every earlier patch's behaviour without its marker (one history event and one
+  // search-attribute upsert fewer in the first workflow task).
+  const admittedAtAccept = input.admittedAtAccept === true && patched(Patch.AdmittedAtAccept);
+  const v2 = admittedAtAccept || patched(Patch.CancelSafeAdmitAndDeadline);
   const settle = (status: 'failed' | 'cancelled' | 'rejected', error: { type: string; message: string }) =>
     CancellationScope.nonCancellable(() => orchestration.failRequest(input, status, error));
 
   let admitted: ReservationOutcome;
-  if (v2) {
+  if (admittedAtAccept) {
+    admitted = { admitted: true };
+  } else if (v2) {
     // Not cancellable: a cancel that arrives now (or before this task) is handled once the request
     // row and its reservation are known, so the reservation is settled rather than abandoned.
     try {
@@ -128,7 +135,7 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     const result = await gpu.callModel(input);
     // Once the model has produced tokens they are charged, even if a cancel arrives now.
     await CancellationScope.nonCancellable(async () => {
-      if (patched(Patch.SingleCompletionStep)) {
+      if (admittedAtAccept || patched(Patch.SingleCompletionStep)) {
         await orchestration.completeRequest(input, result);
       } else {
         await orchestration.recordResult(input, result);

@@ -18,4 +18,11 @@ export const Patch = {
    * workflow task runs one local activity instead of two.
    */
   SingleCompletionStep: 'single-completion-step',
+  /**
+   * 2026-11: a request whose input says `admittedAtAccept` (the API wrote its row and reserved its
+   * quota before the start) skips the admit local activity: its first workflow task only schedules
+   * the model call, which is most of the time to first token left to take out. Such inputs take
+   * the behaviour of every earlier patch without recording their markers.
+   */
+  AdmittedAtAccept: 'admitted-at-accept',
 } as const;

@@ -68,6 +68,7 @@ export function buildApi(
     quota,
     headroom: new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) }),
     workflows,
+    requests: new RequestsRepo(pool),
     metrics,
     logger,
     requestDeadlineS: cfg.REQUEST_DEADLINE_S,

@@ -1,3 +1,4 @@
+import { RequestsRepo } from '../requests/requests-repo';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { BatchRoutesDeps } from '../api/routes/batch-routes';
@@ -43,6 +44,7 @@ export function createBatchDeps(
     headroomCheckMinChars: Number.POSITIVE_INFINITY,
     // Never used: the service only prepares (validates and tokenizes) batch items.
     workflows: new TemporalWorkflowGateway(deps.client, cfg.ORCHESTRATION_TASK_QUEUE),
+    requests: new RequestsRepo(deps.pool),
     metrics: deps.metrics,
     logger: deps.logger,
     requestDeadlineS: cfg.REQUEST_DEADLINE_S,

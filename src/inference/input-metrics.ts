@@ -9,6 +9,11 @@ export interface InputMetrics {
   tokenizedChars: Counter<'model'>;
   /** Requests refused by an input bound before any quota was touched, by model and reason. */
   inputRejected: Counter<'model' | 'reason'>;
+  /**
+   * Accepted requests by who wrote the request row: `api` (before the start; the workflow skips its
+   * admit step) or `workflow` (PostgreSQL was unavailable at accept; the workflow admits it).
+   */
+  admittedBy: Counter<'by'>;
 }
 
 /** Why {@link InputMetrics.inputRejected} refused a request. */
@@ -33,6 +38,12 @@ export const inputMetrics: (registry: Registry) => InputMetrics = perRegistry((r
     name: 'inference_input_rejected_total',
     help: 'Requests refused for their size before quota: prompt_too_long (over max_prompt_chars, not tokenized), max_tokens_over_context, context_length',
     labelNames: ['model', 'reason'],
+    ...r,
+  }),
+  admittedBy: new Counter({
+    name: 'inference_accept_row_written_total',
+    help: 'Accepted requests by who wrote the request row: api (at accept) or workflow (PostgreSQL was unavailable at accept)',
+    labelNames: ['by'],
     ...r,
   }),
 }));

@@ -4,8 +4,10 @@ import type { ModelRegistry } from '../models/model-registry';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { maxPromptChars, type ModelSpec } from '../models/model-spec';
+import { withTimeout } from '../observability/readiness';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
 import type { QuotaStore } from '../quota/quota-store';
+import type { RequestsRepo } from '../requests/requests-repo';
 import { REQUEST_ID_PREFIX } from '../shared/constants';
 import { ErrorType } from '../shared/error-types';
 import type { InferenceInput } from '../shared/types';
@@ -25,6 +27,8 @@ export interface SubmitDeps {
   /** Read-only quota look-up made before tokenizing a large prompt. */
   headroom: QuotaHeadroom;
   workflows: WorkflowGateway;
+  /** Writes the request row before the workflow starts (patch `admitted-at-accept`). */
+  requests: Pick<RequestsRepo, 'insertQueued' | 'finish'>;
   metrics: Metrics;
   logger: Logger;
   /**
@@ -33,6 +37,11 @@ export interface SubmitDeps {
    * 8 KiB) than the round trip, and reserve() refuses them anyway. @default 8192
    */
   headroomCheckMinChars?: number;
+  /**
+   * Longest wait for the request row at accept; past it (or when PostgreSQL is down) the request is
+   * still accepted and its workflow writes the row. @default 2000
+   */
+  rowWriteTimeoutMs?: number;
 }
 
 export function newRequestId(): string {
@@ -73,10 +82,12 @@ function promptSize(body: SubmitBody): { chars: number; param: string } {
 export class SubmitService {
   private readonly input: InputMetrics;
   private readonly headroomMinChars: number;
+  private readonly rowWriteTimeoutMs: number;
 
   constructor(private readonly deps: SubmitDeps) {
     this.input = inputMetrics(deps.metrics.registry);
     this.headroomMinChars = deps.headroomCheckMinChars ?? 8192;
+    this.rowWriteTimeoutMs = deps.rowWriteTimeoutMs ?? 2000;
   }
 
   /**
@@ -192,9 +203,14 @@ export class SubmitService {
     );
   }
 
-  /** Reserves quota and starts the workflow; throws 429 (quota) or 503 (Temporal down). */
+  /**
+   * Reserves quota, writes the request row, then starts the workflow; throws 429 (quota) or 503
+   * (Temporal down). With the row and the reservation in place the workflow has no admit step (patch
+   * `admitted-at-accept`): its first task only schedules the model call. If PostgreSQL cannot take
+   * the row, the request is still accepted and its workflow admits it once PostgreSQL is back.
+   */
   async submit(input: InferenceInput): Promise<void> {
-    const { quota, workflows, metrics, logger } = this.deps;
+    const { quota, workflows, requests, metrics, logger } = this.deps;
     const ref = {
       requestId: input.requestId,
       tenantId: input.tenantId,
@@ -202,21 +218,53 @@ export class SubmitService {
     };
     const r = await quota.reserve(ref, input.estimatedTokens);
     if (r.outcome === 'refused') throw this.quotaExceeded(input.tenantId, r, input.estimatedTokens);
-    try {
-      await workflows.start(input);
-    } catch (err) {
-      // Not started: give the reservation back so a Temporal outage does not eat the tenant's quota.
-      await quota
-        .release(ref)
-        .catch((e: unknown) =>
-          logger.error({ err: e, requestId: input.requestId }, 'release after failed start'),
+    const rowWritten = await withTimeout(requests.insertQueued(input), this.rowWriteTimeoutMs).then(
+      () => true,
+      (err: unknown) => {
+        // A late insert is harmless: the workflow's admit step inserts the same row if absent.
+        logger.warn(
+          { err, requestId: input.requestId },
+          'request row left to the workflow: PostgreSQL unavailable',
         );
-      logger.error({ err, requestId: input.requestId }, 'workflow start failed');
-      throw new AppError(ErrorType.Unavailable, 'could not queue the request; retry later', {
-        retryAfterS: 1,
-        cause: err,
-      });
+        return false;
+      },
+    );
+    try {
+      await workflows.start(rowWritten ? { ...input, admittedAtAccept: true } : input);
+    } catch (err) {
+      // A start that failed on the way back may have started it: then it runs, and it is accepted.
+      if (!(await this.startedAnyway(input.requestId))) await this.unqueue(input, rowWritten, err);
     }
+    this.input.admittedBy.inc({ by: rowWritten ? 'api' : 'workflow' });
     metrics.requestsAccepted.inc({ tenant: input.tenantId, model: input.model });
+  }
+
+  private async startedAnyway(requestId: string): Promise<boolean> {
+    return this.deps.workflows.find(requestId).then(
+      (w) => w !== undefined,
+      () => false,
+    );
+  }
+
+  /**
+   * Undoes an accept whose workflow did not start: the reservation goes back (a Temporal outage must
+   * not eat the tenant's quota) and the row, if written, ends as failed; then throws the 503.
+   */
+  private async unqueue(input: InferenceInput, rowWritten: boolean, err: unknown): Promise<never> {
+    const { quota, requests, logger } = this.deps;
+    const requestId = input.requestId;
+    const message = 'could not queue the request; retry later';
+    await quota
+      .release({ requestId, tenantId: input.tenantId, acceptedAt: new Date(input.acceptedAt) })
+      .catch((e: unknown) => logger.error({ err: e, requestId }, 'release after failed start'));
+    if (rowWritten) {
+      await requests
+        .finish(requestId, 'failed', { type: ErrorType.Unavailable, message })
+        .catch((e: unknown) =>
+          logger.error({ err: e, requestId }, 'request row left queued after failed start'),
+        );
+    }
+    logger.error({ err, requestId }, 'workflow start failed');
+    throw new AppError(ErrorType.Unavailable, message, { retryAfterS: 1, cause: err });
   }
 }

@@ -16,6 +16,11 @@ export class QuotaSweeper {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly intervalS: number,
+    /**
+     * Told each reclaimed reservation, to end its request row when no workflow will
+     * (see AbandonedRequests). Its failure is logged; the reservation stays reclaimed. @default none
+     */
+    private readonly onReclaimed?: (requestId: string) => Promise<unknown>,
   ) {}
 
   /** One pass over every tenant; returns how many reservations were reclaimed. */
@@ -28,6 +33,9 @@ export class QuotaSweeper {
         this.logger.warn(
           { tenant, requestId: r.requestId, tokens: r.tokens },
           'abandoned reservation reclaimed',
+        );
+        await this.onReclaimed?.(r.requestId).catch((err: unknown) =>
+          this.logger.error({ err, requestId: r.requestId }, 'could not end an abandoned request'),
         );
       }
       total += reclaimed.length;

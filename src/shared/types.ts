@@ -83,6 +83,11 @@ export interface InferenceInput {
     priorityKey: number;
     fairnessKey: string;
   };
+  /**
+   * True when the API wrote the request row and holds its reservation before starting the workflow
+   * (patch `admitted-at-accept`): the workflow has no admit step. Absent: the workflow admits it.
+   */
+  admittedAtAccept?: boolean;
 }
 
 export interface ModelCallResult {

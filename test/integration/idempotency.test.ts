@@ -1,3 +1,4 @@
+import { RequestsRepo } from '../../src/requests/requests-repo';
 import { randomBytes } from 'node:crypto';
 import { IdempotencyStore } from '../../src/idempotency/idempotency-store';
 import { bodyHash } from '../../src/idempotency/canonical-hash';
@@ -37,6 +38,7 @@ function submitService(): SubmitService {
       rebuild: (t) => s.quota.rebuildTenant(t),
     }),
     workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
+    requests: new RequestsRepo(s.pool),
     metrics: createMetrics('idem-test'),
     logger: createLogger({ component: 'idem-test', level: 'silent' }),
   });

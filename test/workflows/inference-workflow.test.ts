@@ -79,6 +79,7 @@ async function run(
   admitted = true,
   whileRunning?: (workflowId: string) => Promise<void>,
   orchestration: OrchestrationActivities = stubOrchestration(calls, admitted),
+  overrides: Partial<InferenceInput> = {},
 ): Promise<unknown> {
   const orchQueue = `orch-${randomUUID()}`;
   const gpuQueue = `gpu-${randomUUID()}`;
@@ -95,7 +96,7 @@ async function run(
     maxHeartbeatThrottleInterval: '100ms',
     defaultHeartbeatThrottleInterval: '100ms',
   });
-  const i = input(gpuQueue);
+  const i = { ...input(gpuQueue), ...overrides };
   return orch.runUntil(
     gpuWorker.runUntil(async () => {
       const handle = await env.client.workflow.start(inferenceWorkflow, {
@@ -218,4 +219,60 @@ test('a permanent admit error (unknown tenant) fails the request at once and set
   expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('invalid_request_error');
   expect(admits).toBe(1);
   expect(calls).toEqual(['admit', 'fail:failed:invalid_request_error']);
+});
+
+describe('admitted at accept (patch admitted-at-accept): the API wrote the row and reserved', () => {
+  test('no admit step: call the model, record, commit', async () => {
+    const calls: string[] = [];
+    const out = await run(async () => RESULT, calls, true, undefined, undefined, { admittedAtAccept: true });
+    expect(out).toEqual({ status: 'completed', usage: RESULT.usage });
+    expect(calls).toEqual(['record+commit:7']);
+  });
+
+  test('a model failure settles the reservation the API made', async () => {
+    const calls: string[] = [];
+    const err = await run(
+      async () => {
+        throw ApplicationFailure.nonRetryable('bad prompt', 'invalid_request_error');
+      },
+      calls,
+      true,
+      undefined,
+      undefined,
+      { admittedAtAccept: true },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(calls).toEqual(['fail:failed:invalid_request_error']);
+  });
+
+  test('a cancel before the first workflow task settles it without calling the model', async () => {
+    const calls: string[] = [];
+    const orchQueue = `orch-${randomUUID()}`;
+    const gpuQueue = `gpu-${randomUUID()}`;
+    const i = { ...input(gpuQueue), admittedAtAccept: true };
+    // Started and cancelled before any worker polls: the first task sees the cancel.
+    const handle = await env.client.workflow.start(inferenceWorkflow, {
+      taskQueue: orchQueue,
+      workflowId: i.requestId,
+      args: [i],
+    });
+    await handle.cancel();
+    let modelCalls = 0;
+    const orch = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: orchQueue,
+      workflowBundle,
+      activities: stubOrchestration(calls),
+    });
+    const gpuWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: gpuQueue,
+      activities: { callModel: async () => (modelCalls++, RESULT) },
+    });
+    const err = await orch.runUntil(gpuWorker.runUntil(handle.result())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(modelCalls).toBe(0);
+    expect(calls).toEqual(['fail:cancelled:cancelled']);
+  });
 });

@@ -1,0 +1,190 @@
+import { QuotaHeadroom } from '../../src/quota/quota-headroom';
+import { QuotaStore } from '../../src/quota/quota-store';
+import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
+import { QuotaSweeper } from '../../src/quota/quota-sweeper';
+import { AbandonedRequests } from '../../src/requests/abandoned-requests';
+import { RequestsRepo } from '../../src/requests/requests-repo';
+import { SubmitService } from '../../src/inference/submit-service';
+import { TemporalWorkflowGateway, type WorkflowGateway } from '../../src/inference/workflow-gateway';
+import { ModelRegistry } from '../../src/models/model-registry';
+import { modelSpecSchema } from '../../src/models/model-spec';
+import { submitBodySchema } from '../../src/api/schemas';
+import { AppError } from '../../src/errors/app-error';
+import { createLogger } from '../../src/observability/logger';
+import { createMetrics } from '../../src/observability/metrics';
+import type { InferenceInput } from '../../src/shared/types';
+import { startStack } from '../support/stack';
+
+/**
+ * The API writes the request row and reserves quota before it starts the workflow (patch
+ * `admitted-at-accept`), so the workflow has no admit step. Against a real Temporal server,
+ * PostgreSQL and Redis: what each failure between those steps leaves behind.
+ */
+let s: Awaited<ReturnType<typeof startStack>>;
+
+beforeAll(async () => {
+  s = await startStack();
+}, 120_000);
+afterAll(async () => {
+  await s?.stop();
+});
+
+const silent = createLogger({ component: 'admission-test', level: 'silent' });
+
+function service(
+  over: {
+    workflows?: WorkflowGateway;
+    requests?: ConstructorParameters<typeof SubmitService>[0]['requests'];
+  } = {},
+) {
+  const metrics = createMetrics('admission-test');
+  const submit = new SubmitService({
+    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
+    quota: s.quota,
+    headroom: new QuotaHeadroom({
+      redis: s.redis,
+      keys: s.quota.keys,
+      rebuild: (t) => s.quota.rebuildTenant(t),
+    }),
+    workflows: over.workflows ?? new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
+    requests: over.requests ?? new RequestsRepo(s.pool),
+    metrics,
+    logger: silent,
+    rowWriteTimeoutMs: 500,
+  });
+  return { submit, metrics };
+}
+
+async function prepared(submit: SubmitService, prompt: string): Promise<InferenceInput> {
+  const tenant = (await s.tenants.get(s.tenantId))!;
+  return submit.prepare(tenant, submitBodySchema.parse({ model: 'ref-small', prompt, max_tokens: 8 }));
+}
+
+async function row(id: string) {
+  const { rows } = await s.pool.query<{
+    status: string;
+    error_type: string | null;
+    error_message: string | null;
+  }>('SELECT status, error_type, error_message FROM requests WHERE id = $1', [id]);
+  return rows[0];
+}
+
+async function patchesAndLocalActivities(id: string) {
+  const history = await s.client.workflow.getHandle(id).fetchHistory();
+  const markers = (history.events ?? []).flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    return m ? [m] : [];
+  });
+  const text = (p: { data?: Uint8Array | null } | undefined) => Buffer.from(p?.data ?? []).toString();
+  return {
+    patches: markers
+      .filter((m) => m.markerName === 'core_patch')
+      .map((m) => JSON.parse(text(m.details?.['patch-data']?.payloads?.[0])).id as string),
+    localActivities: markers
+      .filter((m) => m.markerName === 'core_local_activity')
+      .map((m) => JSON.parse(text(m.details?.data?.payloads?.[0])).activity_type as string),
+  };
+}
+
+const counted = async (metrics: ReturnType<typeof createMetrics>, by: 'api' | 'workflow') =>
+  (await metrics.registry.getSingleMetric('inference_accept_row_written_total')!.get()).values.find(
+    (v) => v.labels.by === by,
+  )?.value ?? 0;
+
+test('through the API: the row exists at 202, the workflow runs no admit step and completes', async () => {
+  const id = await s.submit('admitted at accept', 8);
+  expect((await row(id))?.status).toMatch(/^(queued|running|completed)$/);
+  expect((await s.waitFinished(id)).status).toBe('completed');
+  const h = await patchesAndLocalActivities(id);
+  expect(h.patches).toContain('admitted-at-accept');
+  expect(h.localActivities).toEqual(['completeRequest']);
+  expect(await s.quota.reservationState(s.tenantId, id)).toBe('committed');
+});
+
+test('PostgreSQL cannot take the row: accepted all the same, the workflow admits it', async () => {
+  const { submit, metrics } = service({
+    requests: { insertQueued: () => Promise.reject(new Error('connection refused')), finish: async () => {} },
+  });
+  const input = await prepared(submit, 'row left to the workflow');
+  await submit.submit(input);
+  expect(await counted(metrics, 'workflow')).toBe(1);
+  expect((await s.waitFinished(input.requestId)).status).toBe('completed');
+  const h = await patchesAndLocalActivities(input.requestId);
+  expect(h.patches).not.toContain('admitted-at-accept');
+  expect(h.localActivities).toEqual(['admitRequest', 'completeRequest']);
+});
+
+test('the start fails: 503, the reservation is given back and the row ends as failed', async () => {
+  const real = new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE);
+  const down: WorkflowGateway = {
+    ...real,
+    start: () => Promise.reject(new Error('14 UNAVAILABLE')),
+    find: () => Promise.reject(new Error('14 UNAVAILABLE')),
+    cancel: (id) => real.cancel(id),
+    ping: () => real.ping(),
+  };
+  const { submit } = service({ workflows: down });
+  const input = await prepared(submit, 'never started');
+  const err = await submit.submit(input).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(AppError);
+  expect((err as AppError).type).toBe('service_unavailable');
+  expect(await s.quota.reservationState(s.tenantId, input.requestId)).toBe('released');
+  expect(await row(input.requestId)).toEqual({
+    status: 'failed',
+    error_type: 'service_unavailable',
+    error_message: 'could not queue the request; retry later',
+  });
+});
+
+test('the start fails on the way back but the workflow runs: accepted, and it completes', async () => {
+  const real = new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE);
+  const lostReply: WorkflowGateway = {
+    start: async (i) => {
+      await real.start(i);
+      throw new Error('4 DEADLINE_EXCEEDED');
+    },
+    find: (id) => real.find(id),
+    cancel: (id) => real.cancel(id),
+    ping: () => real.ping(),
+  };
+  const { submit } = service({ workflows: lostReply });
+  const input = await prepared(submit, 'started anyway');
+  await submit.submit(input);
+  expect((await s.waitFinished(input.requestId)).status).toBe('completed');
+  expect(await s.quota.reservationState(s.tenantId, input.requestId)).toBe('committed');
+});
+
+test('the API stops between the row and the start: the sweeper reclaims the quota and ends the row', async () => {
+  const { submit } = service();
+  const input = await prepared(submit, 'api died before start');
+  // What submit() does up to the start, then nothing: the process is gone.
+  await s.quota.reserve(
+    { requestId: input.requestId, tenantId: s.tenantId, acceptedAt: new Date(input.acceptedAt) },
+    input.estimatedTokens,
+  );
+  await new RequestsRepo(s.pool).insertQueued(input);
+  const running = await s.submit('still running when swept', 2000);
+
+  // A sweeper two hours on: both reservations are past their TTL.
+  const later = new QuotaStore({
+    redis: s.redis,
+    source: new PgQuotaStateSource(s.pool),
+    prefix: s.cfg.REDIS_KEY_PREFIX,
+    reservationTtlS: s.cfg.QUOTA_RESERVATION_TTL_S,
+    now: () => new Date(Date.now() + (s.cfg.QUOTA_RESERVATION_TTL_S + 60) * 1000),
+  });
+  const abandoned = new AbandonedRequests(new RequestsRepo(s.pool), s.client.workflow, silent);
+  const sweeper = new QuotaSweeper(later, createMetrics('admission-sweep'), silent, 60, (id) =>
+    abandoned.settle(id),
+  );
+  expect(await sweeper.sweepOnce()).toBeGreaterThanOrEqual(2);
+  expect(await row(input.requestId)).toEqual({
+    status: 'failed',
+    error_type: 'internal_error',
+    error_message: 'its workflow never started',
+  });
+  // A request whose workflow still runs keeps its row; its workflow settles it.
+  expect((await row(running))?.status).toMatch(/^(queued|running)$/);
+  await s.call('POST', `/v1/inference/${running}/cancel`);
+  expect((await s.waitFinished(running)).status).toBe('cancelled');
+});
