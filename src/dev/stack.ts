@@ -114,7 +114,12 @@ async function main(): Promise<void> {
     // STACK_NODE_ARGS: extra node flags for every process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
     // to profile the stack (docs/benchmarks.md); profiles are written when Ctrl-C stops it.
     const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', join(ROOT, file)], {
+    // STACK_COMPILED=1 (npm start, after `npm run build`): run dist/'s JavaScript, as the image does.
+    const entry =
+      process.env.STACK_COMPILED === '1'
+        ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))]
+        : ['--import', 'tsx', join(ROOT, file)];
+    const proc = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: ROOT,
       env: { ...stackEnv, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

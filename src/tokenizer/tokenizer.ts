@@ -1,5 +1,3 @@
-import * as cl100k from 'gpt-tokenizer/cjs/encoding/cl100k_base';
-import * as o200k from 'gpt-tokenizer/cjs/encoding/o200k_base';
 import {
   CL100K_TOKEN_SPLIT_REGEX,
   O200K_TOKEN_SPLIT_REGEX,
@@ -17,9 +15,20 @@ interface Encoding {
   countTokens(text: string, opts?: { disallowedSpecial?: Set<string> }): number;
 }
 
-const families: Record<TokenizerFamily, { enc: Encoding; split: RegExp }> = {
-  cl100k_base: { enc: cl100k, split: CL100K_TOKEN_SPLIT_REGEX },
-  o200k_base: { enc: o200k, split: O200K_TOKEN_SPLIT_REGEX },
+/** A rank table's module, loaded synchronously (the constructor is synchronous) and cached by Node. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = (id: string): Encoding => require(id) as Encoding;
+
+/**
+ * Each family's rank table is loaded on first use: resident, cl100k_base costs about 32 MiB and
+ * o200k_base about 53 MiB, and most deployments use one family.
+ */
+const families: Record<TokenizerFamily, () => { enc: Encoding; split: RegExp }> = {
+  cl100k_base: () => ({
+    enc: load('gpt-tokenizer/cjs/encoding/cl100k_base'),
+    split: CL100K_TOKEN_SPLIT_REGEX,
+  }),
+  o200k_base: () => ({ enc: load('gpt-tokenizer/cjs/encoding/o200k_base'), split: O200K_TOKEN_SPLIT_REGEX }),
 };
 
 /**
@@ -62,8 +71,9 @@ export class Tokenizer {
   private readonly split: RegExp;
 
   constructor(readonly family: TokenizerFamily = 'cl100k_base') {
-    this.enc = families[family].enc;
-    this.split = families[family].split;
+    const { enc, split } = families[family]();
+    this.enc = enc;
+    this.split = split;
   }
 
   /** Tokens of `text`, in time linear in its length; holds the event loop for all of it. */
