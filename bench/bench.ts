@@ -39,8 +39,9 @@ async function ensureStack(): Promise<ChildProcess | undefined> {
     console.log(`using the running stack at ${API} (its model latency settings apply)`);
     return undefined;
   }
-  console.log('starting the stack (src/dev/stack.ts, MODEL_SERVICE_DECODE_MS_PER_TOKEN=0) ...');
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/dev/stack.ts')], {
+  console.log('starting the stack (npm start: scripts/start.sh, MODEL_SERVICE_DECODE_MS_PER_TOKEN=0) ...');
+  // start.sh builds dist/ and execs the stack, so `proc` is the stack itself.
+  const proc = spawn('bash', [join(ROOT, 'scripts/start.sh')], {
     cwd: ROOT,
     env: { ...env, MODEL_SERVICE_DECODE_MS_PER_TOKEN: '0', MODEL_SERVICE_PREFILL_MS_PER_TOKEN: '0' },
     stdio: 'ignore',
@@ -104,13 +105,13 @@ async function main(): Promise<void> {
       temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
       namespace: env.TEMPORAL_NAMESPACE ?? 'default',
       pids: {
-        api: () => pidsMatching(/src\/api\/main\.ts/),
-        orchestration: () => pidsMatching(/workers\/orchestration-worker\.ts/),
-        gpu: () => pidsMatching(/workers\/gpu-worker\.ts/),
+        api: () => pidsMatching(/src\/api\/main\.[jt]s/),
+        orchestration: () => pidsMatching(/workers\/orchestration-worker\.[jt]s/),
+        gpu: () => pidsMatching(/workers\/gpu-worker\.[jt]s/),
         temporal: () => temporalPids,
         postgres: () => pidsMatching(/^postgres|bin\/postgres /),
         redis: () => pidsMatching(/^redis-server/),
-        model: () => pidsMatching(/src\/model-service\/main\.ts/),
+        model: () => pidsMatching(/src\/model-service\/main\.[jt]s/),
       },
       temporalPids,
       concurrency: num(env.BENCH_CONCURRENCY, 50),
