@@ -1,19 +1,17 @@
-import { QuotaHeadroom } from '../../src/quota/quota-headroom';
 import { QuotaStore } from '../../src/quota/quota-store';
 import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
 import { QuotaSweeper } from '../../src/quota/quota-sweeper';
 import { AbandonedRequests } from '../../src/requests/abandoned-requests';
 import { RequestsRepo } from '../../src/requests/requests-repo';
-import { SubmitService } from '../../src/inference/submit-service';
+import type { SubmitDeps, SubmitService } from '../../src/inference/submit-service';
 import { TemporalWorkflowGateway, type WorkflowGateway } from '../../src/inference/workflow-gateway';
-import { ModelRegistry } from '../../src/models/model-registry';
-import { modelSpecSchema } from '../../src/models/model-spec';
 import { submitBodySchema } from '../../src/api/schemas';
 import { AppError } from '../../src/errors/app-error';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import type { InferenceInput } from '../../src/shared/types';
 import { startStack } from '../support/stack';
+import { submitServiceOn } from '../support/submit-service';
 
 /**
  * The API writes the request row and reserves quota before it starts the workflow (patch
@@ -31,28 +29,9 @@ afterAll(async () => {
 
 const silent = createLogger({ component: 'admission-test', level: 'silent' });
 
-function service(
-  over: {
-    workflows?: WorkflowGateway;
-    requests?: ConstructorParameters<typeof SubmitService>[0]['requests'];
-  } = {},
-) {
+function service(over: Partial<SubmitDeps> = {}) {
   const metrics = createMetrics('admission-test');
-  const submit = new SubmitService({
-    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
-    quota: s.quota,
-    headroom: new QuotaHeadroom({
-      redis: s.redis,
-      keys: s.quota.keys,
-      rebuild: (t) => s.quota.rebuildTenant(t),
-    }),
-    workflows: over.workflows ?? new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
-    requests: over.requests ?? new RequestsRepo(s.pool),
-    metrics,
-    logger: silent,
-    rowWriteTimeoutMs: 500,
-  });
-  return { submit, metrics };
+  return { submit: submitServiceOn(s, { metrics, rowWriteTimeoutMs: 500, ...over }), metrics };
 }
 
 async function prepared(submit: SubmitService, prompt: string): Promise<InferenceInput> {

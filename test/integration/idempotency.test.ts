@@ -1,16 +1,9 @@
-import { RequestsRepo } from '../../src/requests/requests-repo';
 import { randomBytes } from 'node:crypto';
 import { IdempotencyStore } from '../../src/idempotency/idempotency-store';
 import { bodyHash } from '../../src/idempotency/canonical-hash';
-import { SubmitService } from '../../src/inference/submit-service';
-import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
-import { ModelRegistry } from '../../src/models/model-registry';
-import { modelSpecSchema } from '../../src/models/model-spec';
-import { createLogger } from '../../src/observability/logger';
-import { createMetrics } from '../../src/observability/metrics';
-import { QuotaHeadroom } from '../../src/quota/quota-headroom';
 import { submitBodySchema } from '../../src/api/schemas';
 import { expectChargedOnce, startStack, type Stack } from '../support/stack';
+import { submitServiceOn } from '../support/submit-service';
 
 /**
  * Idempotency-Key on the POSTs that create requests: a retried submit (concurrent, sequential, or
@@ -26,23 +19,6 @@ afterAll(async () => {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const newKey = (): string => `key-${randomBytes(6).toString('hex')}`;
-
-/** The API's submit path without the API: a test drives its steps and "dies" between them. */
-function submitService(): SubmitService {
-  return new SubmitService({
-    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
-    quota: s.quota,
-    headroom: new QuotaHeadroom({
-      redis: s.redis,
-      keys: s.quota.keys,
-      rebuild: (t) => s.quota.rebuildTenant(t),
-    }),
-    workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
-    requests: new RequestsRepo(s.pool),
-    metrics: createMetrics('idem-test'),
-    logger: createLogger({ component: 'idem-test', level: 'silent' }),
-  });
-}
 
 async function post(path: string, body: unknown, key: string, signal?: AbortSignal) {
   const res = await fetch(`${s.apiUrl}${path}`, {
@@ -137,7 +113,7 @@ test('same key sent concurrently: one request; the others get it replayed or 409
 test('a submit that died after starting its workflow (response lost): the retry gets the same request, charged once', async () => {
   // The first attempt, through the service layer: key bound ('pending'), quota reserved, workflow
   // started, and then the API process "dies" before recording the key as started or answering.
-  const submit = submitService();
+  const submit = submitServiceOn(s);
   const tenant = (await s.tenants.get(s.tenantId))!;
   const parsed = submitBodySchema.parse(body('lost response'));
   const key = newKey();
@@ -171,7 +147,7 @@ test('a submit that died after starting its workflow (response lost): the retry 
 });
 
 test('a submit that reserved but died before starting: the retry starts that same request, one reservation', async () => {
-  const submit = submitService();
+  const submit = submitServiceOn(s);
   const tenant = (await s.tenants.get(s.tenantId))!;
   const parsed = submitBodySchema.parse(body('died before start'));
   const key = newKey();

@@ -1,0 +1,30 @@
+import { SubmitService, type SubmitDeps } from '../../src/inference/submit-service';
+import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
+import { ModelRegistry } from '../../src/models/model-registry';
+import { modelSpecSchema } from '../../src/models/model-spec';
+import { createLogger } from '../../src/observability/logger';
+import { createMetrics } from '../../src/observability/metrics';
+import { QuotaHeadroom } from '../../src/quota/quota-headroom';
+import { RequestsRepo } from '../../src/requests/requests-repo';
+import type { Stack } from './stack';
+
+/**
+ * The API's submit path without the API, on a test stack's stores and Temporal: tests drive its
+ * steps, replace one dependency to fail it, or stop between steps as a dying process would.
+ */
+export function submitServiceOn(s: Stack, over: Partial<SubmitDeps> = {}): SubmitService {
+  return new SubmitService({
+    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
+    quota: s.quota,
+    headroom: new QuotaHeadroom({
+      redis: s.redis,
+      keys: s.quota.keys,
+      rebuild: (t) => s.quota.rebuildTenant(t),
+    }),
+    workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
+    requests: new RequestsRepo(s.pool),
+    metrics: createMetrics('submit-test'),
+    logger: createLogger({ component: 'submit-test', level: 'silent' }),
+    ...over,
+  });
+}
