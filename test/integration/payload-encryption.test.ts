@@ -72,7 +72,20 @@ test('the prompt and the output appear nowhere in the raw history; the codec dec
   const clear = payloads
     .filter((p) => Buffer.from(p.metadata?.encoding ?? []).toString() !== ENCRYPTED_ENCODING)
     .map((p) => defaultPayloadConverter.fromPayload<Record<string, unknown>>(p));
-  expect(payloads.length - clear.length).toBeGreaterThan(3);
+  // Every value that crosses Temporal for this request is encrypted: the workflow's input and
+  // result, the model call's input and result (a count would change with the workflow's shape).
+  const encrypted = (ps: Payload[] | null | undefined): boolean[] =>
+    (ps ?? []).map((p) => Buffer.from(p.metadata?.encoding ?? []).toString() === ENCRYPTED_ENCODING);
+  const ev = history.events!;
+  const crossing = [
+    ev.find((e) => e.workflowExecutionStartedEventAttributes)?.workflowExecutionStartedEventAttributes?.input,
+    ev.find((e) => e.activityTaskScheduledEventAttributes)?.activityTaskScheduledEventAttributes?.input,
+    ev.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result,
+    ev.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes
+      ?.result,
+  ];
+  for (const [i, ps] of crossing.entries())
+    expect({ i, encrypted: encrypted(ps?.payloads) }).toEqual({ i, encrypted: [true] });
   for (const c of clear)
     expect(Object.keys(c)).toEqual(expect.arrayContaining([c.activity_type ? 'seq' : 'deprecated']));
 
