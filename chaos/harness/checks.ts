@@ -80,6 +80,12 @@ export function evaluate(i: CheckInputs): Check[] {
       `${reqs.length} rows terminal, ${snap.workflows.size} workflows closed`,
     ),
   );
+  // A submit refused with 503 because its workflow could not be started (Temporal down) leaves its
+  // row, written before the start, ended `failed` / service_unavailable: no workflow, never seen as
+  // accepted by a client (checked here), and no ledger row (checked with the ledger below).
+  const trackedIds = new Set(i.tracked.map((t) => t.id));
+  const notStarted = (r: (typeof reqs)[number]): boolean =>
+    !snap.workflows.has(r.id) && r.status === 'failed' && r.error_type === 'service_unavailable';
   checks.push(
     check(
       'one workflow per request, one request per workflow',
@@ -87,10 +93,12 @@ export function evaluate(i: CheckInputs): Check[] {
         ...[...snap.workflows]
           .filter(([, runs]) => runs.length !== 1)
           .map(([id, runs]) => `${id}: ${runs.join(',')}`),
-        ...reqs.filter((r) => !snap.workflows.has(r.id)).map((r) => `${r.id}: no workflow`),
+        ...reqs
+          .filter((r) => !snap.workflows.has(r.id) && (!notStarted(r) || trackedIds.has(r.id)))
+          .map((r) => `${r.id}: no workflow (${r.status}${trackedIds.has(r.id) ? ', accepted' : ''})`),
         ...[...snap.workflows.keys()].filter((id) => !snap.requests.has(id)).map((id) => `${id}: no row`),
       ],
-      `${snap.workflows.size} workflows, ${reqs.length} rows`,
+      `${snap.workflows.size} workflows, ${reqs.length} rows (${reqs.filter(notStarted).length} refused with 503 before their start)`,
     ),
   );
   const keyed = i.tracked.filter((t) => t.idemKey);
@@ -114,6 +122,9 @@ export function evaluate(i: CheckInputs): Check[] {
         ...completed
           .filter((r) => snap.ledger.get(r.id)?.rows !== 1)
           .map((r) => `${r.id}: ${snap.ledger.get(r.id)?.rows ?? 0} rows`),
+        ...reqs
+          .filter((r) => notStarted(r) && snap.ledger.has(r.id))
+          .map((r) => `${r.id}: charged, never started`),
         ...[...snap.ledger]
           .filter(([id, l]) => l.rows !== 1 || l.tokens !== snap.requests.get(id)?.total_tokens)
           .map(([id, l]) => `${id}: ledger ${l.tokens}, request ${snap.requests.get(id)?.total_tokens}`),
