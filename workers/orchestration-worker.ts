@@ -50,9 +50,10 @@ async function main(): Promise<void> {
     dataConverter,
   });
   const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
+  const requests = new RequestsRepo(pool);
   const activities = {
     ...createOrchestrationActivities({
-      requests: new RequestsRepo(pool),
+      requests,
       quota,
       metrics,
       logger,
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
   });
   // Redis may have restarted empty: rebuild every tenant's counters from the ledger before serving.
   for (const t of await new TenantsRepo(pool).list()) await quota.rebuildTenant(t.id);
-  const abandoned = new AbandonedRequests(new RequestsRepo(pool), client.workflow, logger);
+  const abandoned = new AbandonedRequests(requests, client.workflow, logger);
   const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S, (id) =>
     abandoned.settle(id),
   );

@@ -13,7 +13,7 @@ export interface InputMetrics {
    * Accepted requests by who wrote the request row: `api` (before the start; the workflow skips its
    * admit step) or `workflow` (PostgreSQL was unavailable at accept; the workflow admits it).
    */
-  admittedBy: Counter<'by'>;
+  rowWrittenBy: Counter<'by'>;
 }
 
 /** Why {@link InputMetrics.inputRejected} refused a request. */
@@ -40,7 +40,7 @@ export const inputMetrics: (registry: Registry) => InputMetrics = perRegistry((r
     labelNames: ['model', 'reason'],
     ...r,
   }),
-  admittedBy: new Counter({
+  rowWrittenBy: new Counter({
     name: 'inference_accept_row_written_total',
     help: 'Accepted requests by who wrote the request row: api (at accept) or workflow (PostgreSQL was unavailable at accept)',
     labelNames: ['by'],

@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics';
 import { maxPromptChars, type ModelSpec } from '../models/model-spec';
 import { withTimeout } from '../observability/readiness';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
-import type { QuotaStore } from '../quota/quota-store';
+import type { QuotaStore, ReservationRef } from '../quota/quota-store';
 import type { RequestsRepo } from '../requests/requests-repo';
 import { REQUEST_ID_PREFIX } from '../shared/constants';
 import { ErrorType } from '../shared/error-types';
@@ -211,7 +211,7 @@ export class SubmitService {
    */
   async submit(input: InferenceInput): Promise<void> {
     const { quota, workflows, requests, metrics, logger } = this.deps;
-    const ref = {
+    const ref: ReservationRef = {
       requestId: input.requestId,
       tenantId: input.tenantId,
       acceptedAt: new Date(input.acceptedAt),
@@ -233,9 +233,9 @@ export class SubmitService {
       await workflows.start(rowWritten ? { ...input, admittedAtAccept: true } : input);
     } catch (err) {
       // A start that failed on the way back may have started it: then it runs, and it is accepted.
-      if (!(await this.startedAnyway(input.requestId))) await this.unqueue(input, rowWritten, err);
+      if (!(await this.startedAnyway(input.requestId))) await this.unqueue(ref, rowWritten, err);
     }
-    this.input.admittedBy.inc({ by: rowWritten ? 'api' : 'workflow' });
+    this.input.rowWrittenBy.inc({ by: rowWritten ? 'api' : 'workflow' });
     metrics.requestsAccepted.inc({ tenant: input.tenantId, model: input.model });
   }
 
@@ -250,12 +250,12 @@ export class SubmitService {
    * Undoes an accept whose workflow did not start: the reservation goes back (a Temporal outage must
    * not eat the tenant's quota) and the row, if written, ends as failed; then throws the 503.
    */
-  private async unqueue(input: InferenceInput, rowWritten: boolean, err: unknown): Promise<never> {
+  private async unqueue(ref: ReservationRef, rowWritten: boolean, err: unknown): Promise<never> {
     const { quota, requests, logger } = this.deps;
-    const requestId = input.requestId;
+    const { requestId } = ref;
     const message = 'could not queue the request; retry later';
     await quota
-      .release({ requestId, tenantId: input.tenantId, acceptedAt: new Date(input.acceptedAt) })
+      .release(ref)
       .catch((e: unknown) => logger.error({ err: e, requestId }, 'release after failed start'));
     if (rowWritten) {
       await requests
