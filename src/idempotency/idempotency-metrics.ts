@@ -1,4 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
+import { perRegistry } from '../observability/per-registry';
 
 /** What a submit carrying an Idempotency-Key turned into. */
 export type IdempotencyOutcome =
@@ -21,27 +22,17 @@ export interface IdempotencyMetrics {
   expired: Counter<string>;
 }
 
-const byRegistry = new WeakMap<Registry, IdempotencyMetrics>();
-
 /** The idempotency metrics on `registry`, created on first use (one set per registry). */
-export function idempotencyMetrics(registry: Registry): IdempotencyMetrics {
-  let m = byRegistry.get(registry);
-  if (!m) {
-    const r = { registers: [registry] };
-    m = {
-      submits: new Counter({
-        name: 'inference_idempotent_submits_total',
-        help: 'Submits with an Idempotency-Key by outcome: created, replayed, redriven (a dead first submit finished by its retry), in_flight (409), mismatch (422)',
-        labelNames: ['endpoint', 'outcome'],
-        ...r,
-      }),
-      expired: new Counter({
-        name: 'inference_idempotency_keys_expired_total',
-        help: 'Idempotency keys deleted after IDEMPOTENCY_TTL_S',
-        ...r,
-      }),
-    };
-    byRegistry.set(registry, m);
-  }
-  return m;
-}
+export const idempotencyMetrics: (registry: Registry) => IdempotencyMetrics = perRegistry((r) => ({
+  submits: new Counter({
+    name: 'inference_idempotent_submits_total',
+    help: 'Submits with an Idempotency-Key by outcome: created, replayed, redriven (a dead first submit finished by its retry), in_flight (409), mismatch (422)',
+    labelNames: ['endpoint', 'outcome'],
+    ...r,
+  }),
+  expired: new Counter({
+    name: 'inference_idempotency_keys_expired_total',
+    help: 'Idempotency keys deleted after IDEMPOTENCY_TTL_S',
+    ...r,
+  }),
+}));

@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { perRegistry } from '../observability/per-registry';
 
 /** Metrics of webhook deliveries. */
 export interface WebhookMetrics {
@@ -12,40 +13,30 @@ export interface WebhookMetrics {
   attemptSeconds: Histogram<string>;
 }
 
-const byRegistry = new WeakMap<Registry, WebhookMetrics>();
-
 /** The webhook metrics on `registry`, created on first use (one set per registry). */
-export function webhookMetrics(registry: Registry): WebhookMetrics {
-  let m = byRegistry.get(registry);
-  if (!m) {
-    const r = { registers: [registry] };
-    m = {
-      attempts: new Counter({
-        name: 'webhook_delivery_attempts_total',
-        help: 'Webhook delivery attempts by outcome: success, http_error, network_error, refused',
-        labelNames: ['outcome'],
-        ...r,
-      }),
-      deliveries: new Counter({
-        name: 'webhook_deliveries_total',
-        help: 'Webhook deliveries by final outcome: delivered, given_up (retry window over or target refused/gone)',
-        labelNames: ['outcome'],
-        ...r,
-      }),
-      started: new Counter({
-        name: 'webhook_deliveries_started_total',
-        help: 'Webhook delivery workflows started, by event',
-        labelNames: ['event'],
-        ...r,
-      }),
-      attemptSeconds: new Histogram({
-        name: 'webhook_delivery_attempt_seconds',
-        help: 'Duration of one webhook delivery attempt',
-        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        ...r,
-      }),
-    };
-    byRegistry.set(registry, m);
-  }
-  return m;
-}
+export const webhookMetrics: (registry: Registry) => WebhookMetrics = perRegistry((r) => ({
+  attempts: new Counter({
+    name: 'webhook_delivery_attempts_total',
+    help: 'Webhook delivery attempts by outcome: success, http_error, network_error, refused',
+    labelNames: ['outcome'],
+    ...r,
+  }),
+  deliveries: new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook deliveries by final outcome: delivered, given_up (retry window over or target refused/gone)',
+    labelNames: ['outcome'],
+    ...r,
+  }),
+  started: new Counter({
+    name: 'webhook_deliveries_started_total',
+    help: 'Webhook delivery workflows started, by event',
+    labelNames: ['event'],
+    ...r,
+  }),
+  attemptSeconds: new Histogram({
+    name: 'webhook_delivery_attempt_seconds',
+    help: 'Duration of one webhook delivery attempt',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ...r,
+  }),
+}));
