@@ -70,11 +70,6 @@ export function toTenant(r: LimitsRow): TenantWithLimits {
 export class TenantsRepo {
   constructor(private readonly pool: Pool) {}
 
-  /** The tenant owning an active API key, or undefined. */
-  async findByApiKey(key: string): Promise<TenantWithLimits | undefined> {
-    return (await this.findApiKey(hashApiKey(key)))?.tenant;
-  }
-
   /**
    * The active key with this SHA-256 digest, its tenant (disabled or not) and when it stops working
    * (a rotated key's grace period), or undefined.
