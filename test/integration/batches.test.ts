@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { recordHistories } from '../support/record-histories';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -28,7 +27,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  if (process.env.RECORD_BATCH_HISTORIES === '1') await recordHistories();
+  if (process.env.RECORD_BATCH_HISTORIES === '1') await recordHistories(s.client, 'batch-v1', recorded);
   await s?.stop();
 });
 
@@ -60,18 +59,6 @@ async function results(id: string, key = s.apiKey) {
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as Record<string, unknown> & { custom_id: string; id: string; status: string });
-}
-
-async function recordHistories(): Promise<void> {
-  const dir = join(__dirname, '../replay/histories/batch-v1');
-  mkdirSync(dir, { recursive: true });
-  for (const [file, id] of Object.entries(recorded)) {
-    // Histories are added, never re-recorded (docs/operations.md): an existing file is kept.
-    if (existsSync(join(dir, file))) continue;
-    const history = await s.client.workflow.getHandle(id).fetchHistory();
-    const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
-    writeFileSync(join(dir, file), historyToJSON(history));
-  }
 }
 
 test('a 1,000-item batch completes: counts add up, 1,000 result lines, one ledger row each', async () => {

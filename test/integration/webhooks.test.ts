@@ -1,10 +1,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressPolicy } from '../../src/webhooks/address-policy';
 import { postWebhook } from '../../src/webhooks/webhook-http';
+import { recordHistories } from '../support/record-histories';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -26,20 +25,9 @@ beforeAll(async () => {
 /** Workflow ids whose histories RECORD_WEBHOOK_HISTORIES=1 writes to test/replay/histories/webhook-v1/. */
 const recorded: Record<string, string> = {};
 afterAll(async () => {
-  if (process.env.RECORD_WEBHOOK_HISTORIES === '1') await recordHistories();
+  if (process.env.RECORD_WEBHOOK_HISTORIES === '1') await recordHistories(s.client, 'webhook-v1', recorded);
   await s?.stop();
 });
-
-async function recordHistories(): Promise<void> {
-  const dir = join(__dirname, '../replay/histories/webhook-v1');
-  mkdirSync(dir, { recursive: true });
-  const { historyToJSON } = await import('@temporalio/common/lib/proto-utils');
-  for (const [file, id] of Object.entries(recorded)) {
-    // Histories are added, never re-recorded (docs/operations.md): an existing file is kept.
-    if (existsSync(join(dir, file))) continue;
-    writeFileSync(join(dir, file), historyToJSON(await s.client.workflow.getHandle(id).fetchHistory()));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
