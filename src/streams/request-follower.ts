@@ -14,7 +14,8 @@ export interface FollowOptions {
  * Follows one request's token stream until it is terminal. The `final` entry the orchestration
  * worker appends ends it at once; when the stream is idle (no entry for `idleCheckMs`) PostgreSQL
  * is asked, so a request that finished before the client came, whose stream expired, or whose
- * `final` write was lost still ends. Each follower holds its own Redis connection (blocking XREAD).
+ * `final` write was lost still ends. Each follower holds a Redis connection of its own while it
+ * follows (blocking XREAD), taken from and given back to the relay's idle readers.
  */
 export class RequestFollower {
   constructor(private readonly o: { relay: TokenRelay; idleCheckMs?: number }) {}
@@ -53,7 +54,9 @@ export class RequestFollower {
       if (!opts.signal.aborted) throw err;
     } finally {
       opts.signal.removeEventListener('abort', stop);
-      reader.disconnect();
+      // Aborted: `stop` cut the connection. Otherwise no read is in flight here: keep it for the next.
+      if (opts.signal.aborted) reader.disconnect();
+      else relay.releaseReader(reader);
     }
   }
 }

@@ -27,7 +27,13 @@ export interface TokenRelayOptions {
   retentionS?: number;
   /** Entries kept per stream (approximate trim). @default 20000 */
   maxLen?: number;
+  /** Idle blocking-read connections kept for the next follower. @default 32 */
+  maxIdleReaders?: number;
+  /** An idle reader not taken again within this is closed. @default 10000 */
+  readerIdleMs?: number;
 }
+
+type Reader = Redis | Cluster;
 
 /**
  * Relays generated tokens from the GPU worker to API clients through Redis Streams: XADD per batch,
@@ -38,10 +44,19 @@ export interface TokenRelayOptions {
 export class TokenRelay {
   private readonly retentionS: number;
   private readonly maxLen: number;
+  /** Readers between two followers, each with the timer that closes it when unused. */
+  private readonly idle: { reader: Reader; timer: NodeJS.Timeout }[] = [];
 
   constructor(private readonly o: TokenRelayOptions) {
     this.retentionS = o.retentionS ?? 3600;
     this.maxLen = o.maxLen ?? 20_000;
+    // Idle readers are duplicates of this connection: they close with it (process or test shutdown).
+    o.redis.on('end', () => {
+      for (const { reader, timer } of this.idle.splice(0)) {
+        clearTimeout(timer);
+        reader.disconnect();
+      }
+    });
   }
 
   key(requestId: string): string {
@@ -79,15 +94,39 @@ export class TokenRelay {
   }
 
   /**
-   * A connection for blocking reads; the caller disconnects it when the stream ends. Its errors are
-   * surfaced by the read that fails, never as an unhandled 'error' event.
+   * A connection for blocking reads: an idle one if any (no connect and handshake on the request's
+   * path), else a new one. The caller gives it back with {@link releaseReader} once no read is in
+   * flight, or disconnects it (which is how a blocked read is cut short). Its errors are surfaced by
+   * the read that fails, never as an unhandled 'error' event.
    */
-  reader(): Redis | Cluster {
+  reader(): Reader {
+    const kept = this.idle.pop();
+    if (kept) {
+      clearTimeout(kept.timer);
+      return kept.reader;
+    }
     const r =
       this.o.redis instanceof Cluster
         ? this.o.redis.duplicate()
         : this.o.redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: 1 });
     r.on('error', () => undefined);
     return r;
+  }
+
+  /** Keeps a reader with no read in flight for the next follower; closes it if it is not healthy. */
+  releaseReader(reader: Reader): void {
+    if (reader.status !== 'ready' || this.idle.length >= (this.o.maxIdleReaders ?? 32)) {
+      reader.disconnect();
+      return;
+    }
+    const entry = {
+      reader,
+      timer: setTimeout(() => {
+        this.idle.splice(this.idle.indexOf(entry), 1);
+        reader.disconnect();
+      }, this.o.readerIdleMs ?? 10_000),
+    };
+    entry.timer.unref();
+    this.idle.push(entry);
   }
 }
