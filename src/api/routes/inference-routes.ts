@@ -127,7 +127,10 @@ export function inferenceRoutes(deps: {
         deps.queueInsight && QueueInsight.applies(found.row)
           ? await deps.queueInsight.view(found.row).catch(() => undefined)
           : undefined;
-      const webhooks = await deps.webhooks?.repo.viewsFor(found.row.id, found.row.tenantId);
+      // Deliveries are created only after the row turned terminal: polling a running request reads none.
+      const webhooks = isTerminal(found.row.status)
+        ? await deps.webhooks?.repo.viewsFor(found.row.id, found.row.tenantId)
+        : undefined;
       return void res.json({
         ...toView(found.row),
         ...(queue ? { queue } : {}),
