@@ -1,13 +1,5 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
-import { buildApi } from '../../src/api/build-api';
 import { invalidationChannel } from '../../src/api/key-invalidation';
-import { createPool } from '../../src/db/pool';
-import { ModelRegistry } from '../../src/models/model-registry';
-import { modelSpecSchema } from '../../src/models/model-spec';
-import { createLogger } from '../../src/observability/logger';
-import { createMetrics } from '../../src/observability/metrics';
+import { startApiReplica, type ApiReplica } from '../support/api-replica';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -16,7 +8,7 @@ import { startStack, type Stack } from '../support/stack';
  * action log, and every bad input refused with nothing written.
  */
 let s: Stack;
-let replica: { url: string; stop: () => Promise<void>; metrics: ReturnType<typeof createMetrics> };
+let replica: ApiReplica;
 const tenant = `adm-${Date.now().toString(36)}`;
 
 const admin = (method: string, path: string, body?: unknown, actor = 'alice@example.com') =>
@@ -30,40 +22,18 @@ const admin = (method: string, path: string, body?: unknown, actor = 'alice@exam
     body: body === undefined ? undefined : JSON.stringify(body),
   }).then(async (r) => ({ status: r.status, text: await r.clone().text(), body: (await r.json()) as any }));
 
-async function startReplica(): Promise<typeof replica> {
-  // A second API process in all but name: its own pool, Redis connection, metrics, and a key cache
-  // whose TTL (300 s) is far longer than the test, so only an invalidation can end an entry.
-  const cfg = { ...s.cfg, API_KEY_CACHE_TTL_S: 300 };
-  const pool = createPool({ connectionString: cfg.DATABASE_URL, max: 4 });
-  const redis = new Redis(cfg.REDIS_URL);
-  const metrics = createMetrics('replica2');
-  const app = buildApi(cfg, {
-    pool,
-    redis,
-    client: s.client,
-    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
-    metrics,
-    logger: createLogger({ component: 'replica2', level: 'silent' }),
-  });
-  const server: Server = await new Promise((resolve) => {
-    const srv = app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
+async function startReplica(): Promise<ApiReplica> {
+  // A second API replica whose key cache TTL (300 s) is far longer than the test, so only an
+  // invalidation can end an entry.
+  const r = await startApiReplica(s, { name: 'replica2', cfg: { API_KEY_CACHE_TTL_S: 300 } });
   // Both replicas' subscriptions are up before anything is revoked.
-  const channel = invalidationChannel(cfg.REDIS_KEY_PREFIX);
+  const channel = invalidationChannel(s.cfg.REDIS_KEY_PREFIX);
   for (let i = 0; i < 100; i++) {
     const [, n] = (await s.redis.pubsub('NUMSUB', channel)) as [string, number];
     if (Number(n) >= 2) break;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((res) => setTimeout(res, 20));
   }
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    metrics,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await Promise.allSettled([pool.end(), redis.quit()]);
-    },
-  };
+  return r;
 }
 
 beforeAll(async () => {

@@ -2,14 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { buildApi } from '../../src/api/build-api';
-import { createPool } from '../../src/db/pool';
-import { ModelRegistry } from '../../src/models/model-registry';
-import { modelSpecSchema } from '../../src/models/model-spec';
-import { createMetrics } from '../../src/observability/metrics';
 import { ROUTE_DOCS } from '../../src/openapi/api-document';
+import { startApiReplica, type ApiReplica } from '../support/api-replica';
 import { startStack, type Stack } from '../support/stack';
-import { Redis } from 'ioredis';
 
 /**
  * Issue 12 item 4: two tenants on one deployment. A can neither read, list, cancel, stream, nor be
@@ -19,7 +14,7 @@ import { Redis } from 'ioredis';
  * them, and never in a later answer or in the API's logs.
  */
 let s: Stack;
-let api: { url: string; stop: () => Promise<void> };
+let api: ApiReplica;
 const logLines: string[] = [];
 
 interface Receiver {
@@ -47,33 +42,16 @@ beforeAll(async () => {
   s = await startStack({ env: { WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32', WEBHOOK_RETRY_INITIAL_MS: '200' } });
   // The API under test is a replica whose every log line (debug and up) is kept, as a log shipper
   // would see it; the stack's own API is not used.
-  const pool = createPool({ connectionString: s.cfg.DATABASE_URL, max: 4 });
-  const redis = new Redis(s.cfg.REDIS_URL);
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
       logLines.push(chunk.toString());
       cb();
     },
   });
-  const app = buildApi(s.cfg, {
-    pool,
-    redis,
-    client: s.client,
-    registry: new ModelRegistry([modelSpecSchema.parse(s.registrySpec)]),
-    metrics: createMetrics('isolation'),
+  api = await startApiReplica(s, {
+    name: 'isolation',
     logger: pino({ level: 'trace', base: { component: 'api' } }, sink),
   });
-  const server: Server = await new Promise((resolve) => {
-    const srv = app.listen(0, '127.0.0.1', () => resolve(srv));
-  });
-  api = {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await Promise.allSettled([pool.end(), redis.quit()]);
-    },
-  };
   receivers.A = await receiver();
   receivers.B = await receiver();
 });

@@ -30,7 +30,8 @@ import { quietRuntime } from './temporal';
 
 quietRuntime();
 
-const listen = (app: {
+/** Serves `app` on a free loopback port. */
+export const listen = (app: {
   listen: (port: number, host: string, backlog: number, cb: () => void) => Server;
 }): Promise<{ server: Server; url: string }> =>
   new Promise((resolve) => {
@@ -41,7 +42,8 @@ const listen = (app: {
     );
   });
 
-const closeServer = (s: Server): Promise<void> =>
+/** Closes `s`, its open connections included. */
+export const closeServer = (s: Server): Promise<void> =>
   new Promise((resolve) => {
     s.closeAllConnections();
     s.close(() => resolve());
