@@ -114,7 +114,7 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    batches: createBatchDeps(cfg, { pool, redis, client, registry, quota, metrics, logger }),
+    batches: createBatchDeps(cfg, { pool, client, submit, metrics, logger }),
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),

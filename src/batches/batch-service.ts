@@ -13,7 +13,7 @@ import { BATCH_ID_PREFIX, type BatchRecord } from './batch-types';
 /** Options of {@link BatchService}. */
 export interface BatchServiceDeps {
   /** Validates and tokenizes each item as POST /v1/inference would (without its quota pre-check). */
-  submit: SubmitService;
+  submit: Pick<SubmitService, 'prepare'>;
   batches: BatchRepo;
   gateway: BatchGateway;
   metrics: BatchMetrics;
@@ -84,7 +84,9 @@ export class BatchService {
     for (let i = 0; i < parsed.length && problems.length < MAX_LISTED_ERRORS; i++) {
       const item = parsed[i]!;
       try {
-        out.push({ customId: item.custom_id, input: await this.deps.submit.prepare(tenant, item.body) });
+        // No quota pre-check: an item's quota is decided when its own workflow starts.
+        const input = await this.deps.submit.prepare(tenant, item.body, { quotaPreCheck: false });
+        out.push({ customId: item.custom_id, input });
       } catch (err) {
         if (
           !(err instanceof AppError) ||

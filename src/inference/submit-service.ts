@@ -44,6 +44,17 @@ export interface SubmitDeps {
   rowWriteTimeoutMs?: number;
 }
 
+/** Options of {@link SubmitService.prepare}. */
+export interface PrepareOptions {
+  /** Time of acceptance. @default now */
+  now?: Date;
+  /**
+   * Checks a large prompt's tenant against its quota before tokenizing it (headroomCheckMinChars).
+   * Off for batch items: each item's quota is decided when its own workflow starts. @default true
+   */
+  quotaPreCheck?: boolean;
+}
+
 export function newRequestId(): string {
   return `${REQUEST_ID_PREFIX}${randomUUID().replace(/-/g, '')}`;
 }
@@ -92,9 +103,14 @@ export class SubmitService {
 
   /**
    * Builds the workflow input from a validated body, or throws a 400 naming the offending field
-   * (or a 429 when a large prompt's tenant is out of quota).
+   * (or a 429 when a large prompt's tenant is out of quota, unless `quotaPreCheck` is off).
    */
-  async prepare(tenant: TenantWithLimits, body: SubmitBody, now = new Date()): Promise<InferenceInput> {
+  async prepare(
+    tenant: TenantWithLimits,
+    body: SubmitBody,
+    opts: PrepareOptions = {},
+  ): Promise<InferenceInput> {
+    const now = opts.now ?? new Date();
     const spec = this.deps.registry.get(body.model);
     if (!spec) {
       // 404, as OpenAI and vLLM answer an unknown model (the OpenAI client raises NotFoundError).
@@ -128,7 +144,7 @@ export class SubmitService {
         { param: size.param },
       );
     }
-    if (size.chars >= this.headroomMinChars) {
+    if (opts.quotaPreCheck !== false && size.chars >= this.headroomMinChars) {
       const h = await this.deps.headroom.check(tenant.id, maxTokens);
       if (h.outcome === 'refused') throw this.quotaExceeded(tenant.id, h, `at least ${maxTokens}`);
     }
