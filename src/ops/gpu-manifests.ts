@@ -135,7 +135,7 @@ function worker(spec: ModelSpec, s: GpuPodSettings, env: GpuPodEnv) {
   return {
     name: 'worker',
     image: 'durable-inference',
-    args: ['workers/gpu-worker.ts'],
+    args: ['dist/workers/gpu-worker.js'],
     env: [{ name: 'GPU_TASK_QUEUES', value: spec.gpu_task_queue }],
     ports: [{ name: 'metrics', containerPort: env.GPU_METRICS_PORT }],
     envFrom: [{ configMapRef: { name: 'inference-config' } }, { secretRef: { name: 'inference-secrets' } }],

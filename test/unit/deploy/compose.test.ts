@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { type ComposeFile, composeProblems, composeSchemaErrors, parseCompose } from './support/compose';
 import { interpolate } from './support/compose-interpolation';
-import { copiedFromContext } from './support/dockerfile';
+import { imageOf } from './support/dockerfile';
 import { changed, replaceOnce } from './support/mutate';
 import { COMPOSE_FILE, DOCKERFILE } from './support/paths';
 import { placeholderSecrets } from './support/placeholder-secrets';
@@ -10,7 +10,7 @@ import { placeholderSecrets } from './support/placeholder-secrets';
 /** docker-compose.yml against the Compose Specification schema and the code (no Docker engine here). */
 const text = readFileSync(COMPOSE_FILE, 'utf8');
 const compose = parseCompose(text);
-const copied = copiedFromContext(readFileSync(DOCKERFILE, 'utf8'));
+const image = imageOf(readFileSync(DOCKERFILE, 'utf8'));
 /** What the user puts in .env (docs/deploy.md): a random admin token. */
 const SHELL = {
   ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d',
@@ -23,7 +23,7 @@ test('docker-compose.yml is valid against the compose-spec JSON schema', () => {
 });
 
 test('every service, env var, command, port and dependency agrees with the code', () => {
-  expect(composeProblems(compose, copied, SHELL)).toEqual([]);
+  expect(composeProblems(compose, image, SHELL)).toEqual([]);
   expect(Object.keys(compose.services).sort()).toEqual(
     [
       'api',
@@ -44,11 +44,11 @@ test('every service, env var, command, port and dependency agrees with the code'
 });
 
 test('production mode: the admin token comes from the environment, and compose refuses to start without it', () => {
-  expect(composeProblems(compose, copied, { GRAFANA_ADMIN_PASSWORD: 'x' }).join('\n')).toMatch(
+  expect(composeProblems(compose, image, { GRAFANA_ADMIN_PASSWORD: 'x' }).join('\n')).toMatch(
     /api: ADMIN_TOKEN needs ADMIN_TOKEN from the environment, which is unset/,
   );
   // A weak token from the environment is refused by the processes' config.
-  expect(composeProblems(compose, copied, { ...SHELL, ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
+  expect(composeProblems(compose, image, { ...SHELL, ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
     /api: config invalid: ADMIN_TOKEN: is unset or the development default/,
   );
 });
@@ -70,7 +70,7 @@ test.each([
   expect(placeholderSecrets(parseYaml(broken, { merge: true }), 'docker-compose.yml').join('\n')).toMatch(
     /docker-compose.yml: services.api.environment.ADMIN_TOKEN: carries/,
   );
-  expect(composeProblems(parseCompose(broken), copied, SHELL).join('\n')).toMatch(
+  expect(composeProblems(parseCompose(broken), image, SHELL).join('\n')).toMatch(
     /api: ADMIN_TOKEN must come from the environment/,
   );
 });
@@ -185,8 +185,13 @@ test.each<[string, Break, RegExp]>([
   ],
   [
     'a missing entry point',
-    (c) => void (service(c, 'api').command = ['src/api/server.ts']),
-    /runs src\/api\/server.ts, which does not exist/,
+    (c) => void (service(c, 'api').command = ['dist/src/api/server.js']),
+    /api: runs dist\/src\/api\/server.js, whose source src\/api\/server.ts does not exist/,
+  ],
+  [
+    'a TypeScript entry point (the image has no tsx)',
+    (c) => void (service(c, 'api').command = ['src/api/main.ts']),
+    /api: runs src\/api\/main.ts, which is no compiled dist/,
   ],
   [
     'an unregistered search attribute',
@@ -215,5 +220,5 @@ test.each<[string, Break, RegExp]>([
     /gpu-worker: no healthcheck/,
   ],
 ])('a compose file with %s is caught', (_name, breakIt, expected) => {
-  expect(composeProblems(changed(compose, breakIt), copied, SHELL).join('\n')).toMatch(expected);
+  expect(composeProblems(changed(compose, breakIt), image, SHELL).join('\n')).toMatch(expected);
 });

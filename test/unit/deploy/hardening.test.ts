@@ -69,7 +69,7 @@ test.each<[string, Break, RegExp]>([
     /orchestration-worker worker: no CPU and memory requests/,
   ],
   [
-    'no /tmp for tsx',
+    'no writable /tmp',
     (s) => void (pod(s, 'Deployment', 'inference-api').containers[0].volumeMounts = []),
     /inference-api api: no writable \/tmp/,
   ],

@@ -178,8 +178,13 @@ type Break = (s: ManifestSet) => void;
 test.each<[string, Break, RegExp]>([
   [
     'a missing entry point',
-    (s) => void (app(s, 'inference-api').args = ['src/api/server.ts']),
-    /Deployment\/inference-api api: runs src\/api\/server.ts, which does not exist/,
+    (s) => void (app(s, 'inference-api').args = ['dist/src/api/server.js']),
+    /Deployment\/inference-api api: runs dist\/src\/api\/server.js, whose source src\/api\/server.ts does not exist/,
+  ],
+  [
+    'a TypeScript entry point (the image has no tsx)',
+    (s) => void (app(s, 'inference-api').args = ['src/api/main.ts']),
+    /Deployment\/inference-api api: runs src\/api\/main.ts, which is no compiled dist/,
   ],
   [
     'an env var the config does not know',

@@ -8,7 +8,8 @@ import { FAIRNESS_DYNAMIC_CONFIG } from '../../../../src/dev/temporal-dev-server
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../../../src/shared/search-attributes';
 import composeSpec from '../fixtures/compose-spec.json';
 import { interpolate, requiresFromEnvironment } from './compose-interpolation';
-import { isCopied } from './dockerfile';
+import type { Image } from './dockerfile';
+import { entryFileProblem } from './entry-file';
 import { envValueProblems, parseEnv, unknownEnvNames } from './env';
 import { ROOT } from './paths';
 import { isAppImage } from './workloads';
@@ -55,9 +56,9 @@ const rawEnvOf = (s: ComposeService): Record<string, string> =>
 /** Variables that hold secrets: never written into the file, always `${NAME:?…}` from the environment. */
 const SECRET_VARS = ['ADMIN_TOKEN', 'DEV_API_KEY'];
 /** The process that is a test double (stands in for a GPU server); every other app process is production. */
-const REFERENCE_MODEL_SERVICE = 'src/model-service/main.ts';
+const REFERENCE_MODEL_SERVICE = 'dist/src/model-service/main.js';
 /** The one process published on every interface: it authenticates every route. */
-const PUBLIC_PROCESS = 'src/api/main.ts';
+const PUBLIC_PROCESS = 'dist/src/api/main.js';
 const commandOf = (s: ComposeService): string[] =>
   typeof s.command === 'string' ? s.command.split(/\s+/) : (s.command ?? []);
 const seconds = (d: string | undefined): number | undefined => {
@@ -69,10 +70,10 @@ const hostOf = (v: string): string => (v.includes('://') ? new URL(v).hostname :
 
 /** The port each long-running process of the image answers its health check on. */
 const HEALTH_PORT: Record<string, (cfg: ReturnType<typeof parseEnv>) => number> = {
-  'src/api/main.ts': (c) => c.API_PORT,
-  'workers/orchestration-worker.ts': (c) => c.ORCHESTRATION_METRICS_PORT,
-  'workers/gpu-worker.ts': (c) => c.GPU_METRICS_PORT,
-  'src/model-service/main.ts': (c) => c.MODEL_SERVICE_PORT,
+  'dist/src/api/main.js': (c) => c.API_PORT,
+  'dist/workers/orchestration-worker.js': (c) => c.ORCHESTRATION_METRICS_PORT,
+  'dist/workers/gpu-worker.js': (c) => c.GPU_METRICS_PORT,
+  'dist/src/model-service/main.js': (c) => c.MODEL_SERVICE_PORT,
 };
 
 /** A published port's host address: `[ip:]host:container`, or the long form's host_ip. */
@@ -88,7 +89,7 @@ const hostIpOf = (p: unknown): string | undefined => {
  */
 export function composeProblems(
   compose: ComposeFile,
-  copied: string[],
+  image: Image,
   shell: Readonly<Record<string, string | undefined>>,
 ): string[] {
   const problems: string[] = [];
@@ -142,9 +143,8 @@ export function composeProblems(
         problems.push(`${where}: publishes ${String(p)} beyond loopback, but ${file} has no authentication`);
     if (s.entrypoint !== undefined) problems.push(`${where}: overrides the image's entry point`);
     if (!s.build) problems.push(`${where}: has no build, so the image would be pulled`);
-    if (!file || !existsSync(join(ROOT, file))) problems.push(`${where}: runs ${file}, which does not exist`);
-    else if (!isCopied(file, copied))
-      problems.push(`${where}: runs ${file}, which the Dockerfile does not copy`);
+    const entryProblem = entryFileProblem(file, image);
+    if (entryProblem) problems.push(`${where}: ${entryProblem}`);
     problems.push(
       ...unknownEnvNames(Object.keys(env)).map((n) => `${where}: env ${n} is not in src/config/schema.ts`),
     );
@@ -161,7 +161,7 @@ export function composeProblems(
     const test = [s.healthcheck?.test ?? []].flat().join(' ');
     if (port !== undefined && !test.includes(`127.0.0.1:${port}/`))
       problems.push(`${where}: healthcheck does not probe the process's port ${port}`);
-    if (file === 'workers/gpu-worker.ts') {
+    if (file === 'dist/workers/gpu-worker.js') {
       const grace = seconds(s.stop_grace_period) ?? 10;
       if (grace <= cfg.GPU_DRAIN_GRACE_S)
         problems.push(`${where}: stop_grace_period ${grace}s <= GPU_DRAIN_GRACE_S ${cfg.GPU_DRAIN_GRACE_S}`);
@@ -177,7 +177,7 @@ export function composeProblems(
   return problems;
 }
 
-const NO_TEMPORAL = ['src/model-service/main.ts', 'src/db/migrate-cli.ts'];
+const NO_TEMPORAL = ['dist/src/model-service/main.js', 'dist/src/db/migrate-cli.js'];
 
 /** Bind-mount sources (`./path:target`) of every service that do not exist in the repository. */
 export function missingBindMounts(compose: ComposeFile): string[] {

@@ -1,4 +1,6 @@
 /** A small reader for this repository's Dockerfile and .dockerignore: enough for the checks below. */
+import { posix } from 'node:path';
+
 export interface Instruction {
   keyword: string;
   args: string;
@@ -40,18 +42,70 @@ export function stages(instructions: Instruction[]): Stage[] {
 export const execForm = (args: string): string[] =>
   args.startsWith('[') ? (JSON.parse(args) as string[]) : [args];
 
-/** Paths the final stage copies from the build context (not `--from` another stage). */
-export function copiedFromContext(dockerfile: string): string[] {
-  const last = stages(parseDockerfile(dockerfile)).at(-1);
-  return (last?.instructions ?? [])
-    .filter((i) => i.keyword === 'COPY' && !/--from=/.test(i.args))
-    .flatMap((i) => {
-      const parts = i.args.split(/\s+/).filter((a) => !a.startsWith('--'));
-      return parts.slice(0, -1).map((p) => p.replace(/^\.\//, '').replace(/\/$/, ''));
-    });
+/** Source paths of one COPY/ADD (its last argument is the destination; flags dropped). */
+const copySources = (args: string): string[] =>
+  args
+    .split(/\s+/)
+    .filter((a) => !a.startsWith('--'))
+    .slice(0, -1);
+const fromStage = (args: string): string | undefined => /--from=(\S+)/.exec(args)?.[1];
+
+/** Paths a stage copies from the build context (not `--from` another stage). */
+export function copiedFromContext(stage: Stage | undefined): string[] {
+  return (stage?.instructions ?? [])
+    .filter((i) => i.keyword === 'COPY' && !fromStage(i.args))
+    .flatMap((i) => copySources(i.args).map((p) => p.replace(/^\.\//, '').replace(/\/$/, '')));
 }
 
-/** Whether a repository path lies in what the final stage copies (a copied file or under a copied dir). */
+/** A `COPY --from=<stage>`: that stage, and the paths it takes from it (absolute there). */
+export interface StageCopy {
+  from: string;
+  sources: string[];
+}
+
+/** What the Dockerfile builds: enough to tell which files the final image holds, and from where. */
+export interface Image {
+  /** Paths under the final stage's WORKDIR (/app): copied from the context, or from another stage. */
+  paths: string[];
+  /** Paths the stage that runs `npm run build` copies from the context: what tsc can compile. */
+  built: string[];
+  /** Paths under /app the final stage copies from the stage that runs `npm run build`. */
+  compiled: string[];
+  /** The stage that runs `npm run build`, if any. */
+  buildStage?: string;
+}
+
+/** `/app/x` (a `--from` source, absolute in the other stage) as a path under /app, else undefined. */
+export const underApp = (abs: string): string | undefined => {
+  const p = posix.normalize(abs).replace(/\/$/, '');
+  return p.startsWith('/app/') ? p.slice('/app/'.length) : undefined;
+};
+
+export function stageCopies(stage: Stage | undefined): StageCopy[] {
+  return (stage?.instructions ?? [])
+    .filter((i) => i.keyword === 'COPY' && fromStage(i.args))
+    .map((i) => ({ from: fromStage(i.args)!, sources: copySources(i.args) }));
+}
+
+/** The stage whose RUN runs `npm run build`. */
+export const buildStageOf = (all: Stage[]): Stage | undefined =>
+  all.find((s) => s.instructions.some((i) => i.keyword === 'RUN' && /\bnpm run build\b/.test(i.args)));
+
+export function imageOf(dockerfile: string): Image {
+  const all = stages(parseDockerfile(dockerfile));
+  const build = buildStageOf(all);
+  const fromStages = (c: StageCopy[]): string[] =>
+    c.flatMap((x) => x.sources.map(underApp).filter((p): p is string => p !== undefined));
+  const copies = stageCopies(all.at(-1));
+  return {
+    paths: [...copiedFromContext(all.at(-1)), ...fromStages(copies)],
+    built: build ? copiedFromContext(build) : [],
+    compiled: build?.name ? fromStages(copies.filter((c) => c.from === build.name)) : [],
+    buildStage: build?.name,
+  };
+}
+
+/** Whether `path` is one of `copied` or lies under one of them (a copied file or folder). */
 export const isCopied = (path: string, copied: string[]): boolean =>
   copied.some((c) => path === c || path.startsWith(`${c}/`));
 

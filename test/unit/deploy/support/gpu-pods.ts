@@ -5,7 +5,7 @@ import type { ManifestSet } from './manifest-checks';
 import { type Container, allContainers, byKind, containerEnv, containers, find, podSpec } from './workloads';
 import type { K8sDoc } from './yaml-docs';
 
-const GPU_WORKER = 'workers/gpu-worker.ts';
+const GPU_WORKER = 'dist/workers/gpu-worker.js';
 /** Weights of a large model take this long to download and load; the startupProbe must wait as long. */
 export const MIN_STARTUP_S = 1800;
 

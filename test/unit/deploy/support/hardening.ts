@@ -46,7 +46,7 @@ const NEED_PDB = ['inference-api', 'inference-orchestration-worker'];
 /**
  * Every pod: non-root with a user id, seccomp RuntimeDefault; every container (sidecars included):
  * read-only root filesystem, no privilege escalation, all capabilities dropped, CPU and memory
- * requests and a memory limit; a writable /tmp from an emptyDir for the app image (tsx's cache).
+ * requests and a memory limit; a writable /tmp from an emptyDir for the app image (the one writable place under a read-only root).
  * Every pod is under a NetworkPolicy for both ingress and egress; API and orchestration worker have a PDB.
  */
 export function hardeningProblems(s: ManifestSet): string[] {
@@ -70,7 +70,7 @@ export function hardeningProblems(s: ManifestSet): string[] {
       if (!r.requests?.cpu || !r.requests?.memory) problems.push(`${where}: no CPU and memory requests`);
       if (!r.limits?.memory) problems.push(`${where}: no memory limit`);
       if (isAppImage(c.image) && !c.volumeMounts?.some((m) => m.mountPath === '/tmp'))
-        problems.push(`${where}: no writable /tmp for tsx's cache`);
+        problems.push(`${where}: no writable /tmp`);
     }
     const types = new Set(
       policies

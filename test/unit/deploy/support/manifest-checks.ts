@@ -1,11 +1,10 @@
-import { existsSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { registryFileSchema } from '../../../../src/models/model-spec';
-import { isCopied } from './dockerfile';
+import type { Image } from './dockerfile';
+import { entryFileProblem } from './entry-file';
 import { envValueProblems, parseEnv, unknownEnvNames } from './env';
 import { temporalTriggerProblems } from './keda-temporal';
-import { ROOT } from './paths';
 import {
   type Container,
   appContainers,
@@ -26,8 +25,8 @@ export interface ManifestSet {
   docs: K8sDoc[];
   /** The Secret the user creates outside kustomize, as secret.template.yaml documents it (filled in). */
   secretTemplate: K8sDoc;
-  /** Paths the Dockerfile copies into the image. */
-  copied: string[];
+  /** What the Dockerfile builds: the image the containers run. */
+  image: Image;
 }
 
 /** The processes with a health endpoint: the port variable it listens on, and its readiness path. */
@@ -35,12 +34,12 @@ const PROCESSES: Record<
   string,
   { portVar: 'API_PORT' | 'ORCHESTRATION_METRICS_PORT' | 'GPU_METRICS_PORT'; ready: string }
 > = {
-  'src/api/main.ts': { portVar: 'API_PORT', ready: '/readyz' },
-  'workers/orchestration-worker.ts': { portVar: 'ORCHESTRATION_METRICS_PORT', ready: '/healthz' },
-  'workers/gpu-worker.ts': { portVar: 'GPU_METRICS_PORT', ready: '/healthz' },
+  'dist/src/api/main.js': { portVar: 'API_PORT', ready: '/readyz' },
+  'dist/workers/orchestration-worker.js': { portVar: 'ORCHESTRATION_METRICS_PORT', ready: '/healthz' },
+  'dist/workers/gpu-worker.js': { portVar: 'GPU_METRICS_PORT', ready: '/healthz' },
 };
-const GPU_WORKER = 'workers/gpu-worker.ts';
-const ORCHESTRATION_WORKER = 'workers/orchestration-worker.ts';
+const GPU_WORKER = 'dist/workers/gpu-worker.js';
+const ORCHESTRATION_WORKER = 'dist/workers/orchestration-worker.js';
 
 const label = (d: K8sDoc, c?: Container): string => `${d.kind}/${d.metadata.name}${c ? ` ${c.name}` : ''}`;
 const envOf = (s: ManifestSet, c: Container): Record<string, string | undefined> =>
@@ -85,17 +84,13 @@ export function registryFor(
   };
 }
 
-/** App containers run a TypeScript file that exists and that the image contains. */
+/** App containers run a compiled dist/….js that the image's build produces from an existing source. */
 export function entrypointProblems(s: ManifestSet): string[] {
   return workloads(s.docs).flatMap((w) =>
     appContainers(w).flatMap((c) => {
-      const file = entrypoint(c);
-      if (c.command) return [`${label(w, c)}: sets command, which replaces the image's node --import tsx`];
-      if (!file || !existsSync(join(ROOT, file)))
-        return [`${label(w, c)}: runs ${file}, which does not exist`];
-      return isCopied(file, s.copied)
-        ? []
-        : [`${label(w, c)}: runs ${file}, which the Dockerfile does not copy`];
+      if (c.command) return [`${label(w, c)}: sets command, which replaces the image's node`];
+      const problem = entryFileProblem(entrypoint(c), s.image);
+      return problem ? [`${label(w, c)}: ${problem}`] : [];
     }),
   );
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copiedFromContext } from './dockerfile';
+import { type Image, imageOf } from './dockerfile';
 import { findKubectl, kustomizeBuild, loadKustomizationDocs } from './kustomize';
 import type { ManifestSet } from './manifest-checks';
 import { BASE, DOCKERFILE } from './paths';
@@ -24,20 +24,20 @@ export function secretAsCreated(template: K8sDoc): K8sDoc {
 
 export const readSecretTemplate = (): K8sDoc => readYamlDocs(SECRET_TEMPLATE)[0] as K8sDoc;
 const secretTemplate = (): K8sDoc => secretAsCreated(readSecretTemplate());
-const copied = (): string[] => copiedFromContext(readFileSync(DOCKERFILE, 'utf8'));
+const image = (): Image => imageOf(readFileSync(DOCKERFILE, 'utf8'));
 
 /** The base as kustomize would emit it (generated ConfigMaps without their hash suffix). */
 export const baseSet = (): ManifestSet => ({
   docs: loadKustomizationDocs(BASE),
   secretTemplate: secretTemplate(),
-  copied: copied(),
+  image: image(),
 });
 
 /** An overlay rendered by `kubectl kustomize` (generated names carry their hash suffix). */
 export const renderedSet = (kubectl: string, dir: string): ManifestSet => ({
   docs: kustomizeBuild(kubectl, dir),
   secretTemplate: secretTemplate(),
-  copied: copied(),
+  image: image(),
 });
 
 /**

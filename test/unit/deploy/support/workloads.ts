@@ -51,7 +51,7 @@ export const allContainers = (w: K8sDoc): Container[] => [
 ];
 export const appContainers = (w: K8sDoc): Container[] => containers(w).filter((c) => isAppImage(c.image));
 
-/** The TypeScript file an app container runs (the image's entry point is `node --import tsx`). */
+/** The compiled file an app container runs (the image's entry point is `node`): `dist/….js`. */
 export const entrypoint = (c: Container): string | undefined => c.args?.[0];
 
 /**
