@@ -53,6 +53,9 @@ test('the prompt and the output appear nowhere in the raw history; the codec dec
   const output = done.output as string;
   expect(output.length).toBeGreaterThan(20);
 
+  // The API reports completed once the row is written, a moment before the workflow closes: read
+  // its history once it has closed, so that the workflow's result is in it.
+  await s.client.workflow.getHandle(res.body.id).result();
   const history = await plainClient.workflow.getHandle(res.body.id).fetchHistory();
   const text = allText(history).join('\n');
   // The traversal reads the history: the workflow type and the task queues are there in clear.
