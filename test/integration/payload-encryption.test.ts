@@ -42,21 +42,16 @@ function allPayloads(value: unknown, out: Payload[] = []): Payload[] {
 
 test('the prompt and the output appear nowhere in the raw history; the codec decodes the input', async () => {
   const secret = `zebra-quartz-${randomBytes(6).toString('hex')}`;
-  const res = await s.call('POST', '/v1/inference', {
-    model: 'ref-small',
-    prompt: `Tell nobody: ${secret} [[stop:24]]`,
-    max_tokens: 64,
-  });
-  expect(res.status).toBe(202);
-  const done = await s.waitFinished(res.body.id);
+  const id = await s.submit(`Tell nobody: ${secret} [[stop:24]]`, 64);
+  const done = await s.waitFinished(id);
   expect(done.status).toBe('completed');
   const output = done.output as string;
   expect(output.length).toBeGreaterThan(20);
 
   // The API reports completed once the row is written, a moment before the workflow closes: read
   // its history once it has closed, so that the workflow's result is in it.
-  await s.client.workflow.getHandle(res.body.id).result();
-  const history = await plainClient.workflow.getHandle(res.body.id).fetchHistory();
+  await s.client.workflow.getHandle(id).result();
+  const history = await plainClient.workflow.getHandle(id).fetchHistory();
   const text = allText(history).join('\n');
   // The traversal reads the history: the workflow type and the task queues are there in clear.
   expect(text).toContain('inferenceWorkflow');
@@ -100,18 +95,13 @@ test('the prompt and the output appear nowhere in the raw history; the codec dec
   const decoded = allText(await codec.decode(payloads)).join('\n');
   expect(decoded).toContain(output);
   // And the stack's own client (with the codec) reads the result as usual.
-  expect(await s.client.workflow.getHandle(res.body.id).result()).toMatchObject({ status: 'completed' });
+  expect(await s.client.workflow.getHandle(id).result()).toMatchObject({ status: 'completed' });
 });
 
 test('an encrypted history replays with the codec, and fails to replay without it', async () => {
-  const res = await s.call('POST', '/v1/inference', {
-    model: 'ref-small',
-    prompt: 'replay me encrypted',
-    max_tokens: 6,
-  });
-  expect(res.status).toBe(202);
-  expect((await s.waitFinished(res.body.id as string)).status).toBe('completed');
-  const history = await plainClient.workflow.getHandle(res.body.id as string).fetchHistory();
+  const id = await s.submit('replay me encrypted', 6);
+  expect((await s.waitFinished(id)).status).toBe('completed');
+  const history = await plainClient.workflow.getHandle(id).fetchHistory();
   const workflowBundle = { codePath: process.env.TEST_WORKFLOW_BUNDLE! };
   await expect(
     Worker.runReplayHistory(

@@ -54,15 +54,7 @@ test('replicas rise from 0 with a burst and fall back to 0 once a worker drains 
     }
   })();
   const ids: string[] = [];
-  for (let i = 0; i < BURST; i++) {
-    const res = await s.call('POST', '/v1/inference', {
-      model: 'ref-small',
-      prompt: `burst ${i}`,
-      max_tokens: 8,
-    });
-    expect(res.status).toBe(202);
-    ids.push(res.body.id as string);
-  }
+  for (let i = 0; i < BURST; i++) ids.push(await s.submit(`burst ${i}`, 8));
   // Every call waits on the GPU queue: ceil(40 / 16) = 3 replicas.
   const burst = await until((r) => r.backlog >= BURST);
   expect(burst).toMatchObject({ backlog: BURST, pollers: 0, desired: Math.ceil(BURST / 16) });
