@@ -253,13 +253,7 @@ test('model-based: reserve/complete/cancel/retries/Redis loss/rebuild never over
             const tokens = Math.floor(op.frac * r.tokens);
             const charge = op.kind === 'complete' || tokens > 0;
             if (r.state === 'open') {
-              if (charge) {
-                await sql(
-                  `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
-                   VALUES ($1, $2, 'm', 0, $3, $3, $4)`,
-                  [r.id, f.tenantId, tokens, now],
-                );
-              }
+              if (charge) await f.ledgerRow(f.tenantId, r.id, tokens, now, false);
               await (charge ? f.quota.commit(ref(r), tokens) : f.quota.release(ref(r)));
               await sql('UPDATE requests SET status = $2, total_tokens = $3 WHERE id = $1', [
                 r.id,
