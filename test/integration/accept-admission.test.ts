@@ -3,15 +3,13 @@ import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
 import { QuotaSweeper } from '../../src/quota/quota-sweeper';
 import { AbandonedRequests } from '../../src/requests/abandoned-requests';
 import { RequestsRepo } from '../../src/requests/requests-repo';
-import type { SubmitDeps, SubmitService } from '../../src/inference/submit-service';
+import type { SubmitDeps } from '../../src/inference/submit-service';
 import { TemporalWorkflowGateway, type WorkflowGateway } from '../../src/inference/workflow-gateway';
-import { submitBodySchema } from '../../src/api/schemas';
 import { AppError } from '../../src/errors/app-error';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
-import type { InferenceInput } from '../../src/shared/types';
 import { startStack } from '../support/stack';
-import { submitServiceOn } from '../support/submit-service';
+import { prepared, submitServiceOn } from '../support/submit-service';
 
 /**
  * The API writes the request row and reserves quota before it starts the workflow (patch
@@ -32,11 +30,6 @@ const silent = createLogger({ component: 'admission-test', level: 'silent' });
 function service(over: Partial<SubmitDeps> = {}) {
   const metrics = createMetrics('admission-test');
   return { submit: submitServiceOn(s, { metrics, rowWriteTimeoutMs: 500, ...over }), metrics };
-}
-
-async function prepared(submit: SubmitService, prompt: string): Promise<InferenceInput> {
-  const tenant = (await s.tenants.get(s.tenantId))!;
-  return submit.prepare(tenant, submitBodySchema.parse({ model: 'ref-small', prompt, max_tokens: 8 }));
 }
 
 async function row(id: string) {
@@ -84,7 +77,7 @@ test('PostgreSQL cannot take the row: accepted all the same, the workflow admits
   const { submit, metrics } = service({
     requests: { insertQueued: () => Promise.reject(new Error('connection refused')), finish: async () => {} },
   });
-  const input = await prepared(submit, 'row left to the workflow');
+  const input = await prepared(s, submit, 'row left to the workflow');
   await submit.submit(input);
   expect(await counted(metrics, 'workflow')).toBe(1);
   expect((await s.waitFinished(input.requestId)).status).toBe('completed');
@@ -103,7 +96,7 @@ test('the start fails: 503, the reservation is given back and the row ends as fa
     ping: () => real.ping(),
   };
   const { submit } = service({ workflows: down });
-  const input = await prepared(submit, 'never started');
+  const input = await prepared(s, submit, 'never started');
   const err = await submit.submit(input).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(AppError);
   expect((err as AppError).type).toBe('service_unavailable');
@@ -127,7 +120,7 @@ test('the start fails on the way back but the workflow runs: accepted, and it co
     ping: () => real.ping(),
   };
   const { submit } = service({ workflows: lostReply });
-  const input = await prepared(submit, 'started anyway');
+  const input = await prepared(s, submit, 'started anyway');
   await submit.submit(input);
   expect((await s.waitFinished(input.requestId)).status).toBe('completed');
   expect(await s.quota.reservationState(s.tenantId, input.requestId)).toBe('committed');
@@ -135,7 +128,7 @@ test('the start fails on the way back but the workflow runs: accepted, and it co
 
 test('the API stops between the row and the start: the sweeper reclaims the quota and ends the row', async () => {
   const { submit } = service();
-  const input = await prepared(submit, 'api died before start');
+  const input = await prepared(s, submit, 'api died before start');
   // What submit() does up to the start, then nothing: the process is gone.
   await s.quota.reserve(
     { requestId: input.requestId, tenantId: s.tenantId, acceptedAt: new Date(input.acceptedAt) },

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { IdempotencyStore } from '../../src/idempotency/idempotency-store';
 import { bodyHash } from '../../src/idempotency/canonical-hash';
-import { submitBodySchema } from '../../src/api/schemas';
 import { expectChargedOnce, startStack, type Stack } from '../support/stack';
-import { submitServiceOn } from '../support/submit-service';
+import { prepared, submitBody, submitServiceOn } from '../support/submit-service';
 
 /**
  * Idempotency-Key on the POSTs that create requests: a retried submit (concurrent, sequential, or
@@ -52,6 +51,24 @@ async function tenantRequests(): Promise<number> {
 }
 
 const body = (prompt: string) => ({ model: 'ref-small', prompt, max_tokens: 8 });
+
+/**
+ * A first attempt through the service layer, as the API runs it, up to binding its key 'pending'
+ * (`bound`: whether the key was bound); what comes next is the test's.
+ */
+async function pendingAttempt(prompt: string) {
+  const submit = submitServiceOn(s);
+  const key = newKey();
+  const input = await prepared(s, submit, prompt);
+  const bound = await new IdempotencyStore(s.pool).insertPending({
+    tenantId: s.tenantId,
+    key,
+    endpoint: 'POST /v1/inference',
+    bodyHash: bodyHash('POST /v1/inference', submitBody(prompt)),
+    input,
+  });
+  return { submit, key, input, bound };
+}
 
 test('same key, same body, sequentially: the same request and the same 202, replayed', async () => {
   const before = await tenantRequests();
@@ -113,21 +130,8 @@ test('same key sent concurrently: one request; the others get it replayed or 409
 test('a submit that died after starting its workflow (response lost): the retry gets the same request, charged once', async () => {
   // The first attempt, through the service layer: key bound ('pending'), quota reserved, workflow
   // started, and then the API process "dies" before recording the key as started or answering.
-  const submit = submitServiceOn(s);
-  const tenant = (await s.tenants.get(s.tenantId))!;
-  const parsed = submitBodySchema.parse(body('lost response'));
-  const key = newKey();
-  const input = await submit.prepare(tenant, parsed);
-  const store = new IdempotencyStore(s.pool);
-  expect(
-    await store.insertPending({
-      tenantId: s.tenantId,
-      key,
-      endpoint: 'POST /v1/inference',
-      bodyHash: bodyHash('POST /v1/inference', parsed),
-      input,
-    }),
-  ).toBe(true);
+  const { submit, key, input, bound } = await pendingAttempt('lost response');
+  expect(bound).toBe(true);
   await submit.submit(input);
   expect(await s.quota.reservationState(s.tenantId, input.requestId)).toBeDefined();
 
@@ -147,18 +151,7 @@ test('a submit that died after starting its workflow (response lost): the retry 
 });
 
 test('a submit that reserved but died before starting: the retry starts that same request, one reservation', async () => {
-  const submit = submitServiceOn(s);
-  const tenant = (await s.tenants.get(s.tenantId))!;
-  const parsed = submitBodySchema.parse(body('died before start'));
-  const key = newKey();
-  const input = await submit.prepare(tenant, parsed);
-  await new IdempotencyStore(s.pool).insertPending({
-    tenantId: s.tenantId,
-    key,
-    endpoint: 'POST /v1/inference',
-    bodyHash: bodyHash('POST /v1/inference', parsed),
-    input,
-  });
+  const { key, input } = await pendingAttempt('died before start');
   await s.quota.reserve(
     { requestId: input.requestId, tenantId: s.tenantId, acceptedAt: new Date(input.acceptedAt) },
     input.estimatedTokens,

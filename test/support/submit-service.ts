@@ -1,3 +1,4 @@
+import { submitBodySchema, type SubmitBody } from '../../src/api/schemas';
 import { SubmitService, type SubmitDeps } from '../../src/inference/submit-service';
 import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
 import { ModelRegistry } from '../../src/models/model-registry';
@@ -6,6 +7,7 @@ import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { QuotaHeadroom } from '../../src/quota/quota-headroom';
 import { RequestsRepo } from '../../src/requests/requests-repo';
+import type { InferenceInput } from '../../src/shared/types';
 import type { Stack } from './stack';
 
 /**
@@ -27,4 +29,13 @@ export function submitServiceOn(s: Stack, over: Partial<SubmitDeps> = {}): Submi
     logger: createLogger({ component: 'submit-test', level: 'silent' }),
     ...over,
   });
+}
+
+/** The stack tenant's submit body for ref-small (8 tokens), as the API parses it. */
+export const submitBody = (prompt: string): SubmitBody =>
+  submitBodySchema.parse({ model: 'ref-small', prompt, max_tokens: 8 });
+
+/** `submit`'s first step for the stack's tenant: the request as it will be written and started. */
+export async function prepared(s: Stack, submit: SubmitService, prompt: string): Promise<InferenceInput> {
+  return submit.prepare((await s.tenants.get(s.tenantId))!, submitBody(prompt));
 }
