@@ -10,8 +10,11 @@ export interface LoadResult {
   elapsedMs: number;
 }
 
-const reasonOf = (err: unknown): string =>
-  (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 120);
+/** Counts `err` in `reasons` by its message (first line). */
+const tally = (reasons: Record<string, number>, err: unknown): void => {
+  const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 120);
+  reasons[reason] = (reasons[reason] ?? 0) + 1;
+};
 
 /** `concurrency` clients calling `fn` back to back for `durationMs` (or `total` calls). */
 export async function closedLoop(
@@ -37,7 +40,7 @@ export async function closedLoop(
           latencies.push(performance.now() - t);
         } catch (err) {
           errors++;
-          errorReasons[reasonOf(err)] = (errorReasons[reasonOf(err)] ?? 0) + 1;
+          tally(errorReasons, err);
         }
       }
     }),
@@ -70,7 +73,7 @@ export async function openLoop(
         () => void latencies.push(performance.now() - at),
         (err: unknown) => {
           errors++;
-          errorReasons[reasonOf(err)] = (errorReasons[reasonOf(err)] ?? 0) + 1;
+          tally(errorReasons, err);
         },
       ),
     );
