@@ -166,9 +166,16 @@ test('a receiver that fails and goes down still gets every event, signed, one we
     status_code: number | null;
     error: string | null;
   }
-  const view = (await s.call('GET', `/v1/inference/${id}`)).body as {
+  type View = {
     webhooks: { id: string; event: string; delivered_at: string | null; attempts: AttemptView[] }[];
   };
+  // The receiver's 204 reaches it a moment before the delivery activity records it: read the view
+  // once every delivery is recorded (or after 10 s, and let the assertions say what is missing).
+  let view = (await s.call('GET', `/v1/inference/${id}`)).body as View;
+  for (let i = 0; i < 100 && !view.webhooks.every((w) => w.delivered_at); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    view = (await s.call('GET', `/v1/inference/${id}`)).body as View;
+  }
   expect(view.webhooks).toHaveLength(2);
   const failedFirst = receiver.received.slice(0, 2).map((r) => String(r.headers['webhook-id']));
   for (const w of view.webhooks) {
