@@ -52,6 +52,9 @@ interface Row {
   completed_at: Date | null;
 }
 
+const LEDGER_COLUMNS =
+  'request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at';
+
 /** The request's one ledger row (unique by request id: a repeat writes nothing), windowed by acceptance. */
 async function insertLedgerRow(
   client: PoolClient,
@@ -59,7 +62,7 @@ async function insertLedgerRow(
   usage: Usage,
 ): Promise<void> {
   await client.query(
-    `INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, window_at)
+    `INSERT INTO usage_ledger (${LEDGER_COLUMNS})
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (request_id) DO NOTHING`,
     [
       input.requestId,
@@ -243,30 +246,36 @@ export class RequestsRepo {
   }
 
   /**
-   * Stores the output and usage and writes the ledger row, in one transaction. The status stays
-   * `running` until the quota commit ({@link markCompleted}), so a client that sees `completed`
-   * also sees its quota settled. Repeating it changes nothing: the ledger is unique by request id.
+   * Stores the output and usage and writes the ledger row, atomically: one statement (the update is
+   * a data-modifying CTE of the ledger insert), so one round trip instead of BEGIN, two statements
+   * and COMMIT. The status stays `running` until the quota commit ({@link markCompleted}), so a
+   * client that sees `completed` also sees its quota settled. Repeating it changes nothing: the
+   * ledger is unique by request id.
    */
   async recordResult(
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
     result: { text: string; usage: Usage; finishReason: string },
   ): Promise<void> {
-    await withTransaction(this.pool, async (client) => {
-      await client.query(
-        `UPDATE requests SET output = $2, finish_reason = $3, prompt_tokens = $4,
-         completion_tokens = $5, total_tokens = $6, updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
-        [
-          input.requestId,
-          result.text,
-          result.finishReason,
-          result.usage.prompt_tokens,
-          result.usage.completion_tokens,
-          result.usage.total_tokens,
-        ],
-      );
-      await insertLedgerRow(client, input, result.usage);
-    });
+    await this.pool.query(
+      `WITH recorded AS (
+         UPDATE requests SET output = $2, finish_reason = $3, prompt_tokens = $4,
+           completion_tokens = $5, total_tokens = $6, updated_at = now()
+         WHERE id = $1 AND status NOT IN ${TERMINAL}
+       )
+       INSERT INTO usage_ledger (${LEDGER_COLUMNS})
+       VALUES ($1, $7, $8, $4, $5, $6, $9) ON CONFLICT (request_id) DO NOTHING`,
+      [
+        input.requestId,
+        result.text,
+        result.finishReason,
+        result.usage.prompt_tokens,
+        result.usage.completion_tokens,
+        result.usage.total_tokens,
+        input.tenantId,
+        input.model,
+        input.acceptedAt,
+      ],
+    );
   }
 
   /** Marks a request whose result is recorded as completed; a repeat is a no-op. */
