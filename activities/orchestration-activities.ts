@@ -37,7 +37,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
   // Best effort: a client that misses it finds the terminal status in PostgreSQL on its next check.
   const announce = async (requestId: string, status: string): Promise<void> => {
     await relay
-      ?.append(requestId, [{ type: 'final', status }])
+      ?.announceEnd(requestId, status)
       .catch((err: unknown) =>
         logger.warn({ err, requestId }, 'could not announce the end on the token relay'),
       );

@@ -16,22 +16,22 @@ export function terminalStatusOf(
 }
 
 /**
- * Waits until the request is terminal (its `final` stream entry, or PostgreSQL) or `signal` ends the
- * wait; returns its row when terminal, else undefined. One wait for `Prefer: wait` and non-streaming
- * OpenAI calls alike, counted as a `wait` client.
+ * Waits until the request is terminal (its end signal, or PostgreSQL) or `signal` ends the wait;
+ * returns its row when terminal, else undefined. One wait for `Prefer: wait` and non-streaming
+ * OpenAI calls alike, counted as a `wait` client. `fresh`: submitted by this call (not a replay), so
+ * not yet ended: no PostgreSQL read before the first wait.
  */
 export async function awaitEnd(
   deps: { follower: RequestFollower; requests: Pick<RequestsRepo, 'get'>; streamMetrics: StreamMetrics },
   id: string,
   tenantId: string,
   signal: AbortSignal,
+  fresh = false,
 ): Promise<RequestRecord | undefined> {
   deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
   try {
     const terminalStatus = terminalStatusOf(deps.requests, id, tenantId);
-    for await (const e of deps.follower.follow(id, { signal, terminalStatus })) {
-      if (e.event.type === 'final') break;
-    }
+    await deps.follower.end(id, { signal, terminalStatus, fresh });
   } finally {
     deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
   }

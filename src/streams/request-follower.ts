@@ -10,26 +10,31 @@ export interface FollowOptions {
   terminalStatus: () => Promise<string | undefined>;
 }
 
+/** Options of {@link RequestFollower.end}. */
+export interface EndOptions extends Omit<FollowOptions, 'afterId'> {
+  /** The request was submitted just now, so it cannot have ended: the first read blocks. */
+  fresh?: boolean;
+}
+
 /**
- * Follows one request's token stream until it is terminal. The `final` entry the orchestration
- * worker appends ends it at once; when the stream is idle (no entry for `idleCheckMs`) PostgreSQL
- * is asked, so a request that finished before the client came, whose stream expired, or whose
- * `final` write was lost still ends. Each follower holds a Redis connection of its own while it
- * follows (blocking XREAD), taken from and given back to the relay's idle readers.
+ * Follows one request until it is terminal: its token stream ({@link follow}) or only its end
+ * ({@link end}). The `final` entry the orchestration worker appends ends it at once; when the stream
+ * is idle (no entry for `idleCheckMs`) PostgreSQL is asked, so a request that finished before the
+ * client came, whose stream expired, or whose `final` write was lost still ends. Each follower holds
+ * a Redis connection of its own while it follows (blocking XREAD), taken from and given back to the
+ * relay's idle readers.
  */
 export class RequestFollower {
   constructor(private readonly o: { relay: TokenRelay; idleCheckMs?: number }) {}
 
   async *follow(requestId: string, opts: FollowOptions): AsyncGenerator<RelayEntry> {
     const { relay } = this.o;
-    const reader = relay.reader();
-    const stop = (): void => reader.disconnect();
-    opts.signal.addEventListener('abort', stop, { once: true });
+    const reader = this.take(opts.signal);
     let after = opts.afterId ?? '0-0';
     let block: number | undefined; // the first read does not block: a late client gets the backlog at once
     try {
       while (!opts.signal.aborted) {
-        const entries = await relay.read(requestId, after, block, reader);
+        const entries = await relay.read(requestId, after, block, reader.redis);
         for (const e of entries) {
           after = e.id;
           yield e;
@@ -39,7 +44,7 @@ export class RequestFollower {
           const status = await opts.terminalStatus();
           if (status) {
             // The final entry may have landed between the read and the check: read what is left.
-            for (const e of await relay.read(requestId, after, undefined, reader)) {
+            for (const e of await relay.read(requestId, after, undefined, reader.redis)) {
               after = e.id;
               yield e;
               if (e.event.type === 'final') return;
@@ -53,10 +58,52 @@ export class RequestFollower {
     } catch (err) {
       if (!opts.signal.aborted) throw err;
     } finally {
-      opts.signal.removeEventListener('abort', stop);
-      // Aborted: `stop` cut the connection. Otherwise no read is in flight here: keep it for the next.
-      if (opts.signal.aborted) reader.disconnect();
-      else relay.releaseReader(reader);
+      reader.give();
     }
+  }
+
+  /**
+   * Waits for the request's end without reading its tokens: one blocking read of its end signal
+   * (written with `final`) per `idleCheckMs`, then PostgreSQL, so an end whose signal was lost, or
+   * was announced by a worker that writes no end signal, still ends the wait. Resolves to the
+   * terminal status, or undefined once `signal` ends the wait.
+   */
+  async end(requestId: string, opts: EndOptions): Promise<string | undefined> {
+    const idle = this.o.idleCheckMs ?? 1000;
+    const reader = this.take(opts.signal);
+    let block = opts.fresh ? idle : undefined;
+    try {
+      while (!opts.signal.aborted) {
+        const status =
+          (await this.o.relay.readEnd(requestId, block, reader.redis)) ?? (await opts.terminalStatus());
+        if (status) return status;
+        block = idle;
+      }
+    } catch (err) {
+      if (!opts.signal.aborted) throw err;
+    } finally {
+      reader.give();
+    }
+    return undefined;
+  }
+
+  /**
+   * A reader for one follower: `signal` cuts its blocked read by disconnecting it; `give` keeps it
+   * for the next follower, unless it was cut.
+   */
+  private take(signal: AbortSignal) {
+    const { relay } = this.o;
+    const redis = relay.reader();
+    const stop = (): void => redis.disconnect();
+    signal.addEventListener('abort', stop, { once: true });
+    return {
+      redis,
+      give(): void {
+        signal.removeEventListener('abort', stop);
+        // Aborted: `stop` cut the connection. Otherwise no read is in flight here: keep it for the next.
+        if (signal.aborted) redis.disconnect();
+        else relay.releaseReader(redis);
+      },
+    };
   }
 }

@@ -63,13 +63,43 @@ export class TokenRelay {
     return `${this.o.prefix}:stream:{${requestId}}`;
   }
 
+  /**
+   * Key of the request's end signal: one entry, written with the stream's `final`. Same hash tag as
+   * the stream, so both are written in one pipeline on a cluster too.
+   */
+  endKey(requestId: string): string {
+    return `${this.o.prefix}:end:{${requestId}}`;
+  }
+
   /** Appends events in order, in one round trip, and renews the stream's retention. */
   async append(requestId: string, events: RelayEvent[]): Promise<void> {
     if (events.length === 0) return;
     const key = this.key(requestId);
     const pipe = this.o.redis.pipeline();
     for (const e of events) pipe.xadd(key, 'MAXLEN', '~', this.maxLen, '*', 'e', JSON.stringify(e));
-    pipe.expire(key, this.retentionS);
+    await this.exec(pipe.expire(key, this.retentionS));
+  }
+
+  /**
+   * Says the request is terminal, in one round trip: the `final` entry of its token stream (for
+   * followers of the tokens) and its end signal (for clients that wait only for the end: one
+   * blocking read in all instead of one per batch of tokens, see {@link readEnd}).
+   */
+  async announceEnd(requestId: string, status: string): Promise<void> {
+    const key = this.key(requestId);
+    const end = this.endKey(requestId);
+    const e = JSON.stringify({ type: 'final', status } satisfies RelayEvent);
+    await this.exec(
+      this.o.redis
+        .pipeline()
+        .xadd(key, 'MAXLEN', '~', this.maxLen, '*', 'e', e)
+        .expire(key, this.retentionS)
+        .xadd(end, '*', 'e', e)
+        .expire(end, this.retentionS),
+    );
+  }
+
+  private async exec(pipe: ReturnType<Redis['pipeline']>): Promise<void> {
     const results = (await pipe.exec()) ?? [];
     const failed = results.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
@@ -85,9 +115,28 @@ export class TokenRelay {
     blockMs?: number,
     redis = this.o.redis,
   ): Promise<RelayEntry[]> {
-    const args: (string | number)[] = ['COUNT', 1000];
+    return this.xread(this.key(requestId), afterId, 1000, blockMs, redis);
+  }
+
+  /**
+   * The request's terminal status from its end signal ({@link announceEnd}), waiting up to `blockMs`
+   * for it (none: no wait); undefined while it has none.
+   */
+  async readEnd(requestId: string, blockMs?: number, redis = this.o.redis): Promise<string | undefined> {
+    const [entry] = await this.xread(this.endKey(requestId), '0-0', 1, blockMs, redis);
+    return entry?.event.type === 'final' ? entry.event.status : undefined;
+  }
+
+  private async xread(
+    key: string,
+    afterId: string,
+    count: number,
+    blockMs: number | undefined,
+    redis: Redis | Cluster,
+  ): Promise<RelayEntry[]> {
+    const args: (string | number)[] = ['COUNT', count];
     if (blockMs !== undefined) args.push('BLOCK', blockMs);
-    const reply = (await redis.call('XREAD', ...args, 'STREAMS', this.key(requestId), afterId)) as
+    const reply = (await redis.call('XREAD', ...args, 'STREAMS', key, afterId)) as
       [string, [string, string[]][]][] | null;
     if (!reply) return [];
     return reply[0]![1].map(([id, fields]) => ({ id, event: JSON.parse(fields[1]!) as RelayEvent }));

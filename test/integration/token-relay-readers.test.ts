@@ -66,3 +66,56 @@ test('an aborted follower does not give its cut connection back', async () => {
   reader.disconnect();
   await own.quit();
 });
+
+describe('waiting for the end only', () => {
+  let own: Redis;
+  let relay: TokenRelay;
+  const prefix = `${name}-end`;
+  beforeAll(() => {
+    own = new Redis(url);
+    relay = new TokenRelay({ redis: own, prefix });
+  });
+  afterAll(async () => {
+    await own.quit();
+  });
+
+  test('announceEnd writes the stream `final` and the end signal; a fresh wait ends on the signal, without PostgreSQL', async () => {
+    const follower = new RequestFollower({ relay, idleCheckMs: 5000 });
+    let asked = 0;
+    const terminalStatus = async (): Promise<string | undefined> => (asked++, undefined);
+    const t0 = performance.now();
+    const waiting = follower.end('fresh', {
+      signal: new AbortController().signal,
+      terminalStatus,
+      fresh: true,
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    await relay.announceEnd('fresh', 'completed');
+    expect(await waiting).toBe('completed');
+    expect(performance.now() - t0).toBeLessThan(4000); // the signal, not the 5 s idle check
+    expect(asked).toBe(0);
+    const stream = await relay.read('fresh', '0-0');
+    expect(stream.map((e) => e.event)).toEqual([{ type: 'final', status: 'completed' }]);
+    expect(await own.ttl(relay.endKey('fresh'))).toBeGreaterThan(0);
+  });
+
+  test('a late wait finds the end signal at once; one whose signal never came ends on PostgreSQL', async () => {
+    const follower = new RequestFollower({ relay, idleCheckMs: 100 });
+    await relay.announceEnd('late', 'failed');
+    const signal = new AbortController().signal;
+    expect(await follower.end('late', { signal, terminalStatus: async () => undefined })).toBe('failed');
+    let asked = 0;
+    const fromPg = async (): Promise<string | undefined> => (++asked >= 2 ? 'cancelled' : undefined);
+    expect(await follower.end('lost', { signal, terminalStatus: fromPg, fresh: true })).toBe('cancelled');
+    expect(asked).toBe(2);
+  });
+
+  test('an aborted wait resolves undefined', async () => {
+    const follower = new RequestFollower({ relay, idleCheckMs: 5000 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    expect(await follower.end('never', { signal: ac.signal, terminalStatus: async () => undefined })).toBe(
+      undefined,
+    );
+  });
+});

@@ -88,6 +88,7 @@ export function inferenceRoutes(deps: {
     };
     let input: InferenceInput;
     let stored: StoredResponse | undefined;
+    let replayed = false;
     if (key && deps.idempotent) {
       const accepted = await deps.idempotent.accept({
         tenantId: tenant.id,
@@ -99,7 +100,8 @@ export function inferenceRoutes(deps: {
       });
       input = accepted.input;
       stored = accepted.response;
-      if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
+      replayed = accepted.replayed;
+      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     } else {
       input = await prepare();
       await bindWebhook(input);
@@ -114,7 +116,8 @@ export function inferenceRoutes(deps: {
     const waitS = preferWaitS(req.header('prefer'));
     if (waitS > 0) {
       res.setHeader('Preference-Applied', `wait=${waitS}`);
-      const row = await awaitEnd(deps, input.requestId, tenant.id, AbortSignal.timeout(waitS * 1000));
+      const wait = AbortSignal.timeout(waitS * 1000);
+      const row = await awaitEnd(deps, input.requestId, tenant.id, wait, !replayed);
       if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
     }
     res.status(accepted.status).location(`/v1/inference/${input.requestId}`).json(accepted.body);

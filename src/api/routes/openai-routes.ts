@@ -66,6 +66,7 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
         return prepared;
       };
       let input: InferenceInput;
+      let replayed = false;
       if (key && deps.idempotent) {
         // A replay attaches to the same request: its stream, or its result once it ends.
         const accepted = await deps.idempotent.accept({
@@ -76,7 +77,8 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
           prepare,
         });
         input = accepted.input;
-        if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
+        replayed = accepted.replayed;
+        if (replayed) res.setHeader('Idempotent-Replayed', 'true');
       } else {
         input = await prepare();
         await deps.submit.submit(input);
@@ -119,6 +121,7 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
         id,
         tenant.id,
         AbortSignal.any([gone, AbortSignal.timeout(deps.waitMaxMs)]),
+        !replayed,
       );
       if (gone.aborted) return;
       if (!row) {
