@@ -31,7 +31,8 @@ export async function awaitEnd(
   deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
   try {
     const terminalStatus = terminalStatusOf(deps.requests, id, tenantId);
-    await deps.follower.end(id, { signal, terminalStatus, fresh });
+    const end = await deps.follower.end(id, { signal, terminalStatus, fresh });
+    if (end) deps.streamMetrics.waitEnds.inc({ by: end.by });
   } finally {
     deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
   }

@@ -10,6 +10,12 @@ export interface FollowOptions {
   terminalStatus: () => Promise<string | undefined>;
 }
 
+/** How {@link RequestFollower.end} learnt the end: the end signal, or PostgreSQL when idle. */
+export interface WaitEnd {
+  status: string;
+  by: 'signal' | 'postgres';
+}
+
 /** Options of {@link RequestFollower.end}. */
 export interface EndOptions extends Omit<FollowOptions, 'afterId'> {
   /** The request was submitted just now, so it cannot have ended: the first read blocks. */
@@ -66,17 +72,18 @@ export class RequestFollower {
    * Waits for the request's end without reading its tokens: one blocking read of its end signal
    * (written with `final`) per `idleCheckMs`, then PostgreSQL, so an end whose signal was lost, or
    * was announced by a worker that writes no end signal, still ends the wait. Resolves to the
-   * terminal status, or undefined once `signal` ends the wait.
+   * terminal status and what told it, or undefined once `signal` ends the wait.
    */
-  async end(requestId: string, opts: EndOptions): Promise<string | undefined> {
+  async end(requestId: string, opts: EndOptions): Promise<WaitEnd | undefined> {
     const idle = this.o.idleCheckMs ?? 1000;
     const reader = this.take(opts.signal);
     let block = opts.fresh ? idle : undefined;
     try {
       while (!opts.signal.aborted) {
-        const status =
-          (await this.o.relay.readEnd(requestId, block, reader.redis)) ?? (await opts.terminalStatus());
-        if (status) return status;
+        const signalled = await this.o.relay.readEnd(requestId, block, reader.redis);
+        if (signalled) return { status: signalled, by: 'signal' };
+        const status = await opts.terminalStatus();
+        if (status) return { status, by: 'postgres' };
         block = idle;
       }
     } catch (err) {

@@ -9,6 +9,8 @@ export interface StreamMetrics {
   clientsAttached: Gauge<'kind'>;
   /** Requests cancelled because their client disconnected, by endpoint. */
   disconnectCancels: Counter<'endpoint'>;
+  /** Waits that saw their request end, by what told them: `signal` (Redis) or `postgres` (idle check). */
+  waitEnds: Counter<'by'>;
 }
 
 /** The stream metrics on `registry`, created on first use (one set per registry). */
@@ -28,6 +30,12 @@ export const streamMetrics: (registry: Registry) => StreamMetrics = perRegistry(
     name: 'inference_disconnect_cancels_total',
     help: 'Requests cancelled because their client disconnected before the end',
     labelNames: ['endpoint'],
+    ...r,
+  }),
+  waitEnds: new Counter({
+    name: 'inference_wait_ends_total',
+    help: 'Sync waits that saw their request end, by what told them: signal (the Redis end signal) or postgres (the idle check: a lost signal, or a worker that writes none)',
+    labelNames: ['by'],
     ...r,
   }),
 }));

@@ -1,4 +1,5 @@
 import { scriptFaults, startStack, type Stack } from '../support/stack';
+import { streamMetrics } from '../../src/streams/stream-metrics';
 
 /** GET /v1/inference/:id/stream (SSE through the Redis token relay) and `Prefer: wait=N`. */
 let s: Stack;
@@ -129,6 +130,10 @@ test('a stream of another tenant is not found', async () => {
 });
 
 test('Prefer: wait=N answers 200 with the finished request, or 202 when it takes longer; it runs on', async () => {
+  const endsBySignal = async (): Promise<number> =>
+    (await streamMetrics(s.metrics.registry).waitEnds.get()).values.find((v) => v.labels.by === 'signal')
+      ?.value ?? 0;
+  const signalled = await endsBySignal();
   const quick = await fetch(`${s.apiUrl}/v1/inference`, {
     method: 'POST',
     headers: { authorization: `Bearer ${s.apiKey}`, 'content-type': 'application/json', prefer: 'wait=10' },
@@ -138,6 +143,8 @@ test('Prefer: wait=N answers 200 with the finished request, or 202 when it takes
   expect(quick.headers.get('preference-applied')).toBe('wait=10');
   const body = (await quick.json()) as { id: string; status: string; usage: { completion_tokens: number } };
   expect(body).toMatchObject({ status: 'completed', usage: { completion_tokens: 3 } });
+  // Told by the orchestration worker's end signal, not by the one-second PostgreSQL check.
+  expect(await endsBySignal()).toBe(signalled + 1);
 
   const t0 = Date.now();
   const slow = await fetch(`${s.apiUrl}/v1/inference`, {

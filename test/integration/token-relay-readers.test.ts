@@ -91,7 +91,7 @@ describe('waiting for the end only', () => {
     });
     await new Promise((r) => setTimeout(r, 100));
     await relay.announceEnd('fresh', 'completed');
-    expect(await waiting).toBe('completed');
+    expect(await waiting).toEqual({ status: 'completed', by: 'signal' });
     expect(performance.now() - t0).toBeLessThan(4000); // the signal, not the 5 s idle check
     expect(asked).toBe(0);
     const stream = await relay.read('fresh', '0-0');
@@ -103,10 +103,16 @@ describe('waiting for the end only', () => {
     const follower = new RequestFollower({ relay, idleCheckMs: 100 });
     await relay.announceEnd('late', 'failed');
     const signal = new AbortController().signal;
-    expect(await follower.end('late', { signal, terminalStatus: async () => undefined })).toBe('failed');
+    expect(await follower.end('late', { signal, terminalStatus: async () => undefined })).toEqual({
+      status: 'failed',
+      by: 'signal',
+    });
     let asked = 0;
     const fromPg = async (): Promise<string | undefined> => (++asked >= 2 ? 'cancelled' : undefined);
-    expect(await follower.end('lost', { signal, terminalStatus: fromPg, fresh: true })).toBe('cancelled');
+    expect(await follower.end('lost', { signal, terminalStatus: fromPg, fresh: true })).toEqual({
+      status: 'cancelled',
+      by: 'postgres',
+    });
     expect(asked).toBe(2);
   });
 
