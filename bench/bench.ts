@@ -6,7 +6,8 @@
  *
  * Env: BENCH_API (http://127.0.0.1:8080), BENCH_MODEL_URL (http://127.0.0.1:8090),
  * TEMPORAL_ADDRESS (127.0.0.1:7233), DATABASE_URL, BENCH_CONCURRENCY (50), BENCH_DURATION_S (60),
- * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_MAX_TOKENS (16).
+ * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_BURST_CLIENTS (50),
+ * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +64,7 @@ function print(r: BenchResult): void {
     'model service direct': r.baseline_model_direct,
     'accept, 1 sequential client': r.accept_sequential,
   });
+  console.log('accept, bursts (ms):', r.accept_burst);
   console.log('accept, open loop (ms):');
   console.table(r.accept_open_loop);
   console.log('ratios:', r.ratios);
@@ -119,6 +121,7 @@ async function main(): Promise<void> {
       rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
       rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
       sequential: num(env.BENCH_SEQUENTIAL, 300),
+      burst: { clients: num(env.BENCH_BURST_CLIENTS, 50), rounds: num(env.BENCH_BURST_ROUNDS, 5) },
       maxTokens: num(env.BENCH_MAX_TOKENS, 16),
       log: (l) => console.log(`- ${l}`),
     });

@@ -31,6 +31,8 @@ export interface BenchOptions {
   rateDurationS: number;
   /** Sequential accepts by one client. */
   sequential: number;
+  /** Bursts of accepts: `clients` submits at once, `rounds` times, each on a drained system. */
+  burst: { clients: number; rounds: number };
   maxTokens: number;
   log?: (line: string) => void;
 }
@@ -94,6 +96,19 @@ export async function runBench(o: BenchOptions) {
       offered: r.completed + r.errors,
       ...(r.errors ? { error_reasons: r.errorReasons } : {}),
     });
+    await drain(o, headers);
+  }
+
+  log(`accept, bursts of ${o.burst.clients} clients at once, ${o.burst.rounds} times`);
+  const burst = { latencies: [] as number[], errors: 0, errorReasons: {} as Record<string, number> };
+  for (let round = 0; round < o.burst.rounds; round++) {
+    const r = await closedLoop(o.burst.clients, { total: o.burst.clients }, (i) =>
+      submit(`burst ${round} ${i}`).then(() => undefined),
+    );
+    burst.latencies.push(...r.latencies);
+    burst.errors += r.errors;
+    for (const [k, v] of Object.entries(r.errorReasons))
+      burst.errorReasons[k] = (burst.errorReasons[k] ?? 0) + v;
     await drain(o, headers);
   }
 
@@ -166,6 +181,15 @@ export async function runBench(o: BenchOptions) {
     },
     accept_sequential: sequential,
     accept_open_loop: accept,
+    accept_burst: {
+      clients: o.burst.clients,
+      rounds: o.burst.rounds,
+      p50_ms: round(pct(burst.latencies, 50)),
+      p99_ms: round(pct(burst.latencies, 99)),
+      max_ms: round(pct(burst.latencies, 100)),
+      errors: burst.errors,
+      ...(burst.errors ? { error_reasons: burst.errorReasons } : {}),
+    },
     end_to_end: {
       ...e2e,
       orchestration_overhead_p50_ms: round(e2e.p50_ms - model.p50_ms),

@@ -26,9 +26,12 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     rates: [5, 10],
     rateDurationS: 1,
     sequential: 5,
+    burst: { clients: 3, rounds: 2 },
     maxTokens: 4,
   });
   expect(r.accept_sequential).toMatchObject({ completed: 5, errors: 0 });
+  expect(r.accept_burst).toMatchObject({ clients: 3, rounds: 2, errors: 0 });
+  expect(r.accept_burst.max_ms).toBeGreaterThanOrEqual(r.accept_burst.p50_ms);
   // Every offered call is accounted for, and a failed one says why (the figures are not judged here).
   expect(r.accept_open_loop.map((a) => [a.rate, a.offered])).toEqual([
     [5, 5],
