@@ -12,6 +12,7 @@ import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+import { withMemorySettings } from '../runtime/memory-settings';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DATA = join(ROOT, '.data');
@@ -121,7 +122,7 @@ async function main(): Promise<void> {
         : ['--import', 'tsx', join(ROOT, file)];
     const proc = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: ROOT,
-      env: { ...stackEnv, ...extraEnv },
+      env: withMemorySettings({ ...stackEnv, ...extraEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     proc.stdout?.pipe(log);

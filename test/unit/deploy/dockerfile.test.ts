@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { imageOf, isIgnored, parseDockerfile } from './support/dockerfile';
+import { MEMORY_SETTINGS, withMemorySettings } from '../../../src/runtime/memory-settings';
+import { imageOf, isIgnored, parseDockerfile, stages } from './support/dockerfile';
 import { dockerfileProblems } from './support/dockerfile-checks';
 import { entryFileProblem, sourceOf } from './support/entry-file';
 import { replaceOnce } from './support/mutate';
@@ -158,4 +159,30 @@ test('the reader joins continuation lines, drops comments and matches ignore glo
   expect(isIgnored('.env.local', ['.env.*'])).toBe(true);
   expect(isIgnored('src/a.ts', ['src'])).toBe(true);
   expect(isIgnored('src', ['*.log'])).toBe(false);
+});
+
+/** `KEY=value` pairs of the ENV instructions of the image's final stage (space-separated form). */
+function finalEnv(text: string): Record<string, string> {
+  const final = stages(parseDockerfile(text)).at(-1)!;
+  return Object.fromEntries(
+    final.instructions
+      .filter((i) => i.keyword === 'ENV')
+      .flatMap((i) => i.args.split(/\s+/))
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+test('the image runs with the memory settings npm start gives its processes', () => {
+  const env = finalEnv(dockerfile);
+  expect(env).toMatchObject({
+    NODE_OPTIONS: MEMORY_SETTINGS.nodeOptions,
+    MALLOC_ARENA_MAX: MEMORY_SETTINGS.mallocArenaMax,
+  });
+  // What npm start gives a process that inherits no settings of its own is what the image sets.
+  const { NODE_OPTIONS, MALLOC_ARENA_MAX } = withMemorySettings({});
+  expect({ NODE_OPTIONS, MALLOC_ARENA_MAX }).toEqual({
+    NODE_OPTIONS: env.NODE_OPTIONS,
+    MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX,
+  });
+  expect(finalEnv(replaceOnce(dockerfile, ' MALLOC_ARENA_MAX=2', ''))).not.toHaveProperty('MALLOC_ARENA_MAX');
 });
