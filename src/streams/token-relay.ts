@@ -25,6 +25,13 @@ export interface TokenRelayOptions {
   prefix: string;
   /** Seconds a stream is kept after its last write. @default 3600 */
   retentionS?: number;
+  /**
+   * Seconds the end signal is kept after the end: the waits it serves are already blocked on it
+   * when it is written; a later wait (an idempotent replay) finds the end in PostgreSQL. A stream
+   * key holds at least a 4 KiB node, so keeping it as long as the stream would double the relay's
+   * memory. @default 60
+   */
+  endRetentionS?: number;
   /** Entries kept per stream (approximate trim). @default 20000 */
   maxLen?: number;
   /** Idle blocking-read connections kept for the next follower. @default 32 */
@@ -95,7 +102,7 @@ export class TokenRelay {
         .xadd(key, 'MAXLEN', '~', this.maxLen, '*', 'e', e)
         .expire(key, this.retentionS)
         .xadd(end, '*', 'e', e)
-        .expire(end, this.retentionS),
+        .expire(end, this.o.endRetentionS ?? 60),
     );
   }
 
