@@ -42,7 +42,10 @@ async function row(id: string) {
 }
 
 async function patchesAndLocalActivities(id: string) {
-  const history = await s.client.workflow.getHandle(id).fetchHistory();
+  const handle = s.client.workflow.getHandle(id);
+  // The row turns terminal inside the last local activity, a moment before its marker is recorded.
+  await handle.result().catch(() => undefined);
+  const history = await handle.fetchHistory();
   const markers = (history.events ?? []).flatMap((e) => {
     const m = e.markerRecordedEventAttributes;
     return m ? [m] : [];
