@@ -2,7 +2,14 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
-import { createPgPool, createQuotaStore, createRedis } from '../runtime/resources';
+import type { Pool } from 'pg';
+import type { Env } from '../config/schema';
+import type { Logger } from '../observability/logger';
+import type { Metrics } from '../observability/metrics';
+import { AbandonedRequests } from '../requests/abandoned-requests';
+import { RequestsRepo } from '../requests/requests-repo';
+import { createPgPool, createQuotaStore, createRedis, createTemporalClient } from '../runtime/resources';
+import type { QuotaStore } from './quota-store';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { QuotaAuditor } from './quota-audit';
 import { QuotaSweeper } from './quota-sweeper';
@@ -10,7 +17,7 @@ import { QuotaSweeper } from './quota-sweeper';
 const USAGE = `npm run quota -- <command> [--tenant <id>]
   audit [--fix]   compare the ledger with Redis usage (current minute, day, month); --fix corrects drift
   rebuild         drop the tenant's Redis counters and rebuild them from the ledger and open requests
-  sweep           reclaim abandoned reservations now
+  sweep           reclaim abandoned reservations now, and end the rows no workflow will end
   status          print every limit's limit/used/reserved/remaining`;
 
 /** Operator commands for quotas (see docs/quota.md). */
@@ -44,11 +51,31 @@ async function main(): Promise<void> {
       }
     }
     if (cmd === 'sweep')
-      console.log(
-        JSON.stringify({ reclaimed: await new QuotaSweeper(quota, metrics, logger, 60).sweepOnce() }),
-      );
+      console.log(JSON.stringify(await sweep(cfg, { quota, pool, metrics, logger }, values.tenant)));
   } finally {
     await Promise.allSettled([pool.end(), redis.quit()]);
+  }
+}
+
+/**
+ * One sweep as the orchestration worker's sweeper does it: a reclaimed reservation whose workflow
+ * never started (or was terminated) also ends its request row, which no later sweep would find.
+ */
+async function sweep(
+  cfg: Env,
+  deps: { quota: QuotaStore; pool: Pool; metrics: Metrics; logger: Logger },
+  tenant: string | undefined,
+): Promise<{ reclaimed: number; rows_ended: number }> {
+  const { client, connection } = await createTemporalClient(cfg);
+  try {
+    const abandoned = new AbandonedRequests(new RequestsRepo(deps.pool), client.workflow, deps.logger);
+    let ended = 0;
+    const sweeper = new QuotaSweeper(deps.quota, deps.metrics, deps.logger, 60, async (id) => {
+      if (await abandoned.settle(id)) ended++;
+    });
+    return { reclaimed: await sweeper.sweepOnce(tenant), rows_ended: ended };
+  } finally {
+    await connection.close();
   }
 }
 

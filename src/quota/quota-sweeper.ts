@@ -23,24 +23,28 @@ export class QuotaSweeper {
     private readonly onReclaimed?: (requestId: string) => Promise<unknown>,
   ) {}
 
-  /** One pass over every tenant; returns how many reservations were reclaimed. */
-  async sweepOnce(): Promise<number> {
+  /** One pass over every tenant (or only `tenant`); returns how many reservations were reclaimed. */
+  async sweepOnce(tenant?: string): Promise<number> {
     let total = 0;
-    for (const tenant of await this.quota.tenants()) {
-      const reclaimed = await this.quota.sweep(tenant);
-      for (const r of reclaimed) {
-        this.metrics.quotaReclaimed.inc({ tenant });
-        this.logger.warn(
-          { tenant, requestId: r.requestId, tokens: r.tokens },
-          'abandoned reservation reclaimed',
-        );
-        await this.onReclaimed?.(r.requestId).catch((err: unknown) =>
-          this.logger.error({ err, requestId: r.requestId }, 'could not end an abandoned request'),
-        );
-      }
-      total += reclaimed.length;
+    for (const t of tenant ? [tenant] : await this.quota.tenants()) {
+      total += await this.sweepTenant(t);
     }
     return total;
+  }
+
+  private async sweepTenant(tenant: string): Promise<number> {
+    const reclaimed = await this.quota.sweep(tenant);
+    for (const r of reclaimed) {
+      this.metrics.quotaReclaimed.inc({ tenant });
+      this.logger.warn(
+        { tenant, requestId: r.requestId, tokens: r.tokens },
+        'abandoned reservation reclaimed',
+      );
+      await this.onReclaimed?.(r.requestId).catch((err: unknown) =>
+        this.logger.error({ err, requestId: r.requestId }, 'could not end an abandoned request'),
+      );
+    }
+    return reclaimed.length;
   }
 
   start(): void {
