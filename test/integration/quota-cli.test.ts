@@ -14,7 +14,8 @@ import { prepared, submitServiceOn } from '../support/submit-service';
  */
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack();
+  // 20 ms per token: the running request below streams for 40 s, past the CLI's start on a loaded machine.
+  s = await startStack({ modelService: { decodeMsPerToken: 20 } });
 }, 120_000);
 afterAll(async () => {
   await s?.stop();
