@@ -3,16 +3,23 @@ import { isTerminal } from '../shared/types';
 import type { RequestFollower } from './request-follower';
 import type { StreamMetrics } from './stream-metrics';
 
+/** The request's row from PostgreSQL if it is terminal. */
+async function terminalRow(
+  requests: Pick<RequestsRepo, 'get'>,
+  id: string,
+  tenantId: string,
+): Promise<RequestRecord | undefined> {
+  const row = await requests.get(id, tenantId);
+  return row && isTerminal(row.status) ? row : undefined;
+}
+
 /** The request's status from PostgreSQL if terminal: how a follower learns an end it did not see. */
 export function terminalStatusOf(
   requests: Pick<RequestsRepo, 'get'>,
   id: string,
   tenantId: string,
 ): () => Promise<string | undefined> {
-  return async () => {
-    const row = await requests.get(id, tenantId);
-    return row && isTerminal(row.status) ? row.status : undefined;
-  };
+  return async () => (await terminalRow(requests, id, tenantId))?.status;
 }
 
 /**
@@ -29,13 +36,15 @@ export async function awaitEnd(
   fresh = false,
 ): Promise<RequestRecord | undefined> {
   deps.streamMetrics.clientsAttached.inc({ kind: 'wait' });
+  let ended: RequestRecord | undefined;
   try {
-    const terminalStatus = terminalStatusOf(deps.requests, id, tenantId);
+    // A wait that learns the end from PostgreSQL keeps the row it read there.
+    const terminalStatus = async (): Promise<string | undefined> =>
+      (ended = await terminalRow(deps.requests, id, tenantId))?.status;
     const end = await deps.follower.end(id, { signal, terminalStatus, fresh });
     if (end) deps.streamMetrics.waitEnds.inc({ by: end.by });
   } finally {
     deps.streamMetrics.clientsAttached.dec({ kind: 'wait' });
   }
-  const row = await deps.requests.get(id, tenantId);
-  return row && isTerminal(row.status) ? row : undefined;
+  return ended ?? (await terminalRow(deps.requests, id, tenantId));
 }
