@@ -91,11 +91,12 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
     /** Replaces the reservation by the actual tokens, then marks the request completed. */
     async commitUsage(input: InferenceInput, result: ModelCallResult): Promise<void> {
       const r = await quota.commit(ref(input), result.usage.total_tokens);
-      await requests.markCompleted(input.requestId);
+      // The webhook targets are read by the same statement that moves the status.
+      const targets = await requests.markCompleted(input.requestId, webhooks && { tenantId: input.tenantId });
       await announce(input.requestId, 'completed');
       // After the status moved, so a receiver that reads the request sees it terminal. A failure here
       // retries this activity, whose every step is idempotent.
-      await webhooks?.requestEnded(input, { status: 'completed', usage: result.usage });
+      await webhooks?.requestEnded(input, { status: 'completed', usage: result.usage }, targets);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status: 'completed' });
         observeEnd(input, 'completed');
@@ -137,9 +138,14 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
         if (!(err instanceof UnknownTenantError)) throw err;
         r = { outcome: 'missing' };
       }
-      await requests.finish(input.requestId, status, error);
+      const targets = await requests.finish(
+        input.requestId,
+        status,
+        error,
+        webhooks && { tenantId: input.tenantId },
+      );
       await announce(input.requestId, status);
-      await webhooks?.requestEnded(input, { status, error, ...(charged ? { usage: charged } : {}) });
+      await webhooks?.requestEnded(input, { status, error, ...(charged ? { usage: charged } : {}) }, targets);
       if (r.outcome === 'settled') {
         metrics.requestsFinished.inc({ tenant: input.tenantId, model: input.model, status });
         observeEnd(input, status);

@@ -1,6 +1,16 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/transaction';
 import type { ListPosition } from './list-cursor';
+import type { WebhookEvent } from '../webhooks/webhook-events';
+import {
+  deliveriesSql,
+  targetsSql,
+  toDeliveryViews,
+  toTargets,
+  type DeliveryJson,
+  type DeliveryView,
+  type WebhookTarget,
+} from '../webhooks/webhooks-repo';
 import {
   TERMINAL_STATUSES,
   type InferenceInput,
@@ -143,6 +153,11 @@ export function listQuery(f: ListFilter): { text: string; values: unknown[] } {
   };
 }
 
+/** Whose webhook targets a terminal update also reads: the request's tenant. */
+export interface TargetsOf {
+  tenantId: string;
+}
+
 /** SQL list of the terminal statuses (their one definition is TERMINAL_STATUSES). */
 const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
 
@@ -278,26 +293,50 @@ export class RequestsRepo {
     );
   }
 
-  /** Marks a request whose result is recorded as completed; a repeat is a no-op. */
-  async markCompleted(id: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE requests SET status = 'completed', completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL} AND total_tokens IS NOT NULL`,
-      [id],
-    );
+  /**
+   * Marks a request whose result is recorded as completed; a repeat is a no-op. With `targetsOf`,
+   * the same statement reads the webhook targets of the `completed` event (one round trip instead
+   * of two on every completion), whether or not this call moved the status, so a retry finds them.
+   */
+  async markCompleted(id: string, targetsOf?: TargetsOf): Promise<WebhookTarget[]> {
+    const update = `UPDATE requests SET status = 'completed', completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL} AND total_tokens IS NOT NULL`;
+    return this.endWith(update, [id], 'completed', targetsOf);
   }
 
-  /** Moves the request to failed/cancelled/rejected with its error; a repeat is a no-op. */
+  /**
+   * Moves the request to failed/cancelled/rejected with its error; a repeat is a no-op. With
+   * `targetsOf`, also reads the webhook targets of that event, as {@link markCompleted} does.
+   */
   async finish(
     id: string,
     status: Extract<RequestStatus, 'failed' | 'cancelled' | 'rejected'>,
     error: { type: string; message: string },
-  ): Promise<void> {
-    await this.pool.query(
-      `UPDATE requests SET status = $2, error_type = $3, error_message = $4, completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status NOT IN ${TERMINAL}`,
-      [id, status, error.type, error.message.slice(0, 2000)],
+    targetsOf?: TargetsOf,
+  ): Promise<WebhookTarget[]> {
+    const update = `UPDATE requests SET status = $2, error_type = $3, error_message = $4, completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status NOT IN ${TERMINAL}`;
+    return this.endWith(update, [id, status, error.type, error.message.slice(0, 2000)], status, targetsOf);
+  }
+
+  /** Runs a terminal UPDATE whose first parameter is the request id, alone or with the targets read. */
+  private async endWith(
+    update: string,
+    values: unknown[],
+    event: WebhookEvent,
+    targetsOf: TargetsOf | undefined,
+  ): Promise<WebhookTarget[]> {
+    if (!targetsOf) {
+      await this.pool.query(update, values);
+      return [];
+    }
+    const n = values.length;
+    // A data-modifying CTE runs to completion whether or not the query reads it.
+    const { rows } = await this.pool.query<{ endpoint_id: string; url: string }>(
+      `WITH ended AS (${update}) ${targetsSql('$1', `$${n + 1}`, `$${n + 2}`)}`,
+      [...values, targetsOf.tenantId, event],
     );
+    return toTargets(rows);
   }
 
   /**
@@ -322,5 +361,22 @@ export class RequestsRepo {
       tenantId,
     ]);
     return rows[0] && toRecord(rows[0]);
+  }
+
+  /**
+   * The request if it belongs to the tenant, with its webhook deliveries once it is terminal (they
+   * are created only after that), read in the same statement.
+   */
+  async getWithDeliveries(
+    id: string,
+    tenantId: string,
+  ): Promise<{ record: RequestRecord; deliveries: DeliveryView[] } | undefined> {
+    const { rows } = await this.pool.query<Row & { deliveries: DeliveryJson[] | null }>(
+      `SELECT r.*, CASE WHEN r.status IN ${TERMINAL} THEN ${deliveriesSql('r.id', 'r.tenant_id')} END AS deliveries
+       FROM requests r WHERE r.id = $1 AND r.tenant_id = $2`,
+      [id, tenantId],
+    );
+    const row = rows[0];
+    return row && { record: toRecord(row), deliveries: toDeliveryViews(row.deliveries ?? []) };
   }
 }

@@ -7,7 +7,7 @@ import {
 } from '../../workflows/webhook-delivery-types';
 import { eventType, type WebhookEvent } from './webhook-events';
 import type { WebhookMetrics } from './webhook-metrics';
-import type { WebhooksRepo } from './webhooks-repo';
+import type { WebhookTarget, WebhooksRepo } from './webhooks-repo';
 
 /** Options of {@link WebhookNotifier}. */
 export interface WebhookNotifierOptions {
@@ -36,9 +36,17 @@ export interface RequestEnd {
 export class WebhookNotifier {
   constructor(private readonly opts: WebhookNotifierOptions) {}
 
-  async requestEnded(input: InferenceInput, end: RequestEnd): Promise<void> {
+  /**
+   * `targets`: the event's targets when the caller read them already (with the request's terminal
+   * update: `RequestsRepo.markCompleted`, `finish`); otherwise they are read here.
+   */
+  async requestEnded(
+    input: InferenceInput,
+    end: RequestEnd,
+    targets?: readonly WebhookTarget[],
+  ): Promise<void> {
     const { repo, client, logger, metrics } = this.opts;
-    const targets = await repo.targetsFor(input.requestId, input.tenantId, end.status);
+    targets ??= await repo.targetsFor(input.requestId, input.tenantId, end.status);
     for (const t of targets) {
       const id = `whk-${input.requestId}-${end.status}-${t.endpointId}`;
       await repo.createDelivery({

@@ -38,6 +38,65 @@ export interface AttemptView {
   error: string | null;
 }
 
+/** A delivery as GET /v1/inference/:id shows it. */
+export type DeliveryView = Record<string, unknown>;
+
+/** One delivery as {@link deliveriesSql} returns it (timestamps as PostgreSQL writes them in JSON). */
+export interface DeliveryJson {
+  id: string;
+  url: string;
+  event: string;
+  delivered_at: string | null;
+  failed_at: string | null;
+  attempts: AttemptView[];
+}
+
+type TargetRow = { endpoint_id: string; url: string };
+
+/**
+ * SQL selecting the targets subscribed to an event of a request (its own URL, then the tenant's
+ * endpoints) as rows `(endpoint_id, url)`; the arguments are SQL expressions, e.g. `$1`. Shared by
+ * {@link WebhooksRepo.targetsFor} and statements that end a request and read its targets at once.
+ */
+export function targetsSql(requestId: string, tenantId: string, event: string): string {
+  return `SELECT 'req' AS endpoint_id, url FROM request_webhooks
+            WHERE request_id = ${requestId} AND tenant_id = ${tenantId} AND ${event}::text = ANY (events)
+          UNION ALL
+          SELECT id, url FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND ${event}::text = ANY (events)`;
+}
+
+export function toTargets(rows: readonly TargetRow[]): WebhookTarget[] {
+  return rows.map((r) => ({ endpointId: r.endpoint_id, url: r.url }));
+}
+
+/**
+ * SQL of one JSON array value: a request's deliveries, oldest first, each with its attempts in order
+ * (`[]` when none). The arguments are SQL expressions; a statement that reads the request row can
+ * read its deliveries too.
+ */
+export function deliveriesSql(requestId: string, tenantId: string): string {
+  return `(SELECT COALESCE(json_agg(json_build_object('id', d.id, 'url', d.url, 'event', d.event,
+             'delivered_at', d.delivered_at, 'failed_at', d.failed_at,
+             'attempts', COALESCE((SELECT json_agg(json_build_object('attempt', a.attempt, 'at', a.at,
+                 'status_code', a.status_code, 'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.attempt)
+               FROM webhook_attempts a WHERE a.delivery_id = d.id), '[]'::json))
+             ORDER BY d.created_at, d.id), '[]'::json)
+           FROM webhook_deliveries d WHERE d.request_id = ${requestId} AND d.tenant_id = ${tenantId})`;
+}
+
+const iso = (t: string): string => new Date(t).toISOString();
+
+export function toDeliveryViews(deliveries: readonly DeliveryJson[]): DeliveryView[] {
+  return deliveries.map((d) => ({
+    id: d.id,
+    url: d.url,
+    event: d.event,
+    attempts: d.attempts,
+    delivered_at: d.delivered_at ? iso(d.delivered_at) : null,
+    ...(d.failed_at ? { failed_at: iso(d.failed_at) } : {}),
+  }));
+}
+
 /** Webhook endpoints, per-request targets, deliveries and their attempts in PostgreSQL. */
 export class WebhooksRepo {
   constructor(private readonly pool: Pool) {}
@@ -108,13 +167,12 @@ export class WebhooksRepo {
 
   /** Every target that subscribed to `event` for this request: its own URL, then the tenant's endpoints. */
   async targetsFor(requestId: string, tenantId: string, event: WebhookEvent): Promise<WebhookTarget[]> {
-    const { rows } = await this.pool.query<WebhookTarget & { endpoint_id: string }>(
-      `SELECT 'req' AS endpoint_id, url FROM request_webhooks WHERE request_id = $1 AND tenant_id = $2 AND $3 = ANY (events)
-       UNION ALL
-       SELECT id, url FROM webhook_endpoints WHERE tenant_id = $2 AND $3 = ANY (events)`,
-      [requestId, tenantId, event],
-    );
-    return rows.map((r) => ({ endpointId: r.endpoint_id, url: r.url }));
+    const { rows } = await this.pool.query<TargetRow>(targetsSql('$1', '$2', '$3'), [
+      requestId,
+      tenantId,
+      event,
+    ]);
+    return toTargets(rows);
   }
 
   /** Records a delivery once (a retried activity finds it and keeps its first payload). */
@@ -187,34 +245,5 @@ export class WebhooksRepo {
       'UPDATE webhook_deliveries SET failed_at = COALESCE(failed_at, now()) WHERE id = $1 AND delivered_at IS NULL',
       [id],
     );
-  }
-
-  /** The request's deliveries with their attempts, for GET /v1/inference/:id. */
-  async viewsFor(requestId: string, tenantId: string): Promise<Record<string, unknown>[]> {
-    const { rows } = await this.pool.query<{
-      id: string;
-      url: string;
-      event: string;
-      delivered_at: Date | null;
-      failed_at: Date | null;
-      attempts: AttemptView[];
-    }>(
-      `SELECT d.id, d.url, d.event, d.delivered_at, d.failed_at,
-              COALESCE(json_agg(json_build_object('attempt', a.attempt, 'at', a.at, 'status_code', a.status_code,
-                'duration_ms', a.duration_ms, 'error', a.error) ORDER BY a.attempt)
-                FILTER (WHERE a.attempt IS NOT NULL), '[]') AS attempts
-       FROM webhook_deliveries d LEFT JOIN webhook_attempts a ON a.delivery_id = d.id
-       WHERE d.request_id = $1 AND d.tenant_id = $2
-       GROUP BY d.id ORDER BY d.created_at, d.id`,
-      [requestId, tenantId],
-    );
-    return rows.map((r) => ({
-      id: r.id,
-      url: r.url,
-      event: r.event,
-      attempts: r.attempts,
-      delivered_at: r.delivered_at?.toISOString() ?? null,
-      ...(r.failed_at ? { failed_at: r.failed_at.toISOString() } : {}),
-    }));
   }
 }

@@ -78,7 +78,7 @@ test('through the API: the row exists at 202, the workflow runs no admit step an
 
 test('PostgreSQL cannot take the row: accepted all the same, the workflow admits it', async () => {
   const { submit, metrics } = service({
-    requests: { insertQueued: () => Promise.reject(new Error('connection refused')), finish: async () => {} },
+    requests: { insertQueued: () => Promise.reject(new Error('connection refused')), finish: async () => [] },
   });
   const input = await prepared(s, submit, 'row left to the workflow');
   await submit.submit(input);

@@ -124,16 +124,15 @@ export function inferenceRoutes(deps: {
   });
 
   router.get('/v1/inference/:id', async (req, res) => {
-    const found = await findOwned(deps, String(req.params.id), tenantOf(req).id);
+    const found = await findOwned(deps, String(req.params.id), tenantOf(req).id, {
+      deliveries: deps.webhooks !== undefined,
+    });
     if (found.row) {
       const queue =
         deps.queueInsight && QueueInsight.applies(found.row)
           ? await deps.queueInsight.view(found.row).catch(() => undefined)
           : undefined;
-      // Deliveries are created only after the row turned terminal: polling a running request reads none.
-      const webhooks = isTerminal(found.row.status)
-        ? await deps.webhooks?.repo.viewsFor(found.row.id, found.row.tenantId)
-        : undefined;
+      const webhooks = found.deliveries;
       return void res.json({
         ...toView(found.row),
         ...(queue ? { queue } : {}),
