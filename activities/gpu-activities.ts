@@ -65,12 +65,19 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 /** Activities on GPU task queues: the call to the model service. */
 export function createGpuActivities(deps: GpuDeps) {
   const { adapters, requests, metrics, logger, relay } = deps;
+  const stream = streamMetrics(metrics.registry);
   const openRelay = (requestId: string, attempt: number): RelayWriter | undefined =>
     relay &&
-    new RelayWriter(relay, requestId, attempt, (err) => {
-      streamMetrics(metrics.registry).relayErrors.inc();
-      logger.warn({ err, requestId, attempt }, 'token relay write failed; live stream incomplete');
-    });
+    new RelayWriter(
+      relay,
+      requestId,
+      attempt,
+      (err) => {
+        stream.relayErrors.inc();
+        logger.warn({ err, requestId, attempt }, 'token relay write failed; live stream incomplete');
+      },
+      { intervalMs: relay.writeIntervalMs, onWrite: () => stream.relayWrites.inc() },
+    );
   const closeRelay = async (w: RelayWriter | undefined, finishReason: string): Promise<void> => {
     if (!w) return;
     let timer: NodeJS.Timeout | undefined;

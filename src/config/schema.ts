@@ -65,6 +65,13 @@ export const envSchema = z
      * attach or resume within this; later it gets the stored output. @default 3600
      */
     STREAM_RETENTION_S: z.coerce.number().int().min(10).max(604_800).default(3600),
+    /**
+     * Least milliseconds between two writes of a model attempt's text to its token stream: tokens
+     * that arrive meanwhile go out together (one XADD per interval, not one per token); the first
+     * token and the attempt's end are written at once. 0: a write as soon as the previous one is
+     * done. @default 20
+     */
+    STREAM_WRITE_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(20),
     /** Temporal frontend host:port. When unset, `npm start` runs a dev server on 127.0.0.1:7233. */
     TEMPORAL_ADDRESS: z.string().min(1).optional(),
     /** Temporal namespace. @default default */

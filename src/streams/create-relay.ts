@@ -3,9 +3,14 @@ import type { Env } from '../config/schema';
 import { RequestFollower } from './request-follower';
 import { TokenRelay } from './token-relay';
 
-/** The token relay of a process, on its Redis, with the configured retention. */
+/** The token relay of a process, on its Redis, with the configured retention and write interval. */
 export function createTokenRelay(cfg: Env, redis: Redis | Cluster): TokenRelay {
-  return new TokenRelay({ redis, prefix: cfg.REDIS_KEY_PREFIX, retentionS: cfg.STREAM_RETENTION_S });
+  return new TokenRelay({
+    redis,
+    prefix: cfg.REDIS_KEY_PREFIX,
+    retentionS: cfg.STREAM_RETENTION_S,
+    writeIntervalMs: cfg.STREAM_WRITE_INTERVAL_MS,
+  });
 }
 
 /** What the API uses to follow requests: the relay and a follower over it. */

@@ -1,15 +1,29 @@
 import type { RelayEvent, TokenRelay } from './token-relay';
 
+/** Options of {@link RelayWriter}. */
+export interface RelayWriterOptions {
+  /** Least time between the starts of two writes that carry text. @default 0 */
+  intervalMs?: number;
+  /** Called at each write (one XADD pipeline), e.g. to count them. */
+  onWrite?: () => void;
+}
+
 /**
  * Writes one model attempt's events to the relay without slowing the model call: the first piece
- * goes out at once (time to first token), and pieces that arrive while a write is in flight are
- * batched into the next one, so a fast stream costs a few XADDs per round trip, not one per token.
- * A relay failure never fails the call: it is reported through `onError` and the rest is dropped
- * (PostgreSQL keeps the output; the stream is a convenience for watching it live).
+ * goes out at once (time to first token); after a write that carried text, the next one waits until
+ * `intervalMs` after it started, and pieces that arrive meanwhile (or while a write is in flight) are
+ * batched into it, so a fast stream costs one XADD per interval, not one per token. The attempt's
+ * end is written at once. A relay failure never fails the call: it is reported through `onError`
+ * and the rest is dropped (PostgreSQL keeps the output; the stream is a convenience for watching
+ * it live).
  */
 export class RelayWriter {
   private pending: RelayEvent[] = [];
   private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  /** Earliest time the next write may start, unless it ends the attempt. */
+  private nextAt = 0;
+  private ending = false;
   private broken = false;
 
   constructor(
@@ -17,6 +31,7 @@ export class RelayWriter {
     private readonly requestId: string,
     private readonly attempt: number,
     private readonly onError: (err: unknown) => void,
+    private readonly o: RelayWriterOptions = {},
   ) {
     this.push({ type: 'attempt', attempt });
   }
@@ -27,8 +42,9 @@ export class RelayWriter {
     else this.push({ type: 'text', attempt: this.attempt, text: piece });
   }
 
-  /** Sends what is pending plus `end`, and waits for every write. */
+  /** Sends what is pending plus `end` at once, and waits for every write. */
   async end(finishReason: string): Promise<void> {
+    this.ending = true;
     this.push({ type: 'end', attempt: this.attempt, finishReason });
     while (this.inFlight) await this.inFlight;
   }
@@ -36,12 +52,30 @@ export class RelayWriter {
   private push(e: RelayEvent): void {
     if (this.broken) return;
     this.pending.push(e);
-    if (!this.inFlight) this.flush();
+    this.schedule();
+  }
+
+  /** Starts the next write now, or once the interval allows (one timer at a time). */
+  private schedule(): void {
+    if (this.inFlight || this.pending.length === 0) return;
+    const wait = this.ending ? 0 : this.nextAt - Date.now();
+    if (wait > 0) {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, wait);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flush();
   }
 
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
+    if (batch.some((e) => e.type === 'text')) this.nextAt = Date.now() + (this.o.intervalMs ?? 0);
+    this.o.onWrite?.();
     this.inFlight = this.relay
       .append(this.requestId, batch)
       .catch((err: unknown) => {
@@ -51,7 +85,7 @@ export class RelayWriter {
       })
       .finally(() => {
         this.inFlight = undefined;
-        if (this.pending.length > 0) this.flush();
+        this.schedule();
       });
   }
 }

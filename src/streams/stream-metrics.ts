@@ -5,6 +5,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface StreamMetrics {
   /** Relay writes that failed (the live stream of that attempt is incomplete; PostgreSQL is not). */
   relayErrors: Counter;
+  /** Writes of generated text to the relay (one XADD pipeline each; batched per STREAM_WRITE_INTERVAL_MS). */
+  relayWrites: Counter;
   /** Clients currently attached to a request's stream or waiting for its end, by kind. */
   clientsAttached: Gauge<'kind'>;
   /** Requests cancelled because their client disconnected, by endpoint. */
@@ -18,6 +20,11 @@ export const streamMetrics: (registry: Registry) => StreamMetrics = perRegistry(
   relayErrors: new Counter({
     name: 'inference_token_relay_errors_total',
     help: 'Failed writes of generated text to the Redis token relay (live streams incomplete)',
+    ...r,
+  }),
+  relayWrites: new Counter({
+    name: 'inference_token_relay_writes_total',
+    help: 'Writes to the Redis token relay by GPU workers (one XADD pipeline each; text is batched per STREAM_WRITE_INTERVAL_MS, so far fewer than tokens on a fast model)',
     ...r,
   }),
   clientsAttached: new Gauge({

@@ -32,6 +32,12 @@ export interface TokenRelayOptions {
    * memory. @default 60
    */
   endRetentionS?: number;
+  /**
+   * Least time between two writes of one attempt's text (see RelayWriter): a fast stream costs one
+   * XADD per interval instead of one per token; the first piece and the end go out at once.
+   * @default 0
+   */
+  writeIntervalMs?: number;
   /** Entries kept per stream (approximate trim). @default 20000 */
   maxLen?: number;
   /** Idle blocking-read connections kept for the next follower. @default 32 */
@@ -64,6 +70,11 @@ export class TokenRelay {
         reader.disconnect();
       }
     });
+  }
+
+  /** Least time between two writes of one attempt's text ({@link TokenRelayOptions.writeIntervalMs}). */
+  get writeIntervalMs(): number {
+    return this.o.writeIntervalMs ?? 0;
   }
 
   key(requestId: string): string {

@@ -84,6 +84,20 @@ test('a live stream carries the tokens as produced, then a done event with statu
   expect(Number.isFinite(firstTokenMs)).toBe(true);
 });
 
+test('a fast stream is written in batches (STREAM_WRITE_INTERVAL_MS), not one Redis entry per token', async () => {
+  const id = await s.submit('stream batched', 300);
+  const done = await s.waitFinished(id);
+  const entries = await s.node.redis.xrange(`${s.cfg.REDIS_KEY_PREFIX}:stream:{${id}}`, '-', '+');
+  const events = entries.map(([, fields]) => JSON.parse(fields[1]!) as { type: string; text?: string });
+  const texts = events.filter((e) => e.type === 'text');
+  expect(done.usage.completion_tokens).toBe(300);
+  // 300 tokens at 2 ms each, at most one write per 20 ms after the first piece: about 30 entries.
+  expect(texts.length).toBeGreaterThan(1);
+  expect(texts.length).toBeLessThan(100);
+  expect(texts.map((e) => e.text).join('')).toBe(done.output);
+  expect(events.map((e) => e.type).filter((t) => t !== 'text')).toEqual(['attempt', 'end', 'final']);
+});
+
 test('a late client gets everything produced so far; Last-Event-ID resumes after the last event seen', async () => {
   const id = await s.submit('stream late', 200);
   const first = await readSse(id, { stopAfter: (e) => e.filter((x) => x.event === 'token').length >= 3 });

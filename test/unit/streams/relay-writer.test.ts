@@ -51,3 +51,70 @@ test('a failed write is reported once and the rest is dropped, never thrown into
   expect(errors).toHaveLength(1);
   expect(r.writes).toHaveLength(1); // nothing after the failed write
 });
+
+describe('with a write interval', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => jest.useRealTimers());
+
+  /** A relay whose writes complete at once, recording when each started. */
+  function fastRelay() {
+    const writes: { at: number; events: RelayEvent[] }[] = [];
+    const relay = {
+      append: (_id: string, events: RelayEvent[]) => {
+        writes.push({ at: Date.now(), events: events.map((e) => ({ ...e })) });
+        return Promise.resolve();
+      },
+    } as unknown as TokenRelay;
+    return { relay, writes };
+  }
+  const settle = () => jest.advanceTimersByTimeAsync(0);
+
+  test('the first piece goes at once; later pieces wait for the interval and go as one write', async () => {
+    const r = fastRelay();
+    const w = new RelayWriter(r.relay, 'inf_3', 1, () => undefined, { intervalMs: 20 });
+    await settle();
+    w.text('a');
+    await settle();
+    expect(r.writes.map((x) => x.events)).toEqual([
+      [{ type: 'attempt', attempt: 1 }],
+      [{ type: 'text', attempt: 1, text: 'a' }],
+    ]);
+    for (const piece of ['b', 'c', 'd']) {
+      w.text(piece);
+      await jest.advanceTimersByTimeAsync(5);
+    }
+    expect(r.writes).toHaveLength(2); // 15 ms after the first piece: still within the interval
+    await jest.advanceTimersByTimeAsync(5);
+    expect(r.writes).toHaveLength(3);
+    expect(r.writes[2]).toEqual({
+      at: r.writes[1]!.at + 20,
+      events: [{ type: 'text', attempt: 1, text: 'bcd' }],
+    });
+  });
+
+  test('the end goes out at once with what is pending, without waiting for the interval', async () => {
+    const r = fastRelay();
+    let counted = 0;
+    const w = new RelayWriter(r.relay, 'inf_4', 2, () => undefined, {
+      intervalMs: 1000,
+      onWrite: () => counted++,
+    });
+    w.text('x');
+    await settle();
+    w.text('y');
+    w.text('z');
+    const started = Date.now();
+    await w.end('stop');
+    expect(Date.now()).toBe(started);
+    expect(r.writes.map((x) => x.events)).toEqual([
+      [{ type: 'attempt', attempt: 2 }],
+      [{ type: 'text', attempt: 2, text: 'x' }],
+      [
+        { type: 'text', attempt: 2, text: 'yz' },
+        { type: 'end', attempt: 2, finishReason: 'stop' },
+      ],
+    ]);
+    expect(jest.getTimerCount()).toBe(0);
+    expect(counted).toBe(3);
+  });
+});
