@@ -10,7 +10,8 @@ export interface RelayWriterOptions {
 
 /**
  * Writes one model attempt's events to the relay without slowing the model call: the first piece
- * goes out at once (time to first token); after a write that carried text, the next one waits until
+ * goes out at once (time to first token), with the attempt's opening entry if that is still
+ * waiting (it waits at most `intervalMs`); after a write that carried text, the next one waits until
  * `intervalMs` after it started, and pieces that arrive meanwhile (or while a write is in flight) are
  * batched into it, so a fast stream costs one XADD per interval, not one per token. The attempt's
  * end is written at once. A relay failure never fails the call: it is reported through `onError`
@@ -21,8 +22,9 @@ export class RelayWriter {
   private pending: RelayEvent[] = [];
   private inFlight: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
-  /** Earliest time the next write may start, unless it ends the attempt. */
-  private nextAt = 0;
+  /** Earliest time the next write may start, unless it ends the attempt or carries its first text. */
+  private nextAt: number;
+  private textWritten = false;
   private ending = false;
   private broken = false;
 
@@ -33,6 +35,7 @@ export class RelayWriter {
     private readonly onError: (err: unknown) => void,
     private readonly o: RelayWriterOptions = {},
   ) {
+    this.nextAt = Date.now() + (o.intervalMs ?? 0);
     this.push({ type: 'attempt', attempt });
   }
 
@@ -58,7 +61,8 @@ export class RelayWriter {
   /** Starts the next write now, or once the interval allows (one timer at a time). */
   private schedule(): void {
     if (this.inFlight || this.pending.length === 0) return;
-    const wait = this.ending ? 0 : this.nextAt - Date.now();
+    const firstText = !this.textWritten && this.pending.some((e) => e.type === 'text');
+    const wait = this.ending || firstText ? 0 : this.nextAt - Date.now();
     if (wait > 0) {
       this.timer ??= setTimeout(() => {
         this.timer = undefined;
@@ -74,7 +78,10 @@ export class RelayWriter {
   private flush(): void {
     const batch = this.pending;
     this.pending = [];
-    if (batch.some((e) => e.type === 'text')) this.nextAt = Date.now() + (this.o.intervalMs ?? 0);
+    if (batch.some((e) => e.type === 'text')) {
+      this.textWritten = true;
+      this.nextAt = Date.now() + (this.o.intervalMs ?? 0);
+    }
     this.o.onWrite?.();
     this.inFlight = this.relay
       .append(this.requestId, batch)

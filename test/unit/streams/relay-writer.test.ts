@@ -69,27 +69,39 @@ describe('with a write interval', () => {
   }
   const settle = () => jest.advanceTimersByTimeAsync(0);
 
-  test('the first piece goes at once; later pieces wait for the interval and go as one write', async () => {
+  test('the first piece goes at once, with the attempt entry; later pieces wait for the interval and go as one write', async () => {
     const r = fastRelay();
     const w = new RelayWriter(r.relay, 'inf_3', 1, () => undefined, { intervalMs: 20 });
-    await settle();
+    await jest.advanceTimersByTimeAsync(5);
+    expect(r.writes).toHaveLength(0); // the attempt entry waits (at most the interval) for the first piece
     w.text('a');
     await settle();
     expect(r.writes.map((x) => x.events)).toEqual([
-      [{ type: 'attempt', attempt: 1 }],
-      [{ type: 'text', attempt: 1, text: 'a' }],
+      [
+        { type: 'attempt', attempt: 1 },
+        { type: 'text', attempt: 1, text: 'a' },
+      ],
     ]);
     for (const piece of ['b', 'c', 'd']) {
       w.text(piece);
       await jest.advanceTimersByTimeAsync(5);
     }
-    expect(r.writes).toHaveLength(2); // 15 ms after the first piece: still within the interval
+    expect(r.writes).toHaveLength(1); // 15 ms after the first piece: still within the interval
     await jest.advanceTimersByTimeAsync(5);
-    expect(r.writes).toHaveLength(3);
-    expect(r.writes[2]).toEqual({
-      at: r.writes[1]!.at + 20,
+    expect(r.writes).toHaveLength(2);
+    expect(r.writes[1]).toEqual({
+      at: r.writes[0]!.at + 20,
       events: [{ type: 'text', attempt: 1, text: 'bcd' }],
     });
+  });
+
+  test('with no text yet (queued, prefill), the attempt entry goes out alone once the interval passes', async () => {
+    const r = fastRelay();
+    new RelayWriter(r.relay, 'inf_5', 3, () => undefined, { intervalMs: 20 });
+    await jest.advanceTimersByTimeAsync(19);
+    expect(r.writes).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(r.writes).toEqual([{ at: 1_000_020, events: [{ type: 'attempt', attempt: 3 }] }]);
   });
 
   test('the end goes out at once with what is pending, without waiting for the interval', async () => {
@@ -107,14 +119,16 @@ describe('with a write interval', () => {
     await w.end('stop');
     expect(Date.now()).toBe(started);
     expect(r.writes.map((x) => x.events)).toEqual([
-      [{ type: 'attempt', attempt: 2 }],
-      [{ type: 'text', attempt: 2, text: 'x' }],
+      [
+        { type: 'attempt', attempt: 2 },
+        { type: 'text', attempt: 2, text: 'x' },
+      ],
       [
         { type: 'text', attempt: 2, text: 'yz' },
         { type: 'end', attempt: 2, finishReason: 'stop' },
       ],
     ]);
     expect(jest.getTimerCount()).toBe(0);
-    expect(counted).toBe(3);
+    expect(counted).toBe(2);
   });
 });
