@@ -53,10 +53,12 @@ test('the model service failing: the last error and the attempt', async () => {
 });
 
 test("busy GPUs for another tenant; the tenant's own backlog for the one that flooded the queue", async () => {
-  // The in-process GPU worker runs 16 calls at once: 40 calls of 10 s each (2,000 tokens at 5 ms)
-  // leave 24 waiting on the queue, and no slot frees before the other tenant's request is seen.
+  // The in-process GPU worker runs 16 calls at once: 40 calls of 20 s each (4,000 tokens at 5 ms)
+  // leave 24 waiting on the queue, and no slot frees before the other tenant's request is seen,
+  // even on a loaded machine where the 40 submits take several seconds (a CI run with 10 s calls
+  // saw a slot free first: the other tenant's request went straight to it).
   const flood: string[] = [];
-  for (let i = 0; i < 40; i++) flood.push(await s.submit(`flood ${i}`, 2000));
+  for (let i = 0; i < 40; i++) flood.push(await s.submit(`flood ${i}`, 4000));
   const other = `other-${s.tenantId}`;
   const otherKey = `sk-${other}-key`;
   await s.tenants.ensure({ id: other, name: 'other', tier: 'standard' });
