@@ -7,7 +7,8 @@
  * Env: BENCH_API (http://127.0.0.1:8080), BENCH_MODEL_URL (http://127.0.0.1:8090),
  * TEMPORAL_ADDRESS (127.0.0.1:7233), DATABASE_URL, BENCH_CONCURRENCY (50), BENCH_DURATION_S (60),
  * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_BURST_CLIENTS (50),
- * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16).
+ * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16), BENCH_PAIRS (2: ours and the bare baseline alternate, each
+ * BENCH_DURATION_S long, so both see the same drift of a shared host).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,7 +68,9 @@ function print(r: BenchResult): void {
   console.log('accept, bursts (ms):', r.accept_burst);
   console.log('accept, open loop (ms):');
   console.table(r.accept_open_loop);
-  console.log('ratios:', r.ratios);
+  console.log('ours and bare Temporal, alternating (each pair: completed/s, ratio, CPU ms per request):');
+  console.table(r.pairs);
+  console.log('ratios (over all pairs):', r.ratios);
   console.log(
     'CPU ms per request:',
     r.cpu_ms_per_request,
@@ -118,6 +121,7 @@ async function main(): Promise<void> {
       temporalPids,
       concurrency: num(env.BENCH_CONCURRENCY, 50),
       durationS: num(env.BENCH_DURATION_S, 60),
+      pairs: num(env.BENCH_PAIRS, 2),
       rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
       rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
       sequential: num(env.BENCH_SEQUENTIAL, 300),

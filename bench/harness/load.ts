@@ -16,6 +16,20 @@ const tally = (reasons: Record<string, number>, err: unknown): void => {
   reasons[reason] = (reasons[reason] ?? 0) + 1;
 };
 
+/** Several runs of one phase as one: calls, errors and latencies together, time summed. */
+export function mergeLoads(runs: readonly LoadResult[]): LoadResult {
+  const errorReasons: Record<string, number> = {};
+  for (const r of runs)
+    for (const [k, v] of Object.entries(r.errorReasons)) errorReasons[k] = (errorReasons[k] ?? 0) + v;
+  return {
+    latencies: runs.flatMap((r) => r.latencies),
+    completed: runs.reduce((n, r) => n + r.completed, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    errorReasons,
+    elapsedMs: runs.reduce((n, r) => n + r.elapsedMs, 0),
+  };
+}
+
 /** `concurrency` clients calling `fn` back to back for `durationMs` (or `total` calls). */
 export async function closedLoop(
   concurrency: number,

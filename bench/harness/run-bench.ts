@@ -1,5 +1,5 @@
 import { startBareTemporal } from './bare-temporal';
-import { closedLoop, openLoop, pct, round, type LoadResult } from './load';
+import { closedLoop, mergeLoads, openLoop, pct, round, type LoadResult } from './load';
 import { cpuMs, rssMiB } from './procs';
 
 /** CPU ms per pid now, to subtract later: a process started meanwhile counts from zero. */
@@ -26,6 +26,12 @@ export interface BenchOptions {
   concurrency: number;
   /** Length of each end-to-end phase, s (ours, bare baseline, model direct). */
   durationS: number;
+  /**
+   * Times ours and the bare baseline run, alternating (ours, bare, ours, bare, ...), each for
+   * `durationS`: the host's speed drifts within minutes, and alternation puts both under the same
+   * drift. Figures are over all of them; `pairs` in the result shows each pair's ratio.
+   */
+  pairs: number;
   /** Offered rates of the open-loop accept phase, requests/s, and how long each runs. */
   rates: number[];
   rateDurationS: number;
@@ -112,45 +118,96 @@ export async function runBench(o: BenchOptions) {
     await drain(o, headers);
   }
 
-  log(`end to end: ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
   const ids: string[] = [];
   const statusLat: number[] = [];
-  let probing = true;
-  const prober = (async () => {
-    while (probing) {
-      const id = ids[Math.floor(Math.random() * ids.length)];
-      if (id) {
-        const t = performance.now();
-        await fetch(`${o.api}/v1/inference/${id}`, { headers }).then((r) => r.arrayBuffer());
-        statusLat.push(performance.now() - t);
+  /** Status GETs of finished requests, one every 20 ms, while `phase` runs. */
+  const probing = async <T>(phase: Promise<T>): Promise<T> => {
+    let on = true;
+    const prober = (async () => {
+      while (on) {
+        const id = ids[Math.floor(Math.random() * ids.length)];
+        if (id) {
+          const t = performance.now();
+          await fetch(`${o.api}/v1/inference/${id}`, { headers }).then((r) => r.arrayBuffer());
+          statusLat.push(performance.now() - t);
+        }
+        await new Promise((r) => setTimeout(r, 20));
       }
-      await new Promise((r) => setTimeout(r, 20));
+    })();
+    try {
+      return await phase;
+    } finally {
+      on = false;
+      await prober;
     }
-  })();
-  const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, cpuSnapshot(p())]));
+  };
+  const cpuSpent: Record<string, number> = {};
   let rssUnderLoad: Record<string, number> = {};
-  setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
-  const ours = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
-    const { id } = await submit(`e2e ${i}`, 60);
-    ids.push(id);
-  });
-  const cpuPerRequest = Object.fromEntries(
-    Object.entries(o.pids).map(([k, p]) => [k, round(cpuSince(cpu0[k]!, p()) / Math.max(1, ours.completed))]),
-  );
-  probing = false;
-  await prober;
-
-  log(`baseline: bare Temporal workflow of the same shape, ${o.concurrency} clients for ${o.durationS} s`);
   const bare = await startBareTemporal(o.temporalAddress, o.namespace);
   await bare.run(-1); // warm-up: bundle loaded, queues created
-  const bareCpu0 = { self: process.cpuUsage(), temporal: cpuMs(o.temporalPids) };
-  const bareRun = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) => bare.run(i));
-  const selfCpu = process.cpuUsage(bareCpu0.self);
-  const bareCpuPerRequest = {
-    'client+workers': round((selfCpu.user + selfCpu.system) / 1000 / Math.max(1, bareRun.completed)),
-    temporal: round((cpuMs(o.temporalPids) - bareCpu0.temporal) / Math.max(1, bareRun.completed)),
-  };
+  const oursRuns: LoadResult[] = [];
+  const bareRuns: LoadResult[] = [];
+  const bareSpent = { self: 0, temporal: 0 };
+  const pairs: {
+    ours_per_s: number;
+    bare_per_s: number;
+    ratio: number;
+    ours_cpu_ms: number;
+    bare_cpu_ms: number;
+  }[] = [];
+  for (let k = 0; k < o.pairs; k++) {
+    log(`end to end ${k + 1}/${o.pairs}: ours, ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
+    const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([name, p]) => [name, cpuSnapshot(p())]));
+    if (k === 0) setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
+    const ours = await probing(
+      closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
+        const { id } = await submit(`e2e ${k} ${i}`, 60);
+        ids.push(id);
+      }),
+    );
+    const spent = Object.fromEntries(
+      Object.entries(o.pids).map(([name, p]) => [name, cpuSince(cpu0[name]!, p())]),
+    );
+    for (const [name, ms] of Object.entries(spent)) cpuSpent[name] = (cpuSpent[name] ?? 0) + ms;
+    oursRuns.push(ours);
+
+    log(
+      `end to end ${k + 1}/${o.pairs}: bare Temporal workflow of the same shape, ${o.concurrency} clients for ${o.durationS} s`,
+    );
+    const self0 = process.cpuUsage();
+    const temporal0 = cpuMs(o.temporalPids);
+    const bareRun = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) =>
+      bare.run(k * 1e9 + i),
+    );
+    const self = process.cpuUsage(self0);
+    const bareSelfMs = (self.user + self.system) / 1000;
+    bareSpent.self += bareSelfMs;
+    bareSpent.temporal += cpuMs(o.temporalPids) - temporal0;
+    bareRuns.push(bareRun);
+
+    const perS = (r: LoadResult) => r.completed / (r.elapsedMs / 1000);
+    const oursScope = ['api', 'orchestration', 'gpu', 'postgres', 'redis'].reduce(
+      (n, name) => n + (spent[name] ?? 0),
+      0,
+    );
+    pairs.push({
+      ours_per_s: round(perS(ours)),
+      bare_per_s: round(perS(bareRun)),
+      ratio: round(perS(ours) / Math.max(0.001, perS(bareRun)), 2),
+      ours_cpu_ms: round(oursScope / Math.max(1, ours.completed)),
+      bare_cpu_ms: round(bareSelfMs / Math.max(1, bareRun.completed)),
+    });
+  }
   await bare.stop();
+  const ours = mergeLoads(oursRuns);
+  const bareRun = mergeLoads(bareRuns);
+  const cpuPerRequest = Object.fromEntries(
+    Object.entries(cpuSpent).map(([name, ms]) => [name, round(ms / Math.max(1, ours.completed))]),
+  );
+  const bareCpuPerRequest = {
+    'client+workers': round(bareSpent.self / Math.max(1, bareRun.completed)),
+    temporal: round(bareSpent.temporal / Math.max(1, bareRun.completed)),
+  };
 
   log(`baseline: the same load straight to the model service for ${o.durationS} s`);
   const direct = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
@@ -175,6 +232,7 @@ export async function runBench(o: BenchOptions) {
     setup: {
       concurrency: o.concurrency,
       duration_s: o.durationS,
+      pairs: o.pairs,
       max_tokens: o.maxTokens,
       model: o.modelName,
       temporal: o.temporalAddress,
@@ -196,6 +254,8 @@ export async function runBench(o: BenchOptions) {
       orchestration_overhead_p99_ms: round(e2e.p99_ms - model.p99_ms),
     },
     baseline_bare_temporal: { ...baseline, cpu_ms_per_request: bareCpuPerRequest },
+    /** Each alternation of ours and the bare baseline: its throughputs, ratio and CPU per request. */
+    pairs,
     baseline_model_direct: model,
     ratios: {
       completed_per_s_vs_bare: round(e2e.per_s / Math.max(0.001, baseline.per_s), 2),

@@ -23,6 +23,7 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     temporalPids: pidsMatching(/temporal[^ ]* server start-dev/),
     concurrency: 4,
     durationS: 2,
+    pairs: 2,
     rates: [5, 10],
     rateDurationS: 1,
     sequential: 5,
@@ -46,6 +47,16 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     expect(phase.p99_ms).toBeGreaterThanOrEqual(phase.p50_ms);
   }
   expect(Number.isFinite(r.ratios.completed_per_s_vs_bare)).toBe(true);
+  // Ours and the bare baseline alternated twice; the totals are over both pairs.
+  expect(r.pairs).toHaveLength(2);
+  for (const p of r.pairs) {
+    expect(p.ours_per_s).toBeGreaterThan(0);
+    expect(p.bare_per_s).toBeGreaterThan(0);
+    expect(p.ratio).toBeGreaterThan(0);
+    expect(p.ours_cpu_ms).toBeGreaterThan(0);
+  }
+  expect(r.end_to_end.per_s).toBeGreaterThanOrEqual(Math.min(...r.pairs.map((p) => p.ours_per_s)) - 0.1);
+  expect(r.end_to_end.per_s).toBeLessThanOrEqual(Math.max(...r.pairs.map((p) => p.ours_per_s)) + 0.1);
   expect(r.cpu_ms_per_request.api).toBeGreaterThan(0);
   expect(r.baseline_bare_temporal.cpu_ms_per_request['client+workers']).toBeGreaterThan(0);
   expect(r.status_get.count).toBeGreaterThan(0);
