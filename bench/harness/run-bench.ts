@@ -43,6 +43,9 @@ export interface BenchOptions {
   log?: (line: string) => void;
 }
 
+/** The processes the CPU target counts as ours (the Temporal server and the model are not). */
+const OUR_SCOPE = ['api', 'orchestration', 'gpu', 'postgres', 'redis'] as const;
+
 const summary = (r: LoadResult) => ({
   completed: r.completed,
   errors: r.errors,
@@ -143,6 +146,8 @@ export async function runBench(o: BenchOptions) {
   };
   const cpuSpent: Record<string, number> = {};
   let rssUnderLoad: Record<string, number> = {};
+  // The baseline's workers stay up across the pairs (idle pollers while ours runs, as our workers
+  // are while it runs).
   const bare = await startBareTemporal(o.temporalAddress, o.namespace);
   await bare.run(-1); // warm-up: bundle loaded, queues created
   const oursRuns: LoadResult[] = [];
@@ -186,10 +191,7 @@ export async function runBench(o: BenchOptions) {
     bareRuns.push(bareRun);
 
     const perS = (r: LoadResult) => r.completed / (r.elapsedMs / 1000);
-    const oursScope = ['api', 'orchestration', 'gpu', 'postgres', 'redis'].reduce(
-      (n, name) => n + (spent[name] ?? 0),
-      0,
-    );
+    const oursScope = OUR_SCOPE.reduce((n, name) => n + (spent[name] ?? 0), 0);
     pairs.push({
       ours_per_s: round(perS(ours)),
       bare_per_s: round(perS(bareRun)),
@@ -223,9 +225,9 @@ export async function runBench(o: BenchOptions) {
   const e2e = summary(ours);
   const baseline = summary(bareRun);
   const model = summary(direct);
-  const sum = (keys: string[]): number => keys.map((k) => cpuPerRequest[k] ?? 0).reduce((a, b) => a + b, 0);
+  const sum = (keys: readonly string[]): number => keys.map((k) => cpuPerRequest[k] ?? 0).reduce((a, b) => a + b, 0);
   // The target's scope (API + workers + PostgreSQL + Redis), and the whole system with Temporal.
-  const ourCpu = sum(['api', 'orchestration', 'gpu', 'postgres', 'redis']);
+  const ourCpu = sum(OUR_SCOPE);
   const ourTotal = ourCpu + (cpuPerRequest.temporal ?? 0);
   const bareTotal = bareCpuPerRequest['client+workers'] + bareCpuPerRequest.temporal;
   return {
