@@ -225,7 +225,8 @@ export async function runBench(o: BenchOptions) {
   const e2e = summary(ours);
   const baseline = summary(bareRun);
   const model = summary(direct);
-  const sum = (keys: readonly string[]): number => keys.map((k) => cpuPerRequest[k] ?? 0).reduce((a, b) => a + b, 0);
+  const sum = (keys: readonly string[]): number =>
+    keys.map((k) => cpuPerRequest[k] ?? 0).reduce((a, b) => a + b, 0);
   // The target's scope (API + workers + PostgreSQL + Redis), and the whole system with Temporal.
   const ourCpu = sum(OUR_SCOPE);
   const ourTotal = ourCpu + (cpuPerRequest.temporal ?? 0);
