@@ -10,8 +10,7 @@ import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
-import { QuotaSweeper } from '../src/quota/quota-sweeper';
-import { AbandonedRequests } from '../src/requests/abandoned-requests';
+import { abandonedRequestSweeper } from '../src/requests/abandoned-requests';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { BatchRepo } from '../src/batches/batch-repo';
 import { batchMetrics } from '../src/batches/batch-metrics';
@@ -88,10 +87,14 @@ async function main(): Promise<void> {
   });
   // Redis may have restarted empty: rebuild every tenant's counters from the ledger before serving.
   for (const t of await new TenantsRepo(pool).list()) await quota.rebuildTenant(t.id);
-  const abandoned = new AbandonedRequests(requests, client.workflow, logger);
-  const sweeper = new QuotaSweeper(quota, metrics, logger, cfg.QUOTA_SWEEP_INTERVAL_S, (id) =>
-    abandoned.settle(id),
-  );
+  const sweeper = abandonedRequestSweeper({
+    quota,
+    requests,
+    workflows: client.workflow,
+    metrics,
+    logger,
+    intervalS: cfg.QUOTA_SWEEP_INTERVAL_S,
+  });
   sweeper.start();
   const auditor = new QuotaAuditor({ pool, redis, quota, metrics, logger });
   const auditTimer = setInterval(() => {

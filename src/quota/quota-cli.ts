@@ -1,18 +1,15 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
-import { createLogger } from '../observability/logger';
-import { createMetrics } from '../observability/metrics';
 import type { Pool } from 'pg';
 import type { Env } from '../config/schema';
-import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
-import { AbandonedRequests } from '../requests/abandoned-requests';
+import { createLogger, type Logger } from '../observability/logger';
+import { createMetrics, type Metrics } from '../observability/metrics';
+import { abandonedRequestSweeper } from '../requests/abandoned-requests';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createPgPool, createQuotaStore, createRedis, createTemporalClient } from '../runtime/resources';
 import type { QuotaStore } from './quota-store';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { QuotaAuditor } from './quota-audit';
-import { QuotaSweeper } from './quota-sweeper';
 
 const USAGE = `npm run quota -- <command> [--tenant <id>]
   audit [--fix]   compare the ledger with Redis usage (current minute, day, month); --fix corrects drift
@@ -68,10 +65,13 @@ async function sweep(
 ): Promise<{ reclaimed: number; rows_ended: number }> {
   const { client, connection } = await createTemporalClient(cfg);
   try {
-    const abandoned = new AbandonedRequests(new RequestsRepo(deps.pool), client.workflow, deps.logger);
     let ended = 0;
-    const sweeper = new QuotaSweeper(deps.quota, deps.metrics, deps.logger, 60, async (id) => {
-      if (await abandoned.settle(id)) ended++;
+    const sweeper = abandonedRequestSweeper({
+      ...deps,
+      requests: new RequestsRepo(deps.pool),
+      workflows: client.workflow,
+      intervalS: 60,
+      onEnded: () => ended++,
     });
     return { reclaimed: await sweeper.sweepOnce(tenant), rows_ended: ended };
   } finally {

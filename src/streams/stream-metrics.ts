@@ -5,7 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface StreamMetrics {
   /** Relay writes that failed (the live stream of that attempt is incomplete; PostgreSQL is not). */
   relayErrors: Counter;
-  /** Writes of generated text to the relay (one XADD pipeline each; batched per STREAM_WRITE_INTERVAL_MS). */
+  /** Writes to the relay by GPU workers (one XADD pipeline each; text batched per STREAM_WRITE_INTERVAL_MS). */
   relayWrites: Counter;
   /** Clients currently attached to a request's stream or waiting for its end, by kind. */
   clientsAttached: Gauge<'kind'>;
