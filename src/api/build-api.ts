@@ -13,6 +13,10 @@ import { RequestWebhooks } from '../webhooks/request-webhooks';
 import { WebhooksRepo } from '../webhooks/webhooks-repo';
 import { describeTaskQueue } from '../observability/task-queue-stats';
 import { TemporalWorkflowGateway } from '../inference/workflow-gateway';
+import { cancellingPendingStarts, DeferredStarts } from '../inference/deferred-starts';
+import { InputSealer } from '../inference/sealed-input';
+import { startMetrics } from '../inference/start-metrics';
+import { PendingStartsRepo } from '../requests/pending-starts-repo';
 import type { ModelRegistry } from '../models/model-registry';
 import type { DependencyMonitor } from '../observability/dependency-monitor';
 import type { Logger } from '../observability/logger';
@@ -35,6 +39,13 @@ import { keyCacheMetrics } from './key-cache-metrics';
 import { invalidationChannel, keyInvalidator, subscribeKeyInvalidations } from './key-invalidation';
 import { readinessChecks } from './routes/health-routes';
 
+/** The API's app and what must stop with it (the deferred workflow starts). */
+export interface Api {
+  app: Express;
+  /** Waits for the starts under way; call before closing the clients. */
+  stop(): Promise<void>;
+}
+
 /** Wires the API from its clients; the entry point and the integration tests share this. */
 export function buildApi(
   cfg: Env,
@@ -48,12 +59,21 @@ export function buildApi(
     /** Told the outcome of every readiness check, and probes them in the background. @default none */
     dependencies?: DependencyMonitor;
   },
-): Express {
+): Api {
   const { pool, redis, client, registry, metrics, logger } = deps;
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const workflows = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
+  const temporal = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
     runTimeoutS: cfg.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S,
   });
+  const starts = new DeferredStarts({
+    workflows: temporal,
+    pending: new PendingStartsRepo(pool),
+    sealer: new InputSealer(client.options.loadedDataConverter),
+    metrics: startMetrics(metrics.registry),
+    logger,
+    recoverAfterS: cfg.WORKFLOW_START_RECOVERY_S,
+  });
+  const workflows = cancellingPendingStarts(temporal, starts);
   // Revokes and disables reach every replica's key cache over pub/sub; the TTL is the safety net.
   const keyCache = new ApiKeyCache({ ttlS: cfg.API_KEY_CACHE_TTL_S });
   const keys = {
@@ -72,8 +92,10 @@ export function buildApi(
     metrics,
     logger,
     requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+    starts,
   });
-  return createApp({
+  starts.run();
+  const app = createApp({
     submit,
     idempotent: new IdempotentSubmit({
       store: new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S),
@@ -119,4 +141,5 @@ export function buildApi(
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),
   });
+  return { app, stop: () => starts.stop() };
 }

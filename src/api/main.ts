@@ -21,7 +21,15 @@ async function main(): Promise<void> {
   const redis = createRedis(cfg, 'api', { dependencies });
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
-  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger, dependencies });
+  const api = buildApi(cfg, {
+    pool,
+    redis,
+    client,
+    registry,
+    metrics,
+    logger,
+    dependencies,
+  });
   dependencies.start();
   const queueStats = new QueueStatsExporter({
     connection,
@@ -34,7 +42,7 @@ async function main(): Promise<void> {
     logger,
   });
   queueStats.start();
-  const server = app.listen(cfg.API_PORT, cfg.API_HOST, () =>
+  const server = api.app.listen(cfg.API_PORT, cfg.API_HOST, () =>
     logger.info({ port: cfg.API_PORT, models: registry.names() }, 'api listening'),
   );
   server.keepAliveTimeout = 65_000;
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
     dependencies.stop();
     queueStats.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    await api.stop();
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
   });
 }

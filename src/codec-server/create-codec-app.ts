@@ -1,12 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import type { Payload, PayloadCodec } from '@temporalio/common';
-
-/** A payload as the codec server protocol carries it: metadata values and data in base64. */
-interface JsonPayload {
-  metadata?: Record<string, string> | null;
-  data?: string | null;
-}
+import type { PayloadCodec } from '@temporalio/common';
+import { payloadFromJson, payloadToJson, type JsonPayload } from '../codec/json-payload';
 
 /** Options for {@link createCodecApp}. */
 export interface CodecAppOptions {
@@ -25,24 +20,6 @@ export interface CodecAppOptions {
   trustUiOrigin?: boolean;
   /** Largest request body. @default 4mb (Temporal's default payload size limit is 2 MiB) */
   maxBodyBytes?: number;
-}
-
-const b64 = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('base64');
-
-function fromJson(p: JsonPayload): Payload {
-  return {
-    metadata: Object.fromEntries(
-      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
-    ),
-    data: Buffer.from(p.data ?? '', 'base64'),
-  };
-}
-
-function toJson(p: Payload): JsonPayload {
-  return {
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
-    data: b64(p.data),
-  };
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -111,10 +88,10 @@ export function createCodecApp(opts: CodecAppOptions): Express {
       fail(res, 400, 'invalid_request_error', 'body must be { "payloads": [...] }');
       return;
     }
-    const input = payloads.map((p) => fromJson(p as JsonPayload));
+    const input = payloads.map((p) => payloadFromJson(p as Partial<JsonPayload>));
     try {
       const out = opts.codec ? await opts.codec[op](input) : input;
-      res.json({ payloads: out.map(toJson) });
+      res.json({ payloads: out.map(payloadToJson) });
     } catch (err) {
       fail(res, 400, 'invalid_request_error', (err as Error).message);
     }

@@ -161,6 +161,12 @@ export const envSchema = z
      */
     IDEMPOTENCY_PENDING_STALE_S: z.coerce.number().min(0.1).max(300).default(5),
     /**
+     * Seconds after acceptance from which the API's recovery sweep starts the workflow of a request
+     * whose start did not happen (Temporal was down, or the API stopped right after accepting); the
+     * sweep runs every half of it. @default 5
+     */
+    WORKFLOW_START_RECOVERY_S: z.coerce.number().min(1).max(3600).default(5),
+    /**
      * Deliver webhooks to private, loopback, link-local and cloud metadata addresses too. For
      * development and tests only: it lets a tenant make the workers call internal services. @default false
      */

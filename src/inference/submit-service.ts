@@ -16,6 +16,7 @@ import type { TenantWithLimits } from '../tenants/tenants-repo';
 import { getTokenizer } from '../tokenizer/tokenizer';
 import type { SubmitBody } from '../api/schemas';
 import { inputMetrics, type InputMetrics } from './input-metrics';
+import type { DeferredStarts } from './deferred-starts';
 import type { WorkflowGateway } from './workflow-gateway';
 
 /** Dependencies of {@link SubmitService}. */
@@ -29,6 +30,12 @@ export interface SubmitDeps {
   workflows: WorkflowGateway;
   /** Writes the request row before the workflow starts (patch `admitted-at-accept`). */
   requests: Pick<RequestsRepo, 'insertQueued' | 'finish'>;
+  /**
+   * With it, a request is acknowledged once its row and its sealed workflow input are written, and
+   * the workflow starts right after (see DeferredStarts). Without it, or when PostgreSQL cannot take
+   * the row, the accept waits for the start.
+   */
+  starts?: Pick<DeferredStarts, 'seal' | 'startSoon'>;
   metrics: Metrics;
   logger: Logger;
   /**
@@ -221,12 +228,15 @@ export class SubmitService {
 
   /**
    * Reserves quota, writes the request row, then starts the workflow; throws 429 (quota) or 503
-   * (Temporal down). With the row and the reservation in place the workflow has no admit step (patch
-   * `admitted-at-accept`): its first task only schedules the model call. If PostgreSQL cannot take
-   * the row, the request is still accepted and its workflow admits it once PostgreSQL is back.
+   * (Redis down, or the start failed without the outbox). With the row and the reservation in place the workflow has no admit step (patch
+   * `admitted-at-accept`): its first task only schedules the model call. With deferred starts the
+   * same statement puts the sealed input in the outbox, the request is accepted once it commits, and
+   * the workflow starts right after (a failed start is retried by the recovery sweep). If PostgreSQL
+   * cannot take the row, the accept waits for the start and the workflow admits the request once
+   * PostgreSQL is back.
    */
   async submit(input: InferenceInput): Promise<void> {
-    const { quota, workflows, requests, metrics, logger } = this.deps;
+    const { quota, workflows, requests, logger, starts } = this.deps;
     const ref: ReservationRef = {
       requestId: input.requestId,
       tenantId: input.tenantId,
@@ -234,7 +244,9 @@ export class SubmitService {
     };
     const r = await quota.reserve(ref, input.estimatedTokens);
     if (r.outcome === 'refused') throw this.quotaExceeded(input.tenantId, r, input.estimatedTokens);
-    const rowWritten = await withTimeout(requests.insertQueued(input), this.rowWriteTimeoutMs).then(
+    const admitted: InferenceInput = { ...input, admittedAtAccept: true };
+    const sealed = starts ? await starts.seal(admitted) : undefined;
+    const rowWritten = await withTimeout(requests.insertQueued(input, sealed), this.rowWriteTimeoutMs).then(
       () => true,
       (err: unknown) => {
         // A late insert is harmless: the workflow's admit step inserts the same row if absent.
@@ -245,14 +257,23 @@ export class SubmitService {
         return false;
       },
     );
+    if (rowWritten && starts) {
+      starts.startSoon(admitted);
+      this.accepted(input, 'api');
+      return;
+    }
     try {
-      await workflows.start(rowWritten ? { ...input, admittedAtAccept: true } : input);
+      await workflows.start(rowWritten ? admitted : input);
     } catch (err) {
       // A start that failed on the way back may have started it: then it runs, and it is accepted.
       if (!(await this.startedAnyway(input.requestId))) await this.unqueue(ref, rowWritten, err);
     }
-    this.input.rowWrittenBy.inc({ by: rowWritten ? 'api' : 'workflow' });
-    metrics.requestsAccepted.inc({ tenant: input.tenantId, model: input.model });
+    this.accepted(input, rowWritten ? 'api' : 'workflow');
+  }
+
+  private accepted(input: InferenceInput, rowBy: 'api' | 'workflow'): void {
+    this.input.rowWrittenBy.inc({ by: rowBy });
+    this.deps.metrics.requestsAccepted.inc({ tenant: input.tenantId, model: input.model });
   }
 
   private async startedAnyway(requestId: string): Promise<boolean> {

@@ -54,11 +54,12 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
         args: [input],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         ...(this.opts.runTimeoutS ? { workflowRunTimeout: `${this.opts.runTimeoutS}s` } : {}),
+        // Tenant and model are search attributes (not also a memo: memo payloads go through the
+        // payload codec, two encryptions at each start and two decryptions in the worker).
         typedSearchAttributes: [
           { key: TenantIdKey, value: input.tenantId },
           { key: ModelKey, value: input.model },
         ],
-        memo: { tenantId: input.tenantId, model: input.model },
       });
     } catch (err) {
       // A retried start of the same request id: the workflow exists, which is what we wanted.
@@ -70,11 +71,12 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
   async find(requestId: string): Promise<WorkflowView | undefined> {
     try {
       const d = await this.client.workflow.getHandle(requestId).describe();
-      const memo = (d.memo ?? {}) as { tenantId?: string; model?: string };
-      if (!memo.tenantId || !memo.model) return undefined;
+      const tenantId = d.typedSearchAttributes.get(TenantIdKey);
+      const model = d.typedSearchAttributes.get(ModelKey);
+      if (!tenantId || !model) return undefined;
       const own = d.typedSearchAttributes.get(InferenceStatusKey);
       const status = own && isRequestStatus(own) ? own : (FROM_EXECUTION[d.status.name] ?? 'queued');
-      return { tenantId: memo.tenantId, model: memo.model, startedAt: d.startTime, status };
+      return { tenantId, model, startedAt: d.startTime, status };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;

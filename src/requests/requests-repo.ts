@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/transaction';
+import type { SealedInput } from '../inference/sealed-input';
 import type { ListPosition } from './list-cursor';
 import type { WebhookEvent } from '../webhooks/webhook-events';
 import {
@@ -159,7 +160,7 @@ export interface TargetsOf {
 }
 
 /** SQL list of the terminal statuses (their one definition is TERMINAL_STATUSES). */
-const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
+export const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
 
 /**
  * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and
@@ -168,20 +169,31 @@ const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
 export class RequestsRepo {
   constructor(private readonly pool: Pool) {}
 
-  /** Inserts the request as queued; a repeat is a no-op. */
-  async insertQueued(input: InferenceInput): Promise<void> {
+  /**
+   * Inserts the request as queued; a repeat is a no-op. With `startInput`, the same statement puts
+   * the sealed workflow input in the outbox of starts (PendingStartsRepo) until the workflow starts.
+   */
+  async insertQueued(input: InferenceInput, startInput?: SealedInput): Promise<void> {
+    const insert = `INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens, accepted_at)
+       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`;
+    const values = [
+      input.requestId,
+      input.tenantId,
+      input.model,
+      input.maxTokens,
+      input.promptTokens,
+      input.estimatedTokens,
+      input.acceptedAt,
+    ];
+    if (!startInput) {
+      await this.pool.query(insert, values);
+      return;
+    }
     await this.pool.query(
-      `INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens, accepted_at)
-       VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-      [
-        input.requestId,
-        input.tenantId,
-        input.model,
-        input.maxTokens,
-        input.promptTokens,
-        input.estimatedTokens,
-        input.acceptedAt,
-      ],
+      `WITH request AS (${insert})
+       INSERT INTO pending_starts (request_id, accepted_at, input) VALUES ($1, $7, $8)
+       ON CONFLICT (request_id) DO NOTHING`,
+      [...values, startInput],
     );
   }
 

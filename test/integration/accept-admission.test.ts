@@ -89,6 +89,23 @@ test('PostgreSQL cannot take the row: accepted all the same, the workflow admits
   expect(h.localActivities).toEqual(['admitRequest', 'completeRequest']);
 });
 
+test('a request without its row is found through Temporal: tenant and model from its search attributes', async () => {
+  const { submit } = service({
+    requests: { insertQueued: () => Promise.reject(new Error('connection refused')), finish: async () => [] },
+  });
+  const input = await prepared(s, submit, 'found before its row');
+  await submit.submit(input);
+  const gateway = new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE);
+  expect(await gateway.find(input.requestId)).toEqual({
+    tenantId: s.tenantId,
+    model: 'ref-small',
+    startedAt: expect.any(Date),
+    status: expect.stringMatching(/^(queued|running|completed)$/),
+  });
+  expect(await gateway.find('req_never_started')).toBeUndefined();
+  expect((await s.waitFinished(input.requestId)).status).toBe('completed');
+});
+
 test('the start fails: 503, the reservation is given back and the row ends as failed', async () => {
   const real = new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE);
   const down: WorkflowGateway = {

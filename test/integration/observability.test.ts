@@ -81,6 +81,6 @@ test('every dashboard query returns data from a real Prometheus scraping the sta
     data: { groups: { rules: { name: string; health: string }[] }[] };
   };
   const loaded = rules.data.groups.flatMap((g) => g.rules);
-  expect(loaded.length).toBe(6);
+  expect(loaded.length).toBe(7);
   expect(loaded.filter((r) => r.health !== 'ok')).toEqual([]);
 });

@@ -34,7 +34,7 @@ export async function startApiReplica(s: Stack, o: ApiReplicaOptions): Promise<A
   const pool = createPool({ connectionString: cfg.DATABASE_URL, max: 4 });
   const redis = new Redis(cfg.REDIS_URL);
   const metrics = createMetrics(o.name);
-  const app = buildApi(cfg, {
+  const built = buildApi(cfg, {
     pool,
     redis,
     client: s.client,
@@ -42,12 +42,13 @@ export async function startApiReplica(s: Stack, o: ApiReplicaOptions): Promise<A
     metrics,
     logger: o.logger ?? createLogger({ component: o.name, level: 'silent' }),
   });
-  const { server, url } = await listen(app);
+  const { server, url } = await listen(built.app);
   return {
     url,
     metrics,
     async stop() {
       await closeServer(server);
+      await built.stop();
       await Promise.allSettled([pool.end(), redis.quit()]);
     },
   };

@@ -133,8 +133,8 @@ async function startNode(sh: Shared, withGpu: boolean) {
   if (withGpu) workers.push(await gpuWorker());
   const running = workers.map((w) => w.run());
 
-  const app = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
-  const api = await listen(app);
+  const built = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
+  const api = await listen(built.app);
   return {
     pool,
     redis,
@@ -173,6 +173,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     },
     async stop() {
       await closeServer(api.server);
+      await built.stop();
       workers.forEach((w) => w.shutdown());
       await Promise.allSettled(running);
       await Promise.allSettled([pool.end(), redis.quit(), connection.close(), native.close()]);
