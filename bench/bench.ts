@@ -19,6 +19,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../src/db/pool';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { acceptChart } from './harness/chart';
+import { postgresState, type PostgresState } from './harness/postgres-state';
 import { pidsMatching } from './harness/procs';
 import { runBench, type BenchResult } from './harness/run-bench';
 
@@ -55,9 +56,9 @@ async function ensureStack(): Promise<ChildProcess | undefined> {
   return proc;
 }
 
-function print(r: BenchResult): void {
+function print(r: BenchResult, postgres: PostgresState): void {
   console.log(
-    `\nsetup: ${JSON.stringify(r.setup)}; machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
+    `\nsetup: ${JSON.stringify({ ...r.setup, postgres })}; machine: ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`,
   );
   console.table({
     'ours: end to end': r.end_to_end,
@@ -101,6 +102,13 @@ async function main(): Promise<void> {
       max_in_flight: 100_000,
     });
     await tenants.addApiKey(tenant, apiKey, 'bench');
+    const postgres = await postgresState(pool);
+    console.log(`PostgreSQL: ${JSON.stringify(postgres)}`);
+    if (postgres.autovacuum !== 'on') {
+      console.log(
+        '  autovacuum is off: dead rows of earlier runs pile up and every run costs more than the one before (VACUUM between runs)',
+      );
+    }
     const temporalPids = pidsMatching(/temporal[^ ]* server start-dev/);
     const result = await runBench({
       api: API,
@@ -129,11 +137,14 @@ async function main(): Promise<void> {
       maxTokens: num(env.BENCH_MAX_TOKENS, 16),
       log: (l) => console.log(`- ${l}`),
     });
-    print(result);
+    print(result, postgres);
     const dir = join(ROOT, 'bench-results');
     mkdirSync(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    writeFileSync(join(dir, `bench-${stamp}.json`), JSON.stringify(result, null, 2));
+    writeFileSync(
+      join(dir, `bench-${stamp}.json`),
+      JSON.stringify({ ...result, setup: { ...result.setup, postgres } }, null, 2),
+    );
     writeFileSync(join(dir, `bench-${stamp}-accept.svg`), acceptChart(result.accept_open_loop));
     console.log(`\nwrote bench-results/bench-${stamp}.json and bench-${stamp}-accept.svg`);
   } finally {

@@ -46,11 +46,14 @@ export interface BenchOptions {
 /** The processes the CPU target counts as ours (the Temporal server and the model are not). */
 const OUR_SCOPE = ['api', 'orchestration', 'gpu', 'postgres', 'redis'] as const;
 
+/** Completed calls per second of a phase. */
+const perS = (r: LoadResult): number => r.completed / (r.elapsedMs / 1000);
+
 const summary = (r: LoadResult) => ({
   completed: r.completed,
   errors: r.errors,
   ...(r.errors ? { error_reasons: r.errorReasons } : {}),
-  per_s: round(r.completed / (r.elapsedMs / 1000)),
+  per_s: round(perS(r)),
   p50_ms: round(pct(r.latencies, 50)),
   p99_ms: round(pct(r.latencies, 99)),
   max_ms: round(pct(r.latencies, 100)),
@@ -190,7 +193,6 @@ export async function runBench(o: BenchOptions) {
     bareSpent.temporal += cpuMs(o.temporalPids) - temporal0;
     bareRuns.push(bareRun);
 
-    const perS = (r: LoadResult) => r.completed / (r.elapsedMs / 1000);
     const oursScope = OUR_SCOPE.reduce((n, name) => n + (spent[name] ?? 0), 0);
     pairs.push({
       ours_per_s: round(perS(ours)),

@@ -1,4 +1,5 @@
 import { acceptChart } from '../../bench/harness/chart';
+import { postgresState } from '../../bench/harness/postgres-state';
 import { pidsMatching } from '../../bench/harness/procs';
 import { runBench } from '../../bench/harness/run-bench';
 import { startStack, type Stack } from '../support/stack';
@@ -62,4 +63,17 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.status_get.count).toBeGreaterThan(0);
   expect(r.rss_mib.at_rest.api).toBeGreaterThan(0);
   expect(acceptChart(r.accept_open_loop)).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
+});
+
+test("the benchmark names PostgreSQL's state: autovacuum and the rows of requests, dead ones apart", async () => {
+  expect((await postgresState(s.pool)).autovacuum).toMatch(/^(on|off)$/);
+  await s.waitFinished(await s.submit('counted row', 4));
+  // The statistics reach pg_stat_user_tables within about a second.
+  let state = await postgresState(s.pool);
+  for (let i = 0; i < 30 && state.requests_rows + state.requests_dead_rows === 0; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    state = await postgresState(s.pool);
+  }
+  expect(state.requests_rows + state.requests_dead_rows).toBeGreaterThan(0);
+  expect(Number.isInteger(state.requests_dead_rows)).toBe(true);
 });
