@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
-import { freePorts } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/free-port';
 import { postgresSpec, redisSpec, temporalSpec } from './deps';
 import { answersOk } from './http';
 import type { ChaosOptions } from './options';

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../shared/search-attributes';
+import { freePort } from './free-port';
 
 /** Options for {@link startTemporalDevServer}. */
 export interface DevServerOptions {
@@ -165,28 +165,4 @@ export async function startEphemeralDevServer(
   const address = `127.0.0.1:${port}`;
   await waitForTemporal(address, 60_000, proc);
   return { address, proc };
-}
-
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A tuple of `N` numbers, so `const [a, b] = await freePorts(2)` needs no cast. */
-export type Ports<N extends number, T extends number[] = []> = T['length'] extends N
-  ? T
-  : Ports<N, [...T, number]>;
-
-/** `n` distinct TCP ports nobody listens on right now (one process's ports, or a whole stack's). */
-export async function freePorts<N extends number>(n: N): Promise<Ports<N>> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports] as Ports<N>;
 }

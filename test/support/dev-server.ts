@@ -1,1 +1,2 @@
-export { freePort, startEphemeralDevServer as startDevServer } from '../../src/dev/temporal-dev-server';
+export { freePort } from '../../src/dev/free-port';
+export { startEphemeralDevServer as startDevServer } from '../../src/dev/temporal-dev-server';

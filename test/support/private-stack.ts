@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
-import { freePorts } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/free-port';
 import {
   startPrivatePostgres,
   startPrivateRedis,

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/free-port';
 import type { Stack } from './stack';
 
 const ROOT = join(__dirname, '..', '..');

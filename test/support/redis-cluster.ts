@@ -1,6 +1,6 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { bindable, pickRange } from '../../src/dev/free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,19 +37,13 @@ export function requireRedisServer(): void {
   if (major < 7) throw new Error(`redis-server 7 or later needed for cluster tests, found: ${server.stdout}`);
 }
 
-const canListen = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-
-/** A random port P with P and its cluster bus port P + 10000 both free. */
+/** A random port P with P and its cluster bus port P + 10000 both free, both outside the ephemeral range. */
 async function freeClusterPort(taken: Set<number>): Promise<number> {
+  const [from, to] = pickRange();
   for (;;) {
-    const p = 20000 + Math.floor(Math.random() * 35000);
+    const p = from + Math.floor(Math.random() * (to - 10000 - from));
     if (taken.has(p) || taken.has(p + 10000)) continue;
-    if ((await canListen(p)) && (await canListen(p + 10000))) return p;
+    if ((await bindable(p)) && (await bindable(p + 10000))) return p;
   }
 }
 
