@@ -1,4 +1,4 @@
-import { freePorts } from '../../src/dev/temporal-dev-server';
+import { freePorts } from '../../src/dev/free-port';
 import { dashboardQueries, startPrometheus } from '../support/prometheus';
 import { startPrivateStack, type PrivateStack } from '../support/private-stack';
 
