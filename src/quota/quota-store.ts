@@ -151,8 +151,14 @@ export class QuotaStore {
     return (await this.redis.hget(this.keys.record(tenantId, requestId), 'state')) ?? undefined;
   }
 
-  /** Pushes new limits to an initialised tenant; they apply to the next reservation. */
+  /**
+   * Pushes new limits (already written to PostgreSQL) to Redis; they apply to the next reservation.
+   * The tenant is installed first if Redis does not hold it: otherwise a rebuild in another process
+   * from a PostgreSQL snapshot taken before the change could install the old limits after this call
+   * found nothing to update, and the change would be lost until the next rebuild.
+   */
   async setLimits(tenantId: string, limits: TenantLimits): Promise<void> {
+    await this.rebuildTenant(tenantId);
     const wire = limitsToWire(limits);
     await this.eval(SCRIPTS.setLimits, [this.keys.limits(tenantId)], Object.entries(wire).flat());
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { quotaFixture } from '../support/quota-fixture';
+import { PgQuotaStateSource, type QuotaStateSource } from '../../src/quota/quota-state-source';
 
 type Fixture = Awaited<ReturnType<typeof quotaFixture>>;
 let f: Fixture;
@@ -140,5 +141,33 @@ test('limits changed in PostgreSQL and pushed apply to the next reservation', as
   expect((await f.quota.reserve(ref(f.tenantId), 150)).outcome).toBe('refused');
   const t = await f.tenants.setLimits(f.tenantId, { tokens_per_day: 200 });
   await f.quota.setLimits(f.tenantId, t!.limits);
+  expect((await f.quota.reserve(ref(f.tenantId), 150)).outcome).toBe('reserved');
+});
+
+test('a limits change is not lost to a rebuild from a snapshot taken before it (another process loading the tenant)', async () => {
+  f = await quotaFixture({ tokens_per_day: 100 });
+  // Process A loads the tenant from PostgreSQL (old limits) and is slow to install it in Redis.
+  const real = new PgQuotaStateSource(f.pool);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let snapshotTaken!: () => void;
+  const taken = new Promise<void>((resolve) => (snapshotTaken = resolve));
+  const slow: QuotaStateSource = {
+    async loadTenant(tenantId, rangesFor) {
+      const state = await real.loadTenant(tenantId, rangesFor);
+      snapshotTaken();
+      await gate;
+      return state;
+    },
+  };
+  const a = f.make({ source: slow });
+  const rebuilding = a.rebuildTenant(f.tenantId);
+  await taken;
+  // Meanwhile an operator raises the limit (PUT /admin/tenants/:id/limits in process B).
+  const t = await f.tenants.setLimits(f.tenantId, { tokens_per_day: 200 });
+  await f.quota.setLimits(f.tenantId, t!.limits);
+  open();
+  await rebuilding;
+  expect((await f.quota.status(f.tenantId)).tokens_per_day).toMatchObject({ limit: 200 });
   expect((await f.quota.reserve(ref(f.tenantId), 150)).outcome).toBe('reserved');
 });
