@@ -33,11 +33,18 @@ export function payloadCodec(cfg: Env): EncryptionCodec | undefined {
   });
 }
 
+/** Module of the failure converter: clients and workers require it, the workflow bundle includes it. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
 /**
- * The data converter of every Temporal client and worker (API, workers, CLIs). Only the codec is
- * set: payload conversion inside the workflow sandbox stays the default.
+ * The data converter of every Temporal client and worker (API, workers, CLIs): the payload codec
+ * (when there are keys) and the failure converter that hands failure messages to it. Payload
+ * conversion inside the workflow sandbox stays the default.
  */
 export function createDataConverter(cfg: Env): DataConverter {
   const codec = payloadCodec(cfg);
-  return codec ? { payloadCodecs: [codec] } : {};
+  return {
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+    ...(codec ? { payloadCodecs: [codec] } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { bundleWorkflowCode, type WorkerOptions } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../codec/data-converter';
 
 const WORKFLOWS = require.resolve('../../workflows');
 
@@ -13,7 +14,16 @@ const bundleLogger = {
 };
 
 const bundle = async (): Promise<string> =>
-  withoutSourcesContent((await bundleWorkflowCode({ workflowsPath: WORKFLOWS, logger: bundleLogger })).code);
+  withoutSourcesContent(
+    (
+      await bundleWorkflowCode({
+        workflowsPath: WORKFLOWS,
+        // Workflow failures (failed, cancelled) carry their message encoded, as activity failures do.
+        failureConverterPath: FAILURE_CONVERTER_PATH,
+        logger: bundleLogger,
+      })
+    ).code,
+  );
 
 const MAP_TAG = '//# sourceMappingURL=data:';
 

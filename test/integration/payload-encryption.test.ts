@@ -5,7 +5,7 @@ import { payloadCodec } from '../../src/codec/data-converter';
 import { ENCRYPTED_ENCODING } from '../../src/codec/encryption-codec';
 import type { InferenceInput } from '../../src/shared/types';
 import { Worker } from '@temporalio/worker';
-import { startStack, type Stack } from '../support/stack';
+import { scriptFaults, startStack, type Stack } from '../support/stack';
 
 /**
  * Prompts and outputs never reach Temporal in clear: a request runs through the real stack with
@@ -111,7 +111,49 @@ test('an encrypted history replays with the codec, and fails to replay without i
     ),
   ).resolves.toBeUndefined();
   // Without the key the workflow cannot even read its input: the codec is what makes it replay.
-  await expect(
-    Worker.runReplayHistory({ workflowBundle }, history, 'encrypted-without-codec'),
-  ).rejects.toThrow(/binary\/encrypted|encoding/i);
+  const err = await Worker.runReplayHistory({ workflowBundle }, history, 'encrypted-without-codec').then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  // The task failure's message is itself encoded (src/codec/failure-converter.ts, no codec here:
+  // plain JSON); the replayer prints the start of those bytes, which name the unreadable encoding.
+  const encoded = /encoded_attributes: Some\(\[([A-Za-z0-9+/]+=*)/.exec(err?.message ?? '')?.[1] ?? '';
+  expect(Buffer.from(encoded, 'base64').toString()).toMatch(/Unknown encoding: bi/);
+});
+
+test('failure messages are encrypted too: a failed request shows its error type, not its message, in the raw history', async () => {
+  await scriptFaults(s, [{ kind: 'status', status: 400, count: 1 }]);
+  const id = await s.submit('this request fails', 8);
+  const done = await s.waitFinished(id);
+  expect(done.status).toBe('failed');
+  // The model service's message, as the API reports it (from PostgreSQL).
+  const message = (done.error as { message: string }).message;
+  expect(message).toContain('injected fault');
+  const failed = await s.client.workflow
+    .getHandle(id)
+    .result()
+    .then(
+      () => undefined,
+      (err: Error & { cause?: Error }) => err.cause,
+    );
+  // With the codec the workflow's failure reads as before.
+  expect(failed?.message).toBe(message);
+
+  const history = await plainClient.workflow.getHandle(id).fetchHistory();
+  const text = allText(history).join('\n');
+  expect(text).not.toContain('injected fault');
+  const ev = history.events!;
+  const activityFailure = ev.find((e) => e.activityTaskFailedEventAttributes)!
+    .activityTaskFailedEventAttributes!.failure!;
+  const workflowFailure = ev.find((e) => e.workflowExecutionFailedEventAttributes)!
+    .workflowExecutionFailedEventAttributes!.failure!;
+  for (const f of [activityFailure, workflowFailure]) {
+    // What an operator without the key still sees: that it failed, and with which error type.
+    expect(f.message).toBe('Encoded failure');
+    expect(Buffer.from(f.encodedAttributes!.metadata!.encoding!).toString()).toBe(ENCRYPTED_ENCODING);
+  }
+  expect(workflowFailure.applicationFailureInfo?.type).toBe(
+    done.error && (done.error as { type: string }).type,
+  );
+  expect(workflowFailure.applicationFailureInfo?.nonRetryable).toBe(true);
 });
