@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createDataConverter, payloadCodec } from '../../../src/codec/data-converter';
+import { createDataConverter, FAILURE_CONVERTER_PATH, payloadCodec } from '../../../src/codec/data-converter';
 import { ConfigError, loadConfig } from '../../../src/config/load-config';
 
 const STRONG_TOKEN = 'a3f9c1e07b5d4e2f8a6c9b0d1e2f3a4b5c6d7e8f';
@@ -61,9 +61,11 @@ test('secure by default: production without keys refuses to build a data convert
   expect(problems(() => createDataConverter(cfg))[0]).toMatch(
     /^PAYLOAD_KEYS: is required when APP_ENV=production.*PAYLOAD_ENCRYPTION=off/,
   );
-  // The explicit opt-out, and development without keys: payloads in clear.
-  expect(createDataConverter(prod({ PAYLOAD_ENCRYPTION: 'off' }))).toEqual({});
-  expect(createDataConverter(dev())).toEqual({});
+  // The explicit opt-out, and development without keys: payloads in clear (no codec; the failure
+  // converter still hands failure messages to the codec chain, which is empty).
+  const inClear = { failureConverterPath: FAILURE_CONVERTER_PATH };
+  expect(createDataConverter(prod({ PAYLOAD_ENCRYPTION: 'off' }))).toEqual(inClear);
+  expect(createDataConverter(dev())).toEqual(inClear);
   expect(problems(() => dev({ PAYLOAD_ENCRYPTION: 'on' }))).toEqual([
     'PAYLOAD_KEYS: is required when PAYLOAD_ENCRYPTION=on',
   ]);
