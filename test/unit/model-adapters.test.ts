@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { createModelService } from '../../src/model-service/create-model-service';
 import { KserveV2Adapter } from '../../src/models/kserve-v2-adapter';
 import { ModelCallError } from '../../src/models/model-call-error';
 import { OpenAiAdapter } from '../../src/models/openai-adapter';
@@ -92,4 +94,55 @@ test('connection refused is retryable', async () => {
     type: 'model_unavailable',
     retryable: true,
   });
+});
+
+test('calls share kept-alive connections: sequential calls, error answers included, use one', async () => {
+  const svc = createModelService({ prefillMsPerToken: 0, decodeMsPerToken: 0 });
+  const server = svc.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  let connections = 0;
+  server.on('connection', () => connections++);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const ok = new OpenAiAdapter({ baseUrl: url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+    const refused = new OpenAiAdapter({
+      baseUrl: url,
+      model: 'ref-small',
+      timeoutMs: 2000,
+      tokenizer,
+      headers: { 'x-fault': '503' },
+    });
+    for (let i = 0; i < 3; i++) {
+      const r = await ok.generate(
+        { prompt: `call ${i}`, maxTokens: 4, promptTokens: 2 },
+        { signal: signal() },
+      );
+      expect(r.usage.completion_tokens).toBe(4);
+      await expect(
+        refused.generate({ prompt: 'x', maxTokens: 2, promptTokens: 1 }, { signal: signal() }),
+      ).rejects.toMatchObject({ type: 'model_overloaded' });
+    }
+    expect(connections).toBe(1);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test("a caller's abort mid-stream ends the call at once, as the caller's abort, not a model error", async () => {
+  const slow = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 10_000, tokenizer });
+  const ac = new AbortController();
+  const started = performance.now();
+  const err = await slow
+    .generate(
+      { prompt: 'long', maxTokens: 400, promptTokens: 1 },
+      // 400 tokens at 0.2 ms each would take 80 ms: abort at the first progress report.
+      { signal: ac.signal, onProgress: () => ac.abort() },
+    )
+    .catch((e: unknown) => e);
+  // The caller's own reason (AbortController's DOMException), not a classified model failure.
+  expect(err).not.toBeInstanceOf(ModelCallError);
+  expect((err as Error).name).toBe('AbortError');
+  expect(performance.now() - started).toBeLessThan(5000);
+  expect(ac.signal.aborted).toBe(true);
 });
