@@ -152,6 +152,8 @@ test('the Secret template is documentation: placeholders only, the keys the proc
   const template = readSecretTemplate();
   expect(Object.keys(template.stringData ?? {}).sort()).toEqual([
     'ADMIN_TOKEN',
+    // The codec server (codec-server.yaml) refuses to start without it outside development.
+    'CODEC_SERVER_TOKEN',
     'DATABASE_URL',
     'PAYLOAD_KEYS',
   ]);
@@ -304,4 +306,31 @@ test.each<[string, Break, RegExp]>([
   ],
 ])('a manifest set with %s is caught', (_name, breakIt, expected) => {
   expect(allManifestProblems(changed(base, breakIt)).join('\n')).toMatch(expected);
+});
+
+test('the codec server is deployed: its entry point and port, a Service, ingress on that port only, no egress', () => {
+  const deployment = find(base.docs, 'Deployment', 'inference-codec-server')!;
+  const [c] = containers(deployment);
+  expect(c!.args).toEqual(['dist/src/codec-server/main.js']);
+  const config = parseEnvFile(readFileSync(join(BASE, 'config.env'), 'utf8'));
+  const port = (c!.ports as { name: string; containerPort: number }[]).find((p) => p.name === 'http');
+  expect(port?.containerPort).toBe(Number(config.CODEC_SERVER_PORT));
+  expect(find(base.docs, 'Service', 'inference-codec-server')?.spec.ports[0].targetPort).toBe('http');
+  // Every NetworkPolicy that selects the codec server's pods.
+  const labels = deployment.spec.template.metadata.labels as Record<string, string>;
+  const selecting = base.docs.filter((d) => {
+    if (d.kind !== 'NetworkPolicy') return false;
+    const sel = d.spec.podSelector as {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: { key: string; values: string[] }[];
+    };
+    return (
+      Object.entries(sel.matchLabels ?? {}).every(([k, v]) => labels[k] === v) &&
+      (sel.matchExpressions ?? []).every((e) => e.values.includes(labels[e.key] ?? ''))
+    );
+  });
+  const ingress = selecting.flatMap((d) => (d.spec.ingress ?? []) as { ports?: { port: number }[] }[]);
+  expect(ingress.flatMap((r) => (r.ports ?? []).map((p) => p.port))).toEqual([port!.containerPort]);
+  expect(selecting.some((d) => (d.spec.policyTypes as string[]).includes('Egress'))).toBe(true);
+  expect(selecting.flatMap((d) => d.spec.egress ?? [])).toEqual([]);
 });
