@@ -45,7 +45,8 @@ function post(
       },
       resolve,
     );
-    req.once('error', reject);
+    // Every error is handled, also one after the promise settled: an unhandled 'error' ends the process.
+    req.on('error', reject);
     req.end(body);
   });
 }
