@@ -13,27 +13,16 @@ quietRuntime();
  * against the current workflow code: a change that breaks running workflows fails here first.
  */
 const DIR = join(__dirname, 'histories');
-/**
- * The first released shape's histories lie directly in histories/ (they predate versioning and stay
- * where they were recorded); every later shape and every other workflow type has a folder beside them.
- */
-const FIRST_SHAPE = 'v1';
-const entries = readdirSync(DIR, { withFileTypes: true });
-const shapes = [
-  FIRST_SHAPE,
-  ...entries
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort(),
-];
-const jsonIn = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.json'));
-const files = [
-  ...jsonIn(DIR).map((f) => `${FIRST_SHAPE}/${f}`),
-  ...shapes.slice(1).flatMap((shape) => jsonIn(join(DIR, shape)).map((f) => `${shape}/${f}`)),
-];
-/** Where a history listed as `<shape>/<file>` lies. */
-const pathOf = (f: string): string =>
-  f.startsWith(`${FIRST_SHAPE}/`) ? join(DIR, f.slice(FIRST_SHAPE.length + 1)) : join(DIR, f);
+/** One folder per released workflow shape (v1, v2-…), each with its recorded histories. */
+const shapes = readdirSync(DIR, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+const files = shapes.flatMap((shape) =>
+  readdirSync(join(DIR, shape))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(shape, f)),
+);
 let workflowBundle: { code: string };
 
 beforeAll(async () => {
@@ -46,7 +35,7 @@ interface HistoryJson {
     markerRecordedEventAttributes?: { markerName?: string; details?: Record<string, unknown> };
   }[];
 }
-const load = (f: string): HistoryJson => JSON.parse(readFileSync(pathOf(f), 'utf8')) as HistoryJson;
+const load = (f: string): HistoryJson => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as HistoryJson;
 
 /** Patches in the order they were released: shape v2 introduced the first, v3 the second, … */
 const PATCHES_IN_ORDER = [
