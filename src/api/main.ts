@@ -21,15 +21,7 @@ async function main(): Promise<void> {
   const redis = createRedis(cfg, 'api', { dependencies });
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
-  const api = buildApi(cfg, {
-    pool,
-    redis,
-    client,
-    registry,
-    metrics,
-    logger,
-    dependencies,
-  });
+  const api = buildApi(cfg, { pool, redis, client, registry, metrics, logger, dependencies });
   dependencies.start();
   const queueStats = new QueueStatsExporter({
     connection,

@@ -228,8 +228,9 @@ export class SubmitService {
 
   /**
    * Reserves quota, writes the request row, then starts the workflow; throws 429 (quota) or 503
-   * (Redis down, or the start failed without the outbox). With the row and the reservation in place the workflow has no admit step (patch
-   * `admitted-at-accept`): its first task only schedules the model call. With deferred starts the
+   * (Redis down, or the start failed without the outbox). With the row and the reservation in place
+   * the workflow has no admit step (patch `admitted-at-accept`): its first task only schedules the
+   * model call. With deferred starts the
    * same statement puts the sealed input in the outbox, the request is accepted once it commits, and
    * the workflow starts right after (a failed start is retried by the recovery sweep). If PostgreSQL
    * cannot take the row, the accept waits for the start and the workflow admits the request once
