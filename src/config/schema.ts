@@ -243,6 +243,13 @@ export const envSchema = z
       )
       .default(['http://127.0.0.1:8233', 'http://localhost:8233']),
 
+    /**
+     * `npm start` only: niceness (0-19) of the local stack's background processes (the Temporal dev
+     * server, the workers, the model service, the codec server). The API keeps its priority, so on a
+     * machine the whole stack saturates an accept or a status read does not queue behind workflow
+     * work. 0: every process at one priority. @default 10
+     */
+    STACK_BACKGROUND_NICE: z.coerce.number().int().min(0).max(19).default(10),
     /** Reference model service port. @default 8090 */
     MODEL_SERVICE_PORT: port.default(8090),
     /** Reference model service: concurrent generation slots (like a GPU batch). @default 8 */

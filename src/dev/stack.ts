@@ -12,6 +12,7 @@ import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -110,7 +111,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown(0));
   process.on('SIGTERM', () => shutdown(0));
 
-  const spawnChild = (name: string, file: string, extraEnv: Record<string, string> = {}): ChildProcess => {
+  const spawnChild = (
+    name: string,
+    file: string,
+    role: StackRole,
+    extraEnv: Record<string, string> = {},
+  ): ChildProcess => {
     const log = createWriteStream(join(LOGS, `${name}.log`), { flags: 'a' });
     // STACK_NODE_ARGS: extra node flags for every process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
     // to profile the stack (docs/benchmarks.md); profiles are written when Ctrl-C stops it.
@@ -134,6 +140,7 @@ async function main(): Promise<void> {
       }
     });
     children.push({ name, proc });
+    applyStackPriority(proc, role, cfg.STACK_BACKGROUND_NICE);
     return proc;
   };
 
@@ -169,6 +176,7 @@ async function main(): Promise<void> {
             dataDir: join(DATA, 'temporal'),
             codecEndpoint: codecUrl,
           });
+          applyStackPriority(temporal, 'background', cfg.STACK_BACKGROUND_NICE);
         }
         await waitForTemporal(temporalAddr, 60_000, temporal);
         if (cfg.TEMPORAL_ADDRESS) {
@@ -186,7 +194,7 @@ async function main(): Promise<void> {
       waitHttp(
         `http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}/health`,
         30_000,
-        spawnChild('model-service', 'src/model-service/main.ts'),
+        spawnChild('model-service', 'src/model-service/main.ts', 'background'),
         'model-service',
       ),
     );
@@ -196,7 +204,7 @@ async function main(): Promise<void> {
         waitHttp(
           `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
           90_000,
-          spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', {
+          spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', 'background', {
             ORCHESTRATION_SDK_METRICS_PORT: String(sdkPorts.orchestration),
             WORKFLOW_BUNDLE_PATH: WORKFLOW_BUNDLE,
           }),
@@ -208,7 +216,9 @@ async function main(): Promise<void> {
       waitHttp(
         `http://127.0.0.1:${cfg.GPU_METRICS_PORT}/healthz`,
         60_000,
-        spawnChild('gpu-worker', 'workers/gpu-worker.ts', { GPU_SDK_METRICS_PORT: String(sdkPorts.gpu) }),
+        spawnChild('gpu-worker', 'workers/gpu-worker.ts', 'background', {
+          GPU_SDK_METRICS_PORT: String(sdkPorts.gpu),
+        }),
         'gpu-worker',
       ),
     );
@@ -216,7 +226,7 @@ async function main(): Promise<void> {
       waitHttp(
         `http://127.0.0.1:${cfg.API_PORT}/readyz`,
         60_000,
-        spawnChild('api', 'src/api/main.ts'),
+        spawnChild('api', 'src/api/main.ts', 'interactive'),
         'api',
       ),
     );
@@ -224,7 +234,7 @@ async function main(): Promise<void> {
       waitHttp(
         `${codecUrl}/healthz`,
         30_000,
-        spawnChild('codec-server', 'src/codec-server/main.ts', {
+        spawnChild('codec-server', 'src/codec-server/main.ts', 'background', {
           CODEC_SERVER_HOST: process.env.CODEC_SERVER_HOST || '127.0.0.1',
         }),
         'codec-server',
@@ -248,6 +258,11 @@ Stack ready in ${secs()}.
   Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
   SDK metrics     http://127.0.0.1:${sdkPorts.orchestration}/metrics  http://127.0.0.1:${sdkPorts.gpu}/metrics
   Logs            ${LOGS}/
+  CPU priority    ${
+    cfg.STACK_BACKGROUND_NICE
+      ? `the API first; Temporal, the workers, model and codec servers at nice ${cfg.STACK_BACKGROUND_NICE}`
+      : 'every process alike'
+  } (STACK_BACKGROUND_NICE)
   Tenant demo     API key ${apiKey}
 
 Try it:

@@ -133,3 +133,11 @@ test('REDIS_CLUSTER_NODES: unset means one server; host:port pairs are parsed; a
   ])
     expect(invalidVariables(() => dev({ REDIS_CLUSTER_NODES: bad }))).toEqual(['REDIS_CLUSTER_NODES']);
 });
+
+test('STACK_BACKGROUND_NICE: 10 by default, 0-19 accepted, anything else refused by name', () => {
+  expect(dev().STACK_BACKGROUND_NICE).toBe(10);
+  expect(dev({ STACK_BACKGROUND_NICE: '0' }).STACK_BACKGROUND_NICE).toBe(0);
+  expect(dev({ STACK_BACKGROUND_NICE: '19' }).STACK_BACKGROUND_NICE).toBe(19);
+  for (const bad of ['20', '-1', '2.5', 'low'])
+    expect(invalidVariables(() => dev({ STACK_BACKGROUND_NICE: bad }))).toEqual(['STACK_BACKGROUND_NICE']);
+});
