@@ -3,8 +3,8 @@ import { getPriority, setPriority } from 'node:os';
 
 /**
  * The local stack's processes by what they need from a shared machine. `interactive`: on the path of
- * an answer a client waits for (the API; PostgreSQL and Redis are not the stack's children and keep
- * theirs). `background`: work a client waits for only as throughput (the Temporal server, the
+ * an answer a client waits for (the API; PostgreSQL and Redis, on the same path, keep their
+ * priority). `background`: work a client waits for only as throughput (the Temporal server, the
  * workers, the model service, the codec server), which runs at a lower CPU priority so that on a
  * saturated machine an accept or a status read does not queue behind it. The work is the same; only
  * who gets a free core first changes (docs/benchmarks.md, "CPU priority on one machine").

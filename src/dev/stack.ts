@@ -260,7 +260,7 @@ Stack ready in ${secs()}.
   Logs            ${LOGS}/
   CPU priority    ${
     cfg.STACK_BACKGROUND_NICE
-      ? `the API first; Temporal, the workers, model and codec servers at nice ${cfg.STACK_BACKGROUND_NICE}`
+      ? `the API first, the stack's other processes at nice ${cfg.STACK_BACKGROUND_NICE}`
       : 'every process alike'
   } (STACK_BACKGROUND_NICE)
   Tenant demo     API key ${apiKey}
