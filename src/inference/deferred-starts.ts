@@ -86,7 +86,9 @@ export class DeferredStarts {
       );
     }
     await this.flush();
-    await pending.clearFinished(this.deps.recoverAfterS);
+    const dropped = await pending.clearFinished(this.deps.recoverAfterS);
+    if (dropped)
+      logger.info({ dropped }, 'stored inputs of requests that finished before their start dropped');
     return startedCount;
   }
 

@@ -45,15 +45,23 @@ export class PendingStartsRepo {
 
   /**
    * Drops the outbox entries, accepted over `olderThanS` seconds ago, of requests that finished
-   * before their start was recorded. Bounded by age like {@link older}: a range of the
-   * accepted_at index, not a scan of the table.
+   * before their start was recorded; at most `limit` per call, oldest first. Reads the outbox alone
+   * first (an index range of `accepted_at`, almost always empty) and looks up `requests` only by the
+   * ids it found: a join left to the planner scanned the whole `requests` table at every sweep
+   * when its statistics were stale (38 ms per sweep at 17,000 rows, growing with the table).
    */
-  async clearFinished(olderThanS: number): Promise<number> {
+  async clearFinished(olderThanS: number, limit = 1000): Promise<number> {
+    const { rows } = await this.pool.query<{ request_id: string }>(
+      `SELECT request_id FROM pending_starts
+       WHERE accepted_at < now() - make_interval(secs => $1) ORDER BY accepted_at LIMIT $2`,
+      [olderThanS, limit],
+    );
+    if (!rows.length) return 0;
     const r = await this.pool.query(
       `DELETE FROM pending_starts p USING requests r
-       WHERE p.accepted_at < now() - make_interval(secs => $1)
-         AND r.id = p.request_id AND r.status IN ${TERMINAL}`,
-      [olderThanS],
+       WHERE p.request_id = ANY($1) AND r.id = ANY($1) AND r.id = p.request_id
+         AND r.status IN ${TERMINAL}`,
+      [rows.map((x) => x.request_id)],
     );
     return r.rowCount ?? 0;
   }

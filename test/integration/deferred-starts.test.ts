@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
 import { cancellingPendingStarts, DeferredStarts } from '../../src/inference/deferred-starts';
 import { InputSealer } from '../../src/inference/sealed-input';
 import { startMetrics } from '../../src/inference/start-metrics';
@@ -232,4 +233,21 @@ test('finished requests that still hold an input have it dropped by the sweep', 
     tenantId: s.tenantId,
     acceptedAt: new Date(input.acceptedAt),
   });
+});
+
+test('a sweep with nothing overdue reads the outbox alone, not the requests table', async () => {
+  // The requests table only grows; a sweep every WORKFLOW_START_RECOVERY_S / 2 must cost what the
+  // outbox holds. A join left to the planner scanned all of `requests` at each sweep.
+  const seen: string[] = [];
+  const recording = {
+    query: (text: string, values?: unknown[]) => {
+      seen.push(text);
+      return s.pool.query(text, values);
+    },
+  } as unknown as Pool;
+  const tenYearsS = 10 * 365 * 86_400;
+  await expect(new PendingStartsRepo(recording).clearFinished(tenYearsS)).resolves.toBe(0);
+  expect(seen).toHaveLength(1);
+  expect(seen[0]).toMatch(/FROM pending_starts/);
+  expect(seen[0]).not.toMatch(/requests/);
 });
