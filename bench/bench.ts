@@ -8,7 +8,8 @@
  * TEMPORAL_ADDRESS (127.0.0.1:7233), DATABASE_URL, BENCH_CONCURRENCY (50), BENCH_DURATION_S (60),
  * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_BURST_CLIENTS (50),
  * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16), BENCH_PAIRS (2: ours and the bare baseline alternate, each
- * BENCH_DURATION_S long, so both see the same drift of a shared host).
+ * BENCH_DURATION_S long, so both see the same drift of a shared host), BENCH_STATUS_DURATION_S (20: ours
+ * under the end-to-end load while status GETs are timed, apart from the pairs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -130,6 +131,7 @@ async function main(): Promise<void> {
       concurrency: num(env.BENCH_CONCURRENCY, 50),
       durationS: num(env.BENCH_DURATION_S, 60),
       pairs: num(env.BENCH_PAIRS, 2),
+      statusDurationS: num(env.BENCH_STATUS_DURATION_S, 20),
       rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
       rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
       sequential: num(env.BENCH_SEQUENTIAL, 300),

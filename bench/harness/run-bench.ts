@@ -1,6 +1,7 @@
 import { startBareTemporal } from './bare-temporal';
 import { closedLoop, mergeLoads, openLoop, pct, round, type LoadResult } from './load';
 import { cpuMs, rssMiB } from './procs';
+import { startStatusProber } from './status-prober';
 
 /** CPU ms per pid now, to subtract later: a process started meanwhile counts from zero. */
 const cpuSnapshot = (pids: number[]): Map<number, number> => new Map(pids.map((p) => [p, cpuMs([p])]));
@@ -35,6 +36,12 @@ export interface BenchOptions {
   /** Offered rates of the open-loop accept phase, requests/s, and how long each runs. */
   rates: number[];
   rateDurationS: number;
+  /**
+   * Length of the status phase, s: ours under the end-to-end load while a thread of its own reads
+   * finished requests (GET /v1/inference/:id) every 20 ms. Apart from the pairs, whose throughput
+   * and CPU compare with a baseline that serves no reads.
+   */
+  statusDurationS: number;
   /** Sequential accepts by one client. */
   sequential: number;
   /** Bursts of accepts: `clients` submits at once, `rounds` times, each on a drained system. */
@@ -79,8 +86,11 @@ export async function runBench(o: BenchOptions) {
 
   const rssAtRest = rss();
   log(`accept, one sequential client: ${o.sequential} requests`);
+  /** Requests submitted by the accept phases: finished by the status phase, which reads them. */
+  const ids: string[] = [];
+  const accepted = ({ id }: { id: string }): void => void ids.push(id);
   const sequential = summary(
-    await closedLoop(1, { total: o.sequential }, (i) => submit(`seq ${i}`).then(() => undefined)),
+    await closedLoop(1, { total: o.sequential }, (i) => submit(`seq ${i}`).then(accepted)),
   );
 
   const accept: {
@@ -95,9 +105,7 @@ export async function runBench(o: BenchOptions) {
   }[] = [];
   for (const rate of o.rates) {
     log(`accept, open loop at ${rate}/s for ${o.rateDurationS} s`);
-    const r = await openLoop(rate, o.rateDurationS * 1000, (i) =>
-      submit(`open ${rate} ${i}`).then(() => undefined),
-    );
+    const r = await openLoop(rate, o.rateDurationS * 1000, (i) => submit(`open ${rate} ${i}`).then(accepted));
     accept.push({
       rate,
       p50: round(pct(r.latencies, 50)),
@@ -115,7 +123,7 @@ export async function runBench(o: BenchOptions) {
   const burst = { latencies: [] as number[], errors: 0, errorReasons: {} as Record<string, number> };
   for (let round = 0; round < o.burst.rounds; round++) {
     const r = await closedLoop(o.burst.clients, { total: o.burst.clients }, (i) =>
-      submit(`burst ${round} ${i}`).then(() => undefined),
+      submit(`burst ${round} ${i}`).then(accepted),
     );
     burst.latencies.push(...r.latencies);
     burst.errors += r.errors;
@@ -124,29 +132,15 @@ export async function runBench(o: BenchOptions) {
     await drain(o, headers);
   }
 
-  const ids: string[] = [];
-  const statusLat: number[] = [];
-  /** Status GETs of finished requests, one every 20 ms, while `phase` runs. */
-  const probing = async <T>(phase: Promise<T>): Promise<T> => {
-    let on = true;
-    const prober = (async () => {
-      while (on) {
-        const id = ids[Math.floor(Math.random() * ids.length)];
-        if (id) {
-          const t = performance.now();
-          await fetch(`${o.api}/v1/inference/${id}`, { headers }).then((r) => r.arrayBuffer());
-          statusLat.push(performance.now() - t);
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    try {
-      return await phase;
-    } finally {
-      on = false;
-      await prober;
-    }
-  };
+  log(
+    `status GET under load: ${o.concurrency} clients for ${o.statusDurationS} s (Prefer: wait), a finished request read every 20 ms`,
+  );
+  const prober = startStatusProber({ api: o.api, headers, ids });
+  const statusLoad = await closedLoop(o.concurrency, { durationMs: o.statusDurationS * 1000 }, (i) =>
+    submit(`status ${i}`, 60).then(() => undefined),
+  );
+  const statusLat = await prober.stop();
+
   const cpuSpent: Record<string, number> = {};
   let rssUnderLoad: Record<string, number> = {};
   // The baseline's workers stay up across the pairs (idle pollers while ours runs, as our workers
@@ -167,11 +161,8 @@ export async function runBench(o: BenchOptions) {
     log(`end to end ${k + 1}/${o.pairs}: ours, ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
     const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([name, p]) => [name, cpuSnapshot(p())]));
     if (k === 0) setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
-    const ours = await probing(
-      closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
-        const { id } = await submit(`e2e ${k} ${i}`, 60);
-        ids.push(id);
-      }),
+    const ours = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) =>
+      submit(`e2e ${k} ${i}`, 60).then(() => undefined),
     );
     const spent = Object.fromEntries(
       Object.entries(o.pids).map(([name, p]) => [name, cpuSince(cpu0[name]!, p())]),
@@ -274,10 +265,14 @@ export async function runBench(o: BenchOptions) {
       'ours with temporal': round(ourTotal),
       'bare with temporal': round(bareTotal),
     },
+    /** GET /v1/inference/:id of finished requests while ours serves the end-to-end load. */
     status_get: {
       count: statusLat.length,
       p50_ms: round(pct(statusLat, 50)),
       p99_ms: round(pct(statusLat, 99)),
+      max_ms: round(pct(statusLat, 100)),
+      under_load_per_s: round(perS(statusLoad)),
+      load_errors: statusLoad.errors,
     },
     rss_mib: { at_rest: rssAtRest, under_load: rssUnderLoad },
   };
