@@ -139,7 +139,7 @@ export async function runBench(o: BenchOptions) {
   const statusLoad = await closedLoop(o.concurrency, { durationMs: o.statusDurationS * 1000 }, (i) =>
     submit(`status ${i}`, 60).then(() => undefined),
   );
-  const statusLat = await prober.stop();
+  const { latencies: statusLat, errors: statusErrors } = await prober.stop();
 
   const cpuSpent: Record<string, number> = {};
   let rssUnderLoad: Record<string, number> = {};
@@ -268,6 +268,7 @@ export async function runBench(o: BenchOptions) {
     /** GET /v1/inference/:id of finished requests while ours serves the end-to-end load. */
     status_get: {
       count: statusLat.length,
+      errors: statusErrors,
       p50_ms: round(pct(statusLat, 50)),
       p99_ms: round(pct(statusLat, 99)),
       max_ms: round(pct(statusLat, 100)),

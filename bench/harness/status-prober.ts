@@ -8,36 +8,44 @@ import { Worker } from 'node:worker_threads';
 const PROBER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { url, headers, ids, everyMs } = workerData;
-let on = true;
 const latencies = [];
-parentPort.on('message', () => { on = false; });
+let errors = 0;
+let on = true;
+// Nothing finished to read: no GETs, and the stop is answered at once.
+const idle = ids.length === 0;
+parentPort.on('message', () => {
+  on = false;
+  if (idle) parentPort.postMessage({ latencies, errors });
+});
 (async () => {
-  while (on) {
+  while (on && !idle) {
     const id = ids[Math.floor(Math.random() * ids.length)];
     const t = performance.now();
     try {
       const res = await fetch(url + encodeURIComponent(id), { headers });
       await res.arrayBuffer();
       if (res.ok) latencies.push(performance.now() - t);
+      else errors++;
     } catch {
-      // counted by its absence: the bench reports the GETs that answered
+      errors++;
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  parentPort.postMessage(latencies);
+  if (!idle) parentPort.postMessage({ latencies, errors });
 })();
 `;
 
 /**
  * Status GETs of finished requests (`ids`), one every `everyMs`, from a worker thread, until the
- * returned `stop` is called; `stop` resolves to the latency of each GET that answered 2xx, ms.
+ * returned `stop` is called; `stop` resolves to the latency of each GET that answered 2xx (ms) and
+ * how many did not (an HTTP error or a failed call). No ids: no GETs.
  */
 export function startStatusProber(o: {
   api: string;
   headers: Record<string, string>;
   ids: readonly string[];
   everyMs?: number;
-}): { stop: () => Promise<number[]> } {
+}): { stop: () => Promise<{ latencies: number[]; errors: number }> } {
   const worker = new Worker(PROBER, {
     eval: true,
     workerData: {
@@ -47,16 +55,16 @@ export function startStatusProber(o: {
       everyMs: o.everyMs ?? 20,
     },
   });
-  const done = new Promise<number[]>((resolve, reject) => {
-    worker.once('message', (latencies: number[]) => resolve(latencies));
+  const done = new Promise<{ latencies: number[]; errors: number }>((resolve, reject) => {
+    worker.once('message', resolve);
     worker.once('error', reject);
   });
   return {
     async stop() {
       worker.postMessage('stop');
-      const latencies = await done;
+      const result = await done;
       await worker.terminate();
-      return latencies;
+      return result;
     },
   };
 }

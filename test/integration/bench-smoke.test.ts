@@ -62,7 +62,7 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.cpu_ms_per_request.api).toBeGreaterThan(0);
   expect(r.baseline_bare_temporal.cpu_ms_per_request['client+workers']).toBeGreaterThan(0);
   expect(r.status_get.count).toBeGreaterThan(0);
-  expect(r.status_get).toMatchObject({ load_errors: 0 });
+  expect(r.status_get).toMatchObject({ errors: 0, load_errors: 0 });
   expect(r.status_get.under_load_per_s).toBeGreaterThan(0);
   expect(r.rss_mib.at_rest.api).toBeGreaterThan(0);
   expect(acceptChart(r.accept_open_loop)).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
