@@ -1,7 +1,9 @@
 import type { Pool } from 'pg';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { quotaCorrections } from './quota-metrics';
+import { withTransaction } from '../db/transaction';
+import { ledgerTotals } from './ledger-totals';
+import { quotaAuditSeconds, quotaCorrections } from './quota-metrics';
 import type { QuotaStore } from './quota-store';
 import type { QuotaRedis } from './redis-client';
 import { QUOTA_SCRIPTS } from './scripts';
@@ -56,9 +58,11 @@ interface Measurement {
  */
 export class QuotaAuditor {
   private readonly corrections;
+  private readonly seconds;
 
   constructor(private readonly o: QuotaAuditorOptions) {
     this.corrections = quotaCorrections(o.metrics.registry);
+    this.seconds = quotaAuditSeconds(o.metrics.registry);
   }
 
   private async measure(tenantId: string): Promise<Measurement | undefined> {
@@ -74,7 +78,7 @@ export class QuotaAuditor {
     if (snap[0] !== 'ok') return undefined; // not in Redis: rebuilt from the ledger on first use
     const [, epoch = '', commitSeq = '0', fixSeq = '0', ...counters] = snap;
 
-    const ledger = await Promise.all(buckets.map((b) => this.ledger(tenantId, b)));
+    const ledger = await this.ledger(tenantId, buckets);
     const pending = [...new Set(ledger.flatMap((l) => l.pending.map((p) => p.id)))];
     const counted = await this.countedInSnapshot(tenantId, pending, epoch, Number(commitSeq));
 
@@ -99,26 +103,49 @@ export class QuotaAuditor {
     return { epoch, fixSeq: Number(fixSeq), drift };
   }
 
-  /** Ledger sums of one bucket, and its rows whose Redis commit may be pending. */
-  private async ledger(
+  /**
+   * Ledger sums of each bucket, and its rows whose Redis commit may be pending, in one snapshot (a
+   * row written between the two reads would otherwise look like drift). The sums come from the daily
+   * rollup for whole days (ledgerTotals); the pending rows are found by the index of recent ledger
+   * rows and by the tenant's open requests, so a month costs what its last minutes hold.
+   */
+  private ledger(
     tenantId: string,
-    b: WindowBucket,
-  ): Promise<{ requests: number; tokens: number; pending: { id: string; tokens: number }[] }> {
-    const { rows } = await this.o.pool.query<{
-      n: string;
-      tok: string;
-      pending: { id: string; tokens: number }[] | null;
-    }>(
-      `SELECT count(*) AS n, COALESCE(sum(l.total_tokens), 0) AS tok,
-              json_agg(json_build_object('id', l.request_id, 'tokens', l.total_tokens))
-                FILTER (WHERE l.created_at > now() - make_interval(secs => $4)
-                           OR r.status IN ('queued', 'running')) AS pending
-       FROM usage_ledger l LEFT JOIN requests r ON r.id = l.request_id
-       WHERE l.tenant_id = $1 AND l.window_at >= $2 AND l.window_at < $3`,
-      [tenantId, bucketStart(b), b.resetsAt, RECENT_S],
+    buckets: WindowBucket[],
+  ): Promise<{ requests: number; tokens: number; pending: { id: string; tokens: number }[] }[]> {
+    const from = new Date(Math.min(...buckets.map((b) => bucketStart(b).getTime())));
+    const to = new Date(Math.max(...buckets.map((b) => b.resetsAt.getTime())));
+    return withTransaction(
+      this.o.pool,
+      async (client) => {
+        const { rows } = await client.query<{ id: string; tokens: number; window_at: Date }>(
+          // Materialized: the recent rows by their own index (tenant_id, created_at), never by
+          // filtering every row of the month that the window index would give.
+          `WITH recent AS MATERIALIZED (
+             SELECT request_id, total_tokens, window_at FROM usage_ledger
+             WHERE tenant_id = $1 AND created_at > now() - make_interval(secs => $4))
+           SELECT request_id AS id, total_tokens AS tokens, window_at FROM recent
+           WHERE window_at >= $2 AND window_at < $3
+           UNION
+           SELECT l.request_id, l.total_tokens, l.window_at
+           FROM requests r JOIN usage_ledger l ON l.request_id = r.id
+           WHERE r.tenant_id = $1 AND r.status IN ('queued', 'running')
+             AND l.window_at >= $2 AND l.window_at < $3`,
+          [tenantId, from, to, RECENT_S],
+        );
+        const out = [];
+        for (const b of buckets) {
+          const start = bucketStart(b);
+          const totals = await ledgerTotals(client, tenantId, start, b.resetsAt);
+          const pending = rows
+            .filter((r) => r.window_at >= start && r.window_at < b.resetsAt)
+            .map((r) => ({ id: r.id, tokens: r.tokens }));
+          out.push({ ...totals, pending });
+        }
+        return out;
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
     );
-    const r = rows[0]!;
-    return { requests: Number(r.n), tokens: Number(r.tok), pending: r.pending ?? [] };
   }
 
   /**
@@ -165,6 +192,15 @@ export class QuotaAuditor {
 
   /** Audits one tenant; with `fix`, corrects drift that is still the same after a short delay. */
   async audit(tenantId: string, fix: boolean): Promise<BucketDrift[]> {
+    const end = this.seconds.startTimer();
+    try {
+      return await this.auditOnce(tenantId, fix);
+    } finally {
+      end();
+    }
+  }
+
+  private async auditOnce(tenantId: string, fix: boolean): Promise<BucketDrift[]> {
     const first = await this.measure(tenantId);
     if (!first) return [];
     let drift = first.drift;

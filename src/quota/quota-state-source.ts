@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/transaction';
+import { ledgerTotals } from './ledger-totals';
 import type { TenantLimits } from '../tenants/limits';
 import { TenantsRepo } from '../tenants/tenants-repo';
 
@@ -67,15 +68,7 @@ export class PgQuotaStateSource implements QuotaStateSource {
         }));
         const usage = new Map<string, LedgerBucketUsage>();
         for (const r of rangesFor(openRequests)) {
-          const { rows } = await client.query<{ requests: string; tokens: string }>(
-            `SELECT count(*) AS requests, COALESCE(sum(total_tokens), 0) AS tokens FROM usage_ledger
-             WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3`,
-            [tenantId, r.from, r.to],
-          );
-          usage.set(r.key, {
-            requests: Number(rows[0]?.requests ?? 0),
-            tokens: Number(rows[0]?.tokens ?? 0),
-          });
+          usage.set(r.key, await ledgerTotals(client, tenantId, r.from, r.to));
         }
         return { limits: tenant.limits, usage, open: openRequests };
       },
