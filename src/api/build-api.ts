@@ -109,7 +109,7 @@ export function buildApi(
     webhooks: new RequestWebhooks(new WebhooksRepo(pool), webhookPolicy(cfg)),
     requests: new RequestsRepo(pool),
     tenants: new TenantsRepo(pool),
-    follower: createFollower(createTokenRelay(cfg, redis)),
+    follower: createFollower(createTokenRelay(cfg, redis), metrics.registry),
     streamMetrics: streamMetrics(metrics.registry),
     // A non-streaming OpenAI-style call waits as long as its request may run.
     waitMaxMs: (cfg.REQUEST_DEADLINE_S + 30) * 1000,

@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type { Env } from '../config/schema';
 import { RequestFollower } from './request-follower';
+import { streamMetrics } from './stream-metrics';
 import { TokenRelay } from './token-relay';
 
 /** The token relay of a process, on its Redis, with the configured retention and write interval. */
@@ -14,6 +16,6 @@ export function createTokenRelay(cfg: Env, redis: Redis | Cluster): TokenRelay {
 }
 
 /** What the API uses to follow requests: the relay and a follower over it. */
-export function createFollower(relay: TokenRelay): RequestFollower {
-  return new RequestFollower({ relay });
+export function createFollower(relay: TokenRelay, registry: Registry): RequestFollower {
+  return new RequestFollower({ relay, idleChecks: streamMetrics(registry).idleChecks });
 }

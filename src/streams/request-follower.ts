@@ -25,13 +25,41 @@ export interface EndOptions extends Omit<FollowOptions, 'afterId'> {
 /**
  * Follows one request until it is terminal: its token stream ({@link follow}) or only its end
  * ({@link end}). The `final` entry the orchestration worker appends ends it at once; when the stream
- * is idle (no entry for `idleCheckMs`) PostgreSQL is asked, so a request that finished before the
+ * is idle (no entry for `idleCheckMs`, doubling while it stays idle, up to `maxIdleCheckMs`) PostgreSQL is asked, so a request that finished before the
  * client came, whose stream expired, or whose `final` write was lost still ends. Each follower holds
  * a Redis connection of its own while it follows (blocking XREAD), taken from and given back to the
  * relay's idle readers.
  */
 export class RequestFollower {
-  constructor(private readonly o: { relay: TokenRelay; idleCheckMs?: number }) {}
+  constructor(
+    private readonly o: {
+      relay: TokenRelay;
+      /** Idle time before the first PostgreSQL check. @default 1000 */
+      idleCheckMs?: number;
+      /**
+       * Each check that finds the request still open doubles the idle time, up to this, so a client
+       * waiting long in the queue asks PostgreSQL a few times, not once a second (10,000 waiting
+       * clients were 10,000 reads/s); an end whose signal was lost is seen within this. @default 8000
+       */
+      maxIdleCheckMs?: number;
+      /** Counts the PostgreSQL checks (`inference_wait_idle_checks_total`). */
+      idleChecks?: { inc(): void };
+    },
+  ) {}
+
+  private get firstIdle(): number {
+    return this.o.idleCheckMs ?? 1000;
+  }
+
+  private nextIdle(block: number | undefined): number {
+    const max = Math.max(this.firstIdle, this.o.maxIdleCheckMs ?? 8000);
+    return block === undefined ? this.firstIdle : Math.min(max, block * 2);
+  }
+
+  private async check<T>(terminalStatus: () => Promise<T>): Promise<T> {
+    this.o.idleChecks?.inc();
+    return terminalStatus();
+  }
 
   async *follow(requestId: string, opts: FollowOptions): AsyncGenerator<RelayEntry> {
     const { relay } = this.o;
@@ -47,7 +75,7 @@ export class RequestFollower {
           if (e.event.type === 'final') return;
         }
         if (entries.length === 0) {
-          const status = await opts.terminalStatus();
+          const status = await this.check(opts.terminalStatus);
           if (status) {
             // The final entry may have landed between the read and the check: read what is left.
             for (const e of await relay.read(requestId, after, undefined, reader.redis)) {
@@ -58,8 +86,11 @@ export class RequestFollower {
             yield { id: after, event: { type: 'final', status } };
             return;
           }
+          // Still open and silent: wait longer before asking again.
+          block = this.nextIdle(block);
+        } else {
+          block = this.firstIdle;
         }
-        block = this.o.idleCheckMs ?? 1000;
       }
     } catch (err) {
       if (!opts.signal.aborted) throw err;
@@ -69,22 +100,21 @@ export class RequestFollower {
   }
 
   /**
-   * Waits for the request's end without reading its tokens: one blocking read of its end signal
-   * (written with `final`) per `idleCheckMs`, then PostgreSQL, so an end whose signal was lost, or
+   * Waits for the request's end without reading its tokens: a blocking read of its end signal
+   * (written with `final`) for `idleCheckMs`, doubling up to `maxIdleCheckMs`, then PostgreSQL, so an end whose signal was lost, or
    * was announced by a worker that writes no end signal, still ends the wait. Resolves to the
    * terminal status and what told it, or undefined once `signal` ends the wait.
    */
   async end(requestId: string, opts: EndOptions): Promise<WaitEnd | undefined> {
-    const idle = this.o.idleCheckMs ?? 1000;
     const reader = this.take(opts.signal);
-    let block = opts.fresh ? idle : undefined;
+    let block = opts.fresh ? this.firstIdle : undefined;
     try {
       while (!opts.signal.aborted) {
         const signalled = await this.o.relay.readEnd(requestId, block, reader.redis);
         if (signalled) return { status: signalled, by: 'signal' };
-        const status = await opts.terminalStatus();
+        const status = await this.check(opts.terminalStatus);
         if (status) return { status, by: 'postgres' };
-        block = idle;
+        block = this.nextIdle(block);
       }
     } catch (err) {
       if (!opts.signal.aborted) throw err;

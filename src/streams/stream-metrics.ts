@@ -13,6 +13,8 @@ export interface StreamMetrics {
   disconnectCancels: Counter<'endpoint'>;
   /** Waits that saw their request end, by what told them: `signal` (Redis) or `postgres` (idle check). */
   waitEnds: Counter<'by'>;
+  /** PostgreSQL checks of followers whose request's stream stayed idle (backing off to 8 s). */
+  idleChecks: Counter;
 }
 
 /** The stream metrics on `registry`, created on first use (one set per registry). */
@@ -43,6 +45,11 @@ export const streamMetrics: (registry: Registry) => StreamMetrics = perRegistry(
     name: 'inference_wait_ends_total',
     help: 'Sync waits that saw their request end, by what told them: signal (the Redis end signal) or postgres (the idle check: a lost signal, or a worker that writes none)',
     labelNames: ['by'],
+    ...r,
+  }),
+  idleChecks: new Counter({
+    name: 'inference_wait_idle_checks_total',
+    help: 'PostgreSQL reads of streaming and waiting clients whose request stayed silent (after 1 s, then doubling up to 8 s per client)',
     ...r,
   }),
 }));

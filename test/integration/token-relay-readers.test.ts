@@ -127,3 +127,66 @@ describe('waiting for the end only', () => {
     );
   });
 });
+
+describe('idle checks back off while the request stays silent', () => {
+  const own = new Redis(url);
+  const relay = new TokenRelay({ redis: own, prefix: `${name}-idle` });
+  afterAll(async () => {
+    await own.quit();
+  });
+  /** terminalStatus that answers `status` on the `n`th call; records when each call came. */
+  const askedAt = (n: number, status = 'completed') => {
+    const at: number[] = [];
+    const ask = async (): Promise<string | undefined> => {
+      at.push(performance.now());
+      return at.length >= n ? status : undefined;
+    };
+    const gaps = () => at.slice(1).map((t, i) => t - at[i]!);
+    return { at, ask, gaps };
+  };
+
+  test('a wait asks PostgreSQL after 1x, 2x, 4x the first idle time, then at the cap', async () => {
+    let counted = 0;
+    const follower = new RequestFollower({
+      relay,
+      idleCheckMs: 50,
+      maxIdleCheckMs: 200,
+      idleChecks: { inc: () => void counted++ },
+    });
+    const pg = askedAt(6);
+    const end = await follower.end('silent', {
+      signal: new AbortController().signal,
+      terminalStatus: pg.ask,
+      fresh: true,
+    });
+    expect(end).toEqual({ status: 'completed', by: 'postgres' });
+    expect(counted).toBe(6);
+    // Each check follows a blocking read of that length: 100, 200, 200, 200 ms between them.
+    const gaps = pg.gaps();
+    [100, 200, 200, 200, 200].forEach((ms, i) => expect(gaps[i]).toBeGreaterThanOrEqual(ms * 0.9));
+    expect(gaps[0]!).toBeLessThan(gaps[1]! * 0.8);
+  });
+
+  test('a stream that sends something is checked after the first idle time again', async () => {
+    const follower = new RequestFollower({ relay, idleCheckMs: 50, maxIdleCheckMs: 400 });
+    const pg = askedAt(6);
+    const seen: string[] = [];
+    const following = (async () => {
+      for await (const e of follower.follow('bursty', {
+        signal: new AbortController().signal,
+        terminalStatus: pg.ask,
+      }))
+        seen.push(e.event.type);
+    })();
+    // Silent until the fourth check (gaps 50, 100, 200 ms), then one token.
+    while (pg.at.length < 4) await new Promise((r) => setTimeout(r, 10));
+    await relay.append('bursty', [{ type: 'text', attempt: 1, text: 'x' }]);
+    await following;
+    expect(seen).toEqual(['text', 'final']);
+    const gaps = pg.gaps();
+    expect(gaps[2]).toBeGreaterThanOrEqual(180); // backed off to 200 ms
+    // After the token the idle time starts again at 50 ms (100 ms next), not at the 400 ms cap.
+    expect(gaps[3]).toBeLessThan(150);
+    expect(gaps[4]).toBeLessThan(150);
+  });
+});
