@@ -1,9 +1,4 @@
-import type { QueryResultRow } from 'pg';
-
-/** A pool, a client or a transaction's client: anything that runs one statement. */
-export interface Queryable {
-  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
-}
+import type { Pool, PoolClient } from 'pg';
 
 /** Requests and tokens the ledger holds for a tenant in a range of acceptance times. */
 export interface LedgerTotals {
@@ -22,7 +17,7 @@ const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
  * the month. Within one snapshot the answer equals summing the ledger itself.
  */
 export async function ledgerTotals(
-  q: Queryable,
+  q: Pool | PoolClient,
   tenantId: string,
   from: Date,
   to: Date,
