@@ -134,59 +134,61 @@ describe('idle checks back off while the request stays silent', () => {
   afterAll(async () => {
     await own.quit();
   });
-  /** terminalStatus that answers `status` on the `n`th call; records when each call came. */
-  const askedAt = (n: number, status = 'completed') => {
-    const at: number[] = [];
-    const ask = async (): Promise<string | undefined> => {
-      at.push(performance.now());
-      return at.length >= n ? status : undefined;
+  /** The relay, recording how long each of the follower's reads blocks (undefined: not at all). */
+  const recording = (beforeRead?: (reads: number) => Promise<void>) => {
+    const blocks: (number | undefined)[] = [];
+    const spy = Object.create(relay) as TokenRelay;
+    spy.read = async (id, after, block, redis) => {
+      blocks.push(block);
+      await beforeRead?.(blocks.length);
+      return relay.read(id, after, block, redis);
     };
-    const gaps = () => at.slice(1).map((t, i) => t - at[i]!);
-    return { at, ask, gaps };
+    spy.readEnd = (id, block, redis) => {
+      blocks.push(block);
+      return relay.readEnd(id, block, redis);
+    };
+    return { spy, blocks };
+  };
+  /** terminalStatus that answers `completed` on the `n`th call. */
+  const terminalOn = (n: number) => {
+    let asked = 0;
+    return async (): Promise<string | undefined> => (++asked >= n ? 'completed' : undefined);
   };
 
-  test('a wait asks PostgreSQL after 1x, 2x, 4x the first idle time, then at the cap', async () => {
+  test('a wait blocks 1x, 2x, 4x the first idle time, then the cap, between its PostgreSQL checks', async () => {
+    const { spy, blocks } = recording();
     let counted = 0;
     const follower = new RequestFollower({
-      relay,
+      relay: spy,
       idleCheckMs: 50,
       maxIdleCheckMs: 200,
       idleChecks: { inc: () => void counted++ },
     });
-    const pg = askedAt(6);
     const end = await follower.end('silent', {
       signal: new AbortController().signal,
-      terminalStatus: pg.ask,
+      terminalStatus: terminalOn(6),
       fresh: true,
     });
     expect(end).toEqual({ status: 'completed', by: 'postgres' });
     expect(counted).toBe(6);
-    // Each check follows a blocking read of that length: 100, 200, 200, 200 ms between them.
-    const gaps = pg.gaps();
-    [100, 200, 200, 200, 200].forEach((ms, i) => expect(gaps[i]).toBeGreaterThanOrEqual(ms * 0.9));
-    expect(gaps[0]!).toBeLessThan(gaps[1]! * 0.8);
+    expect(blocks).toEqual([50, 100, 200, 200, 200, 200]);
   });
 
-  test('a stream that sends something is checked after the first idle time again', async () => {
-    const follower = new RequestFollower({ relay, idleCheckMs: 50, maxIdleCheckMs: 400 });
-    const pg = askedAt(6);
+  test('a stream that sends something goes back to the first idle time', async () => {
+    // The token lands just before the fifth read, the one that would block 400 ms.
+    const { spy, blocks } = recording(async (reads) => {
+      if (reads === 5) await relay.append('bursty', [{ type: 'text', attempt: 1, text: 'x' }]);
+    });
+    const follower = new RequestFollower({ relay: spy, idleCheckMs: 50, maxIdleCheckMs: 400 });
     const seen: string[] = [];
-    const following = (async () => {
-      for await (const e of follower.follow('bursty', {
-        signal: new AbortController().signal,
-        terminalStatus: pg.ask,
-      }))
-        seen.push(e.event.type);
-    })();
-    // Silent until the fourth check (gaps 50, 100, 200 ms), then one token.
-    while (pg.at.length < 4) await new Promise((r) => setTimeout(r, 10));
-    await relay.append('bursty', [{ type: 'text', attempt: 1, text: 'x' }]);
-    await following;
+    for await (const e of follower.follow('bursty', {
+      signal: new AbortController().signal,
+      terminalStatus: terminalOn(6),
+    }))
+      seen.push(e.event.type);
     expect(seen).toEqual(['text', 'final']);
-    const gaps = pg.gaps();
-    expect(gaps[2]).toBeGreaterThanOrEqual(180); // backed off to 200 ms
-    // After the token the idle time starts again at 50 ms (100 ms next), not at the 400 ms cap.
-    expect(gaps[3]).toBeLessThan(150);
-    expect(gaps[4]).toBeLessThan(150);
+    // First read at once, then 50, 100, 200, 400 (the token), 50 and 100 again, and a last read
+    // (at once) of what landed before the final check.
+    expect(blocks).toEqual([undefined, 50, 100, 200, 400, 50, 100, undefined]);
   });
 });
