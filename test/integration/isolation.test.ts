@@ -122,8 +122,12 @@ async function finished(key: string, id: string): Promise<any> {
 /** What the tenant can see of its own usage and quota (the windows' used/reserved counters). */
 async function account(key: string): Promise<unknown> {
   const q = (await call(key, 'GET', '/v1/quota')).body.limits as Record<string, Record<string, unknown>>;
+  // Not the minute window: it empties at each minute's turn, which may fall between two reads
+  // (requests_per_day counts the same requests).
   const used = Object.fromEntries(
-    Object.entries(q).map(([k, v]) => [k, { used: v.used, reserved: v.reserved }]),
+    Object.entries(q)
+      .filter(([k]) => k !== 'requests_per_minute')
+      .map(([k, v]) => [k, { used: v.used, reserved: v.reserved }]),
   );
   const usage = (await call(key, 'GET', '/v1/usage?group_by=day,model')).body;
   const ids = async (path: string): Promise<string[]> =>
