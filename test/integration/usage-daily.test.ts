@@ -4,6 +4,7 @@ import { createMetrics } from '../../src/observability/metrics';
 import { ledgerTotals } from '../../src/quota/ledger-totals';
 import { QuotaAuditor } from '../../src/quota/quota-audit';
 import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
+import { UsageRepo } from '../../src/requests/usage-repo';
 import { countingReads } from '../support/ledger-reads';
 import { quotaFixture } from '../support/quota-fixture';
 
@@ -26,13 +27,15 @@ async function bulkLedger(
     `WITH r AS (
        INSERT INTO requests (id, tenant_id, model, status, max_tokens, prompt_tokens, estimated_tokens,
                              total_tokens, completion_tokens, accepted_at)
-       SELECT 'inf_' || $2 || '_' || i, $1, 'm', 'completed', 10, 0, 1 + i % 7, 1 + i % 7, 1 + i % 7,
+       SELECT 'inf_' || $2 || '_' || i, $1, CASE WHEN i % 3 = 0 THEN 'm2' ELSE 'm' END, 'completed', 10,
+              i % 5, 1 + i % 5 + i % 7, 1 + i % 5 + i % 7, 1 + i % 7,
               ${first} + make_interval(secs => i * $4)
        FROM generate_series(0, $3 - 1) i
-       RETURNING id, tenant_id, total_tokens, accepted_at)
+       RETURNING id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, accepted_at)
      INSERT INTO usage_ledger (request_id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens,
                                window_at, created_at)
-     SELECT id, tenant_id, 'm', 0, total_tokens, total_tokens, accepted_at, ${createdAt} FROM r`,
+     SELECT id, tenant_id, model, prompt_tokens, completion_tokens, total_tokens, accepted_at, ${createdAt}
+     FROM r`,
     [tenant, tag, n, stepS],
   );
 }
@@ -53,7 +56,8 @@ test('the daily rollup follows every insert, update and delete of the ledger', a
   await bulkLedger(f.tenantId, 400, `'2026-10-29T05:00:00Z'::timestamptz`, 17 * 60);
   await bulkLedger(other, 400, `'2026-10-30T23:00:00Z'::timestamptz`, 13 * 60);
   await f.pool.query(
-    `UPDATE usage_ledger SET total_tokens = total_tokens + 100, completion_tokens = completion_tokens + 100
+    `UPDATE usage_ledger SET total_tokens = total_tokens + 100, completion_tokens = completion_tokens + 100,
+       model = 'm3'
      WHERE request_id IN (SELECT request_id FROM usage_ledger WHERE tenant_id = $1 ORDER BY id LIMIT 3)`,
     [f.tenantId],
   );
@@ -63,14 +67,16 @@ test('the daily rollup follows every insert, update and delete of the ledger', a
     [other],
   );
   const compare = `
-    SELECT tenant_id, day::text, sum(requests)::int AS requests, sum(tokens)::int AS tokens
-    FROM usage_daily WHERE tenant_id = ANY($1) GROUP BY 1, 2 HAVING sum(requests) > 0 ORDER BY 1, 2`;
+    SELECT tenant_id, day::text, model, sum(requests)::int AS requests, sum(prompt_tokens)::int AS prompt,
+           sum(completion_tokens)::int AS completion, sum(total_tokens)::int AS tokens
+    FROM usage_daily WHERE tenant_id = ANY($1) GROUP BY 1, 2, 3 HAVING sum(requests) > 0 ORDER BY 1, 2, 3`;
   const fromLedger = `
-    SELECT tenant_id, (window_at AT TIME ZONE 'UTC')::date::text AS day, count(*)::int AS requests,
+    SELECT tenant_id, (window_at AT TIME ZONE 'UTC')::date::text AS day, model, count(*)::int AS requests,
+           sum(prompt_tokens)::int AS prompt, sum(completion_tokens)::int AS completion,
            sum(total_tokens)::int AS tokens
-    FROM usage_ledger WHERE tenant_id = ANY($1) GROUP BY 1, 2 ORDER BY 1, 2`;
+    FROM usage_ledger WHERE tenant_id = ANY($1) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`;
   const rollup = (await f.pool.query(compare, [[f.tenantId, other]])).rows;
-  expect(rollup.length).toBeGreaterThanOrEqual(10);
+  expect(rollup.length).toBeGreaterThanOrEqual(20);
   expect(rollup).toEqual((await f.pool.query(fromLedger, [[f.tenantId, other]])).rows);
 });
 
@@ -150,4 +156,50 @@ test("the audit and the rebuild read the ledger's last minutes, not the month", 
   await f.ledgerRow(f.tenantId, `inf_${randomBytes(8).toString('hex')}`, 5, new Date());
   const after = await auditor.audit(f.tenantId, false);
   expect(after.find((d) => d.window === 'day')).toMatchObject({ tokensDrift: 5, requestsDrift: 1 });
+});
+
+test('the usage API sums agree with the ledger and read only its partial days', async () => {
+  f = await quotaFixture({ tokens_per_day: 1_000_000 });
+  await bulkLedger(f.tenantId, 2000, `'2026-08-30T09:00:00Z'::timestamptz`, 29 * 60);
+  const direct = async (from: Date, to: Date, groupBy: string[]) => {
+    const by = groupBy.map((_, i) => i + 1).join(', ');
+    const { rows } = await f.pool.query<Record<string, string>>(
+      `SELECT ${groupBy.join(', ')}, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
+              sum(completion_tokens) AS completion_tokens, sum(total_tokens) AS total_tokens
+       FROM (SELECT to_char(window_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, * FROM usage_ledger) l
+       WHERE tenant_id = $1 AND window_at >= $2 AND window_at < $3 GROUP BY ${by} ORDER BY ${by}`,
+      [f.tenantId, from, to],
+    );
+    return rows.map((r) => ({
+      ...r,
+      requests: Number(r.requests),
+      prompt_tokens: Number(r.prompt_tokens),
+      completion_tokens: Number(r.completion_tokens),
+      total_tokens: Number(r.total_tokens),
+    }));
+  };
+  const reads = countingReads(f.pool, 'usage_ledger');
+  const usage = new UsageRepo(reads.pool);
+  // Partial days at both ends, 40 days in all.
+  const from = new Date('2026-08-30T11:30:00Z');
+  const to = new Date('2026-10-08T17:45:00Z');
+  const byDayModel = await usage.query({ tenantId: f.tenantId, from, to, groupBy: ['day', 'model'] });
+  expect(byDayModel.length).toBeGreaterThan(60);
+  expect(byDayModel).toEqual(await direct(from, to, ['day', 'model']));
+  // Two partial days (about 50 rows each), not the 2,000 rows of the range.
+  expect(reads.read()).toBeLessThan(200);
+  const byModel = await usage.query({ tenantId: f.tenantId, from, to, groupBy: ['model'] });
+  const sum = (rows: { requests: number }[]) => rows.reduce((n, r) => n + r.requests, 0);
+  expect(byModel.map((r) => r.model)).toEqual(['m', 'm2']);
+  expect(sum(byModel)).toBe(sum(byDayModel));
+  // Within one day: the ledger alone.
+  const hour = await usage.query({
+    tenantId: f.tenantId,
+    from: new Date('2026-09-02T10:00:00Z'),
+    to: new Date('2026-09-02T11:00:00Z'),
+    groupBy: ['day'],
+  });
+  expect(hour).toEqual(
+    await direct(new Date('2026-09-02T10:00:00Z'), new Date('2026-09-02T11:00:00Z'), ['day']),
+  );
 });
