@@ -25,8 +25,9 @@ export interface EndOptions extends Omit<FollowOptions, 'afterId'> {
 /**
  * Follows one request until it is terminal: its token stream ({@link follow}) or only its end
  * ({@link end}). The `final` entry the orchestration worker appends ends it at once; when the stream
- * is idle (no entry for `idleCheckMs`, doubling while it stays idle, up to `maxIdleCheckMs`) PostgreSQL is asked, so a request that finished before the
- * client came, whose stream expired, or whose `final` write was lost still ends. Each follower holds
+ * is idle (no entry for `idleCheckMs`, doubling while it stays idle, up to `maxIdleCheckMs`)
+ * PostgreSQL is asked, so a request that finished before the client came, whose stream expired, or
+ * whose `final` write was lost still ends. Each follower holds
  * a Redis connection of its own while it follows (blocking XREAD), taken from and given back to the
  * relay's idle readers.
  */
