@@ -1,14 +1,8 @@
 import type { Pool } from 'pg';
 import { withTransaction } from '../db/transaction';
-import { ledgerTotals } from './ledger-totals';
+import { ledgerTotals, type LedgerTotals } from './ledger-totals';
 import type { TenantLimits } from '../tenants/limits';
 import { TenantsRepo } from '../tenants/tenants-repo';
-
-/** Usage of one window bucket according to the ledger. */
-export interface LedgerBucketUsage {
-  requests: number;
-  tokens: number;
-}
 
 /** A request PostgreSQL knows as accepted but not finished: it holds a reservation. */
 export interface OpenRequest {
@@ -34,7 +28,7 @@ export interface LedgerRange {
 
 export interface TenantState {
   limits: TenantLimits;
-  usage: Map<string, LedgerBucketUsage>;
+  usage: Map<string, LedgerTotals>;
   open: OpenRequest[];
 }
 
@@ -66,7 +60,7 @@ export class PgQuotaStateSource implements QuotaStateSource {
           estimatedTokens: r.estimated_tokens,
           acceptedAt: r.accepted_at,
         }));
-        const usage = new Map<string, LedgerBucketUsage>();
+        const usage = new Map<string, LedgerTotals>();
         for (const r of rangesFor(openRequests)) {
           usage.set(r.key, await ledgerTotals(client, tenantId, r.from, r.to));
         }
