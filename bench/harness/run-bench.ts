@@ -1,4 +1,5 @@
 import { startBareTemporal } from './bare-temporal';
+import { httpCall, httpJson } from './http-client';
 import { closedLoop, mergeLoads, openLoop, pct, round, type LoadResult } from './load';
 import { cpuMs, rssMiB } from './procs';
 import { startStatusProber } from './status-prober';
@@ -71,12 +72,15 @@ export async function runBench(o: BenchOptions) {
   const log = o.log ?? (() => undefined);
   const headers = { authorization: `Bearer ${o.apiKey}`, 'content-type': 'application/json' };
   const submit = async (prompt: string, wait?: number): Promise<{ id: string; status: number }> => {
-    const res = await fetch(`${o.api}/v1/inference`, {
-      method: 'POST',
-      headers: wait ? { ...headers, prefer: `wait=${wait}` } : headers,
-      body: JSON.stringify({ model: o.modelName, prompt, max_tokens: o.maxTokens }),
-    });
-    const body = (await res.json()) as { id: string; status: string; error?: { type?: string } };
+    const res = await httpJson<{ id: string; status: string; error?: { type?: string } }>(
+      `${o.api}/v1/inference`,
+      {
+        method: 'POST',
+        headers: wait ? { ...headers, prefer: `wait=${wait}` } : headers,
+        body: JSON.stringify({ model: o.modelName, prompt, max_tokens: o.maxTokens }),
+      },
+    );
+    const body = res.json;
     if (res.status !== 202 && res.status !== 200)
       throw new Error(`HTTP ${res.status} ${body.error?.type ?? ''}`);
     if (wait && body.status !== 'completed') throw new Error(`not completed: ${body.status}`);
@@ -206,13 +210,12 @@ export async function runBench(o: BenchOptions) {
 
   log(`baseline: the same load straight to the model service for ${o.durationS} s`);
   const direct = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, async (i) => {
-    const res = await fetch(`${o.model}/v1/completions`, {
+    const res = await httpCall(`${o.model}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: o.modelName, prompt: `direct ${i}`, max_tokens: o.maxTokens }),
     });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299) throw new Error(`HTTP ${res.status}`);
   });
 
   const e2e = summary(ours);
@@ -282,8 +285,10 @@ export async function runBench(o: BenchOptions) {
 /** Waits until the system has finished what an accept phase left running, so phases do not overlap. */
 async function drain(o: BenchOptions, headers: Record<string, string>): Promise<void> {
   for (let i = 0; i < 600; i++) {
-    const res = await fetch(`${o.api}/v1/quota`, { headers });
-    const body = (await res.json()) as { limits?: { max_in_flight?: { reserved?: number } } };
+    const { json: body } = await httpJson<{ limits?: { max_in_flight?: { reserved?: number } } }>(
+      `${o.api}/v1/quota`,
+      { headers },
+    );
     if ((body.limits?.max_in_flight?.reserved ?? 0) === 0) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -3,11 +3,25 @@ import { Worker } from 'node:worker_threads';
 /**
  * The prober's loop, run in a worker thread: its own event loop, so a status GET's latency is the
  * system's and not the wait of the load generator's 50 clients on the benchmark's main thread.
- * Plain JavaScript (a worker thread does not load TypeScript); `fetch` is Node's.
+ * Plain JavaScript (a worker thread does not load TypeScript); the client is `node:http` on one
+ * kept-alive connection, as in the load generator (http-client.ts): a lighter client than `fetch`,
+ * whose own cost would show in the latency measured.
  */
 const PROBER = `
+const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
 const { url, headers, ids, everyMs } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const get = (target) =>
+  new Promise((resolve, reject) => {
+    const req = http.request(target, { headers, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 const latencies = [];
 let errors = 0;
 let on = true;
@@ -22,9 +36,8 @@ parentPort.on('message', () => {
     const id = ids[Math.floor(Math.random() * ids.length)];
     const t = performance.now();
     try {
-      const res = await fetch(url + encodeURIComponent(id), { headers });
-      await res.arrayBuffer();
-      if (res.ok) latencies.push(performance.now() - t);
+      const status = await get(url + encodeURIComponent(id));
+      if (status >= 200 && status < 300) latencies.push(performance.now() - t);
       else errors++;
     } catch {
       errors++;
