@@ -72,6 +72,7 @@ export function buildApi(
     metrics: startMetrics(metrics.registry),
     logger,
     recoverAfterS: cfg.WORKFLOW_START_RECOVERY_S,
+    maxDeferMs: cfg.WORKFLOW_START_MAX_DEFER_MS,
   });
   const workflows = cancellingPendingStarts(temporal, starts);
   // Revokes and disables reach every replica's key cache over pub/sub; the TTL is the safety net.

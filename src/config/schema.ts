@@ -167,6 +167,12 @@ export const envSchema = z
      */
     WORKFLOW_START_RECOVERY_S: z.coerce.number().min(1).max(3600).default(5),
     /**
+     * Longest wait, ms, of a workflow start behind the API's accepts still in progress: the accepts
+     * of a burst are answered before the starts of those answered first take the event loop. 0: each
+     * workflow starts as soon as its request is accepted. @default 50
+     */
+    WORKFLOW_START_MAX_DEFER_MS: z.coerce.number().int().min(0).max(1000).default(50),
+    /**
      * Deliver webhooks to private, loopback, link-local and cloud metadata addresses too. For
      * development and tests only: it lets a tenant make the workers call internal services. @default false
      */

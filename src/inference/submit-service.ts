@@ -35,7 +35,7 @@ export interface SubmitDeps {
    * the workflow starts right after (see DeferredStarts). Without it, or when PostgreSQL cannot take
    * the row, the accept waits for the start.
    */
-  starts?: Pick<DeferredStarts, 'seal' | 'startSoon'>;
+  starts?: Pick<DeferredStarts, 'seal' | 'startSoon' | 'accepting'>;
   metrics: Metrics;
   logger: Logger;
   /**
@@ -237,12 +237,22 @@ export class SubmitService {
    * PostgreSQL is back.
    */
   async submit(input: InferenceInput): Promise<void> {
-    const { quota, workflows, requests, logger, starts } = this.deps;
     const ref: ReservationRef = {
       requestId: input.requestId,
       tenantId: input.tenantId,
       acceptedAt: new Date(input.acceptedAt),
     };
+    // Starts asked for meanwhile (this one's included) wait for the end of this accept.
+    const accepted = this.deps.starts?.accepting();
+    try {
+      await this.reserveAndQueue(input, ref);
+    } finally {
+      accepted?.();
+    }
+  }
+
+  private async reserveAndQueue(input: InferenceInput, ref: ReservationRef): Promise<void> {
+    const { quota, workflows, requests, logger, starts } = this.deps;
     const r = await quota.reserve(ref, input.estimatedTokens);
     if (r.outcome === 'refused') throw this.quotaExceeded(input.tenantId, r, input.estimatedTokens);
     const admitted: InferenceInput = { ...input, admittedAtAccept: true };

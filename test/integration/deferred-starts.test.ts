@@ -103,6 +103,20 @@ test('through the API: 202, the workflow starts at once and the stored input is 
   expect(observed?.value).toBeGreaterThan(0);
 });
 
+test('a burst through the API: every request accepted, every workflow started once, the outbox emptied', async () => {
+  const before = await counted(s.metrics, { by: 'accept', outcome: 'started' });
+  // At once: their starts wait for the accepts in progress, then all go.
+  const ids = await Promise.all(Array.from({ length: 12 }, (_, i) => s.submit(`deferred burst ${i}`, 4)));
+  for (const id of ids) expect((await s.waitFinished(id)).status).toBe('completed');
+  expect(await counted(s.metrics, { by: 'accept', outcome: 'started' })).toBe(before + 12);
+  const deadline = Date.now() + 5000;
+  const pending = async () =>
+    (await s.pool.query('SELECT count(*)::int AS n FROM pending_starts WHERE request_id = ANY($1)', [ids]))
+      .rows[0].n;
+  while ((await pending()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(await pending()).toBe(0);
+});
+
 test('the stored input is sealed as Temporal would store it: no prompt in clear, opens to the input', async () => {
   const input = await acknowledgedOnly('a secret prompt that must not sit in clear');
   const stored = (await row(input.requestId))!.start_input;
