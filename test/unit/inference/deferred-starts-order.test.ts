@@ -25,7 +25,7 @@ function deferred(maxDeferMs: number) {
     pending: {
       older: async () => [],
       of: async () => undefined,
-      clear: async () => undefined,
+      clear: async () => 0,
       clearFinished: async () => 0,
     },
     sealer: new InputSealer({ payloadConverter: defaultPayloadConverter, payloadCodecs: [] }),
