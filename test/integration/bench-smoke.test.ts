@@ -35,6 +35,9 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.accept_sequential).toMatchObject({ completed: 5, errors: 0 });
   expect(r.accept_burst).toMatchObject({ clients: 3, rounds: 2, errors: 0 });
   expect(r.accept_burst.max_ms).toBeGreaterThanOrEqual(r.accept_burst.p50_ms);
+  // The round that opened the connections is reported apart.
+  expect(r.accept_burst.first_round.max_ms).toBeGreaterThanOrEqual(r.accept_burst.first_round.p50_ms);
+  expect(r.accept_burst.first_round.p50_ms).toBeGreaterThan(0);
   // Every offered call is accounted for, and a failed one says why (the figures are not judged here).
   expect(r.accept_open_loop.map((a) => [a.rate, a.offered])).toEqual([
     [5, 5],
