@@ -18,9 +18,9 @@ export interface DeferredStartsDeps {
   clearIntervalMs?: number;
   /**
    * Longest wait of a start behind accepts still in progress (see {@link DeferredStarts.accepting});
-   * 0: every start at once. @default 0
+   * 0: every start at once. The API passes WORKFLOW_START_MAX_DEFER_MS (its default is the config's).
    */
-  maxDeferMs?: number;
+  maxDeferMs: number;
 }
 
 /** Rows one sweep starts, and how many at once. */
@@ -77,7 +77,7 @@ export class DeferredStarts {
 
   /** Starts the workflow of a request whose input is in the outbox, without waiting for it. */
   startSoon(input: InferenceInput): void {
-    const maxDeferMs = this.deps.maxDeferMs ?? 0;
+    const { maxDeferMs } = this.deps;
     if (this.accepts === 0 || maxDeferMs <= 0) {
       void this.track(this.startOne(input, 'accept'));
       return;

@@ -50,6 +50,8 @@ function deferred(workflows: WorkflowGateway, recoverAfterS = 0) {
     metrics: startMetrics(metrics.registry),
     logger: silent,
     recoverAfterS,
+    // These tests start and sweep by hand: no start waits for accepts.
+    maxDeferMs: 0,
   });
   return { starts, metrics };
 }
