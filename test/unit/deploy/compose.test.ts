@@ -16,6 +16,7 @@ const SHELL = {
   ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d',
   GRAFANA_ADMIN_PASSWORD: '3c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f',
   PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
+  CODEC_SERVER_TOKEN: '8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b',
 };
 
 test('docker-compose.yml is valid against the compose-spec JSON schema', () => {
@@ -27,6 +28,7 @@ test('every service, env var, command, port and dependency agrees with the code'
   expect(Object.keys(compose.services).sort()).toEqual(
     [
       'api',
+      'codec-server',
       'gpu-worker',
       'grafana',
       'migrate',
@@ -50,6 +52,25 @@ test('production mode: the admin token comes from the environment, and compose r
   // A weak token from the environment is refused by the processes' config.
   expect(composeProblems(compose, image, { ...SHELL, ADMIN_TOKEN: 'dev-admin-token' }).join('\n')).toMatch(
     /api: config invalid: ADMIN_TOKEN: is unset or the development default/,
+  );
+});
+
+test('the codec server: its token from the environment, a weak one refused, published on loopback only', () => {
+  const { CODEC_SERVER_TOKEN: _unset, ...withoutToken } = SHELL;
+  expect(composeProblems(compose, image, withoutToken).join('\n')).toMatch(
+    /codec-server: CODEC_SERVER_TOKEN needs CODEC_SERVER_TOKEN from the environment, which is unset/,
+  );
+  expect(
+    composeProblems(compose, image, { ...SHELL, CODEC_SERVER_TOKEN: 'dev-codec-token' }).join('\n'),
+  ).toMatch(/codec-server: config invalid: CODEC_SERVER_TOKEN: is a development default/);
+  expect(service(compose, 'codec-server').ports).toEqual(['127.0.0.1:8234:8234']);
+  const written = replaceOnce(
+    text,
+    /CODEC_SERVER_TOKEN: \$\{CODEC_SERVER_TOKEN:\?[^}]*\}/.exec(text)![0],
+    `CODEC_SERVER_TOKEN: '${SHELL.CODEC_SERVER_TOKEN}'`,
+  );
+  expect(composeProblems(parseCompose(written), image, SHELL).join('\n')).toMatch(
+    /codec-server: CODEC_SERVER_TOKEN must come from the environment/,
   );
 });
 

@@ -54,7 +54,7 @@ const rawEnvOf = (s: ComposeService): Record<string, string> =>
       )
     : Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
 /** Variables that hold secrets: never written into the file, always `${NAME:?…}` from the environment. */
-const SECRET_VARS = ['ADMIN_TOKEN', 'DEV_API_KEY'];
+const SECRET_VARS = ['ADMIN_TOKEN', 'DEV_API_KEY', 'CODEC_SERVER_TOKEN', 'PAYLOAD_KEYS'];
 /** The process that is a test double (stands in for a GPU server); every other app process is production. */
 const REFERENCE_MODEL_SERVICE = 'dist/src/model-service/main.js';
 /** The one process published on every interface: it authenticates every route. */
@@ -74,6 +74,7 @@ const HEALTH_PORT: Record<string, (cfg: ReturnType<typeof parseEnv>) => number> 
   'dist/workers/orchestration-worker.js': (c) => c.ORCHESTRATION_METRICS_PORT,
   'dist/workers/gpu-worker.js': (c) => c.GPU_METRICS_PORT,
   'dist/src/model-service/main.js': (c) => c.MODEL_SERVICE_PORT,
+  'dist/src/codec-server/main.js': (c) => c.CODEC_SERVER_PORT,
 };
 
 /** A published port's host address: `[ip:]host:container`, or the long form's host_ip. */
@@ -177,7 +178,11 @@ export function composeProblems(
   return problems;
 }
 
-const NO_TEMPORAL = ['dist/src/model-service/main.js', 'dist/src/db/migrate-cli.js'];
+const NO_TEMPORAL = [
+  'dist/src/model-service/main.js',
+  'dist/src/db/migrate-cli.js',
+  'dist/src/codec-server/main.js',
+];
 
 /** Bind-mount sources (`./path:target`) of every service that do not exist in the repository. */
 export function missingBindMounts(compose: ComposeFile): string[] {
