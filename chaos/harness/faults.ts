@@ -27,41 +27,67 @@ const SCRIPTS: Partial<Record<FaultKind, unknown[]>> = {
 
 let gpuTurn = 0;
 
+/** Single process faults: the process, the signal, what it does. */
+const KILLS: Partial<Record<FaultKind, [string, NodeJS.Signals, string]>> = {
+  'orchestration-worker-kill': ['orchestration-worker', 'SIGKILL', 'SIGKILL'],
+  'model-service-kill': ['model-service', 'SIGKILL', 'SIGKILL'],
+  'api-kill': ['api', 'SIGKILL', 'SIGKILL'],
+  'temporal-restart': ['temporal', 'SIGTERM', 'restart on the same SQLite file'],
+  'redis-restart-empty': ['redis', 'SIGKILL', 'SIGKILL, restarted empty'],
+  'postgres-restart': ['postgres', 'SIGINT', 'fast shutdown, restart'],
+};
+
+/**
+ * Overlapping faults, injected at the same moment: both stores at once (Redis comes back empty and
+ * its counters must be rebuilt from a ledger whose database is down too); Temporal restarting while
+ * the orchestration worker and a GPU worker with model calls in flight are killed.
+ */
+const OVERLAPS: Partial<Record<FaultKind, FaultKind[]>> = {
+  'redis-and-postgres-restart': ['redis-restart-empty', 'postgres-restart'],
+  'temporal-restart-and-workers-kill': ['temporal-restart', 'orchestration-worker-kill', 'gpu-worker-kill'],
+};
+
+/** Waits (briefly) until the model service is generating for someone; how many calls are in flight. */
+async function callsInFlight(s: ChaosStack): Promise<number> {
+  let inFlight = 0;
+  for (let i = 0; i < 50; i++) {
+    const st = await call(s.modelUrl, 'GET', '/_stats').catch(() => undefined);
+    inFlight = Number(st?.body?.in_flight ?? 0);
+    if (inFlight > 0) break;
+    await sleep(100);
+  }
+  return inFlight;
+}
+
+/** Kills the process(es) of one single fault; what was done. `inFlight`: calls seen before. */
+async function kill(s: ChaosStack, kind: FaultKind, inFlight?: number): Promise<string> {
+  if (kind === 'gpu-worker-kill') {
+    const n = inFlight ?? (await callsInFlight(s));
+    const name = GPU_WORKERS[gpuTurn++ % GPU_WORKERS.length]!;
+    await s.supervisor.kill(name, 'SIGKILL');
+    return `SIGKILL ${name} (model calls in flight: ${n})`;
+  }
+  const [name, signal, what] = KILLS[kind]!;
+  await s.supervisor.kill(name, signal);
+  return `${name}: ${what}`;
+}
+
 /** Injects `kind` into the stack; resolves once it is injected (the supervisor restarts what was killed). */
 export async function inject(s: ChaosStack, kind: FaultKind): Promise<FaultRecord> {
   const at = Date.now();
-  const sup = s.supervisor;
   let detail = '';
   const script = SCRIPTS[kind];
   if (script) {
     const r = await call(s.modelUrl, 'PUT', '/_faults', { body: { script } });
     if (r.status !== 200) throw new Error(`PUT /_faults answered ${r.status}: ${JSON.stringify(r.body)}`);
     detail = JSON.stringify(script);
-  } else if (kind === 'gpu-worker-kill') {
-    // Mid-call: wait (briefly) until the model service is generating for someone.
-    let inFlight = 0;
-    for (let i = 0; i < 50; i++) {
-      const st = await call(s.modelUrl, 'GET', '/_stats').catch(() => undefined);
-      inFlight = Number(st?.body?.in_flight ?? 0);
-      if (inFlight > 0) break;
-      await sleep(100);
-    }
-    const name = GPU_WORKERS[gpuTurn++ % GPU_WORKERS.length]!;
-    await sup.kill(name, 'SIGKILL');
-    detail = `SIGKILL ${name} (model calls in flight: ${inFlight})`;
+  } else if (OVERLAPS[kind]) {
+    const parts = OVERLAPS[kind];
+    // Mid-call, as the single GPU kill: wait for calls in flight before anything breaks.
+    const inFlight = parts.includes('gpu-worker-kill') ? await callsInFlight(s) : undefined;
+    detail = (await Promise.all(parts.map((p) => kill(s, p, inFlight)))).join(' + ');
   } else {
-    const [name, signal, what] = (
-      {
-        'orchestration-worker-kill': ['orchestration-worker', 'SIGKILL', 'SIGKILL'],
-        'model-service-kill': ['model-service', 'SIGKILL', 'SIGKILL'],
-        'api-kill': ['api', 'SIGKILL', 'SIGKILL'],
-        'temporal-restart': ['temporal', 'SIGTERM', 'restart on the same SQLite file'],
-        'redis-restart-empty': ['redis', 'SIGKILL', 'SIGKILL, restarted empty'],
-        'postgres-restart': ['postgres', 'SIGINT', 'fast shutdown, restart'],
-      } as Record<string, [string, NodeJS.Signals, string]>
-    )[kind]!;
-    await sup.kill(name, signal);
-    detail = `${name}: ${what}`;
+    detail = await kill(s, kind);
   }
   return { kind, at, detail, readyMs: await waitAllReady(s, at, 120_000) };
 }

@@ -13,6 +13,9 @@ export const ALL_FAULTS = [
   'model-service-kill',
   'temporal-restart',
   'postgres-restart',
+  // Overlapping faults: two or three at the same moment.
+  'redis-and-postgres-restart',
+  'temporal-restart-and-workers-kill',
 ] as const;
 export type FaultKind = (typeof ALL_FAULTS)[number];
 
