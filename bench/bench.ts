@@ -9,7 +9,9 @@
  * BENCH_RATES (10,20,40,80), BENCH_RATE_DURATION_S (10), BENCH_SEQUENTIAL (300), BENCH_BURST_CLIENTS (50),
  * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16), BENCH_PAIRS (2: ours and the bare baseline alternate, each
  * BENCH_DURATION_S long, so both see the same drift of a shared host), BENCH_STATUS_DURATION_S (20: ours
- * under the end-to-end load while status GETs are timed, apart from the pairs).
+ * under the end-to-end load while status GETs are timed, apart from the pairs),
+ * BENCH_TEMPORAL_METRICS_URL (http://127.0.0.1:9468/metrics, npm start's dev server: its RPCs and
+ * persistence operations per request are counted; not answering: not counted).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +20,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../src/db/pool';
+import { DEV_SERVER_METRICS_PORT } from '../src/dev/temporal-dev-server';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { acceptChart } from './harness/chart';
 import { postgresState, type PostgresState } from './harness/postgres-state';
@@ -80,6 +83,20 @@ function print(r: BenchResult, postgres: PostgresState): void {
     r.baseline_bare_temporal.cpu_ms_per_request,
   );
   console.log('status GET under load:', r.status_get);
+  console.log(
+    'CPU ms per request by thread (orchestration worker; the bare baseline in the benchmark process):',
+  );
+  console.table(r.threads_cpu_ms_per_request);
+  const server = r.temporal_server_per_request;
+  if (server) {
+    console.log('Temporal server work per request (a call counts once per server service it passes):');
+    const ops = [...new Set([...Object.keys(server.ours), ...Object.keys(server.bare)])].sort();
+    console.table(
+      Object.fromEntries(ops.map((op) => [op, { ours: server.ours[op] ?? 0, bare: server.bare[op] ?? 0 }])),
+    );
+  } else {
+    console.log('Temporal server work per request: not counted (its metrics endpoint did not answer)');
+  }
   console.log('RSS MiB:', r.rss_mib);
 }
 
@@ -128,6 +145,8 @@ async function main(): Promise<void> {
         model: () => pidsMatching(/src\/model-service\/main\.[jt]s/),
       },
       temporalPids,
+      temporalMetricsUrl:
+        env.BENCH_TEMPORAL_METRICS_URL ?? `http://127.0.0.1:${DEV_SERVER_METRICS_PORT}/metrics`,
       concurrency: num(env.BENCH_CONCURRENCY, 50),
       durationS: num(env.BENCH_DURATION_S, 60),
       pairs: num(env.BENCH_PAIRS, 2),

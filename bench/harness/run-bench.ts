@@ -2,7 +2,9 @@ import { startBareTemporal } from './bare-temporal';
 import { httpCall, httpJson } from './http-client';
 import { closedLoop, mergeLoads, openLoop, pct, round, type LoadResult } from './load';
 import { cpuMs, rssMiB } from './procs';
+import { addDelta, perRequest, scrapeServerCounters } from './server-metrics';
 import { startStatusProber } from './status-prober';
+import { splitPerRequest, threadCpu, threadSplit, type ThreadKind } from './threads';
 
 /** CPU ms per pid now, to subtract later: a process started meanwhile counts from zero. */
 const cpuSnapshot = (pids: number[]): Map<number, number> => new Map(pids.map((p) => [p, cpuMs([p])]));
@@ -24,6 +26,11 @@ export interface BenchOptions {
   pids: Record<string, () => number[]>;
   /** Pids of the Temporal server (for the baseline's cost). */
   temporalPids: number[];
+  /**
+   * The Temporal server's Prometheus endpoint: its RPCs and persistence operations per request,
+   * ours and the bare baseline's, are counted from it. Unset or not answering: not counted.
+   */
+  temporalMetricsUrl?: string;
   /** Closed-loop clients of the end-to-end phases. */
   concurrency: number;
   /** Length of each end-to-end phase, s (ours, bare baseline, model direct). */
@@ -160,6 +167,11 @@ export async function runBench(o: BenchOptions) {
   const oursRuns: LoadResult[] = [];
   const bareRuns: LoadResult[] = [];
   const bareSpent = { self: 0, temporal: 0 };
+  // The server's counters and the threads' CPU, over the same windows as the pairs' CPU.
+  const scrape = async () =>
+    o.temporalMetricsUrl ? await scrapeServerCounters(o.temporalMetricsUrl) : undefined;
+  const server = { ours: new Map<string, number>(), bare: new Map<string, number>(), complete: true };
+  const threads = { ours: [] as Record<ThreadKind, number>[], bare: [] as Record<ThreadKind, number>[] };
   const pairs: {
     ours_per_s: number;
     bare_per_s: number;
@@ -171,9 +183,17 @@ export async function runBench(o: BenchOptions) {
     log(`end to end ${k + 1}/${o.pairs}: ours, ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
     const cpu0 = Object.fromEntries(Object.entries(o.pids).map(([name, p]) => [name, cpuSnapshot(p())]));
     if (k === 0) setTimeout(() => (rssUnderLoad = rss()), (o.durationS * 1000) / 2).unref();
+    const orchestrationPid = o.pids.orchestration?.()[0];
+    const oursThreads0 = orchestrationPid ? threadCpu(orchestrationPid) : undefined;
+    const oursServer0 = await scrape();
     const ours = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) =>
       submit(`e2e ${k} ${i}`, 60).then(() => undefined),
     );
+    const oursServer1 = await scrape();
+    if (oursServer0 && oursServer1) addDelta(server.ours, oursServer0, oursServer1);
+    else server.complete = false;
+    if (orchestrationPid && oursThreads0)
+      threads.ours.push(threadSplit(orchestrationPid, oursThreads0, threadCpu(orchestrationPid)));
     const spent = Object.fromEntries(
       Object.entries(o.pids).map(([name, p]) => [name, cpuSince(cpu0[name]!, p())]),
     );
@@ -183,12 +203,18 @@ export async function runBench(o: BenchOptions) {
     log(
       `end to end ${k + 1}/${o.pairs}: bare Temporal workflow of the same shape, ${o.concurrency} clients for ${o.durationS} s`,
     );
+    const bareThreads0 = threadCpu(process.pid);
+    const bareServer0 = await scrape();
     const self0 = process.cpuUsage();
     const temporal0 = cpuMs(o.temporalPids);
     const bareRun = await closedLoop(o.concurrency, { durationMs: o.durationS * 1000 }, (i) =>
       bare.run(k * 1e9 + i),
     );
     const self = process.cpuUsage(self0);
+    threads.bare.push(threadSplit(process.pid, bareThreads0, threadCpu(process.pid)));
+    const bareServer1 = await scrape();
+    if (bareServer0 && bareServer1) addDelta(server.bare, bareServer0, bareServer1);
+    else server.complete = false;
     const bareSelfMs = (self.user + self.system) / 1000;
     bareSpent.self += bareSelfMs;
     bareSpent.temporal += cpuMs(o.temporalPids) - temporal0;
@@ -290,6 +316,28 @@ export async function runBench(o: BenchOptions) {
       load_errors: statusLoad.errors,
     },
     rss_mib: { at_rest: rssAtRest, under_load: rssUnderLoad },
+    /**
+     * The Temporal server's RPCs, persistence operations and visibility writes per completed request
+     * over the pairs (a call counts once per server service it passes), ours and the bare baseline's;
+     * absent without the server's metrics.
+     */
+    ...(o.temporalMetricsUrl && server.complete
+      ? {
+          temporal_server_per_request: {
+            ours: perRequest(server.ours, ours.completed),
+            bare: perRequest(server.bare, bareRun.completed),
+          },
+        }
+      : {}),
+    /**
+     * CPU ms per request by thread over the pairs: our orchestration worker's (absent when its pid is
+     * not known) and the benchmark process's while the bare baseline runs (its client, both its
+     * workers and the load loop).
+     */
+    threads_cpu_ms_per_request: {
+      ...(threads.ours.length ? { orchestration: splitPerRequest(threads.ours, ours.completed) } : {}),
+      bare_process: splitPerRequest(threads.bare, bareRun.completed),
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
-import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+import { DEV_SERVER_METRICS_PORT, startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
@@ -252,7 +252,9 @@ async function main(): Promise<void> {
 Stack ready in ${secs()}.
   API             ${api}   (health ${api}/readyz, metrics http://127.0.0.1:${cfg.API_METRICS_PORT}/metrics)
   Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : 'http://127.0.0.1:8233'}
-  Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}
+  Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}${
+    cfg.TEMPORAL_ADDRESS ? '' : `   (server metrics http://127.0.0.1:${DEV_SERVER_METRICS_PORT}/metrics)`
+  }
   Codec server    ${codecUrl}   (payloads are encrypted; the Web UI decodes with it)
   Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
   Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics

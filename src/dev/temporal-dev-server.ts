@@ -17,7 +17,16 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Codec server the Web UI decodes payloads with (`--ui-codec-endpoint`). @default none */
   codecEndpoint?: string;
+  /** Port of the server's own Prometheus metrics. @default DEV_SERVER_METRICS_PORT */
+  metricsPort?: number;
 }
+
+/**
+ * The local stack's Temporal server publishes its own metrics (RPCs, persistence operations, task
+ * dispatch) here, beside the stack's processes' metrics on 9463-9467: `npm run bench` reads them to
+ * count the server's work per request, and a local Prometheus can scrape them.
+ */
+export const DEV_SERVER_METRICS_PORT = 9468;
 
 /** Dynamic config for priority and per-tenant fairness on task queues. */
 export const FAIRNESS_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
@@ -45,6 +54,8 @@ export interface DevServerArgsOptions {
   codecEndpoint?: string;
   /** Priority and fairness on task queues. @default true */
   fairness?: boolean;
+  /** Port of the server's Prometheus metrics (`/metrics`). @default a random port (the CLI's own) */
+  metricsPort?: number;
   /**
    * SQLite pragmas of the file-backed server. The default trades the last transactions before a
    * power loss (not a process crash: the WAL survives that) for about 4x faster workflow starts.
@@ -78,6 +89,7 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
       : ['--headless']),
     '--port',
     String(o.port),
+    ...(o.metricsPort !== undefined ? ['--metrics-port', String(o.metricsPort)] : []),
     '--ip',
     '127.0.0.1',
     '--log-level',
@@ -145,6 +157,7 @@ export function startTemporalDevServer(opts: DevServerOptions): ChildProcess {
       port: opts.port ?? 7233,
       uiPort: opts.uiPort ?? 8233,
       codecEndpoint: opts.codecEndpoint,
+      metricsPort: opts.metricsPort ?? DEV_SERVER_METRICS_PORT,
     }),
     {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -155,14 +168,17 @@ export function startTemporalDevServer(opts: DevServerOptions): ChildProcess {
   return child;
 }
 
-/** An in-memory, headless dev server on a free port (tests and benchmarks). */
+/** An in-memory, headless dev server on free ports (tests and benchmarks), metrics included. */
 export async function startEphemeralDevServer(
   cli: string,
   opts: { fairness?: boolean } = {},
-): Promise<{ address: string; proc: ChildProcess }> {
+): Promise<{ address: string; metricsUrl: string; proc: ChildProcess }> {
   const port = await freePort();
-  const proc = spawn(cli, devServerArgs({ port, fairness: opts.fairness }), { stdio: 'ignore' });
+  const metricsPort = await freePort();
+  const proc = spawn(cli, devServerArgs({ port, metricsPort, fairness: opts.fairness }), {
+    stdio: 'ignore',
+  });
   const address = `127.0.0.1:${port}`;
   await waitForTemporal(address, 60_000, proc);
-  return { address, proc };
+  return { address, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, proc };
 }

@@ -20,8 +20,10 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     modelName: 'ref-small',
     temporalAddress: process.env.TEST_TEMPORAL_ADDRESS!,
     namespace: 'default',
-    pids: { api: () => [process.pid] },
+    // The stack's processes run in this one (the thread split reads it as the orchestration worker).
+    pids: { api: () => [process.pid], orchestration: () => [process.pid] },
     temporalPids: pidsMatching(/temporal[^ ]* server start-dev/),
+    temporalMetricsUrl: process.env.TEST_TEMPORAL_METRICS_URL,
     concurrency: 4,
     durationS: 2,
     pairs: 2,
@@ -68,6 +70,21 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.status_get).toMatchObject({ errors: 0, load_errors: 0 });
   expect(r.status_get.under_load_per_s).toBeGreaterThan(0);
   expect(r.rss_mib.at_rest.api).toBeGreaterThan(0);
+  // CPU by thread: ours (here this process) and the bare baseline's process.
+  for (const split of [
+    r.threads_cpu_ms_per_request.orchestration!,
+    r.threads_cpu_ms_per_request.bare_process,
+  ]) {
+    expect(split.main).toBeGreaterThan(0);
+    expect(split.total).toBeGreaterThanOrEqual(split.main + split.workflow_thread);
+  }
+  // The server's own counters (the shared test server also serves other tests: only their presence).
+  if (process.env.TEST_TEMPORAL_METRICS_URL) {
+    for (const side of [r.temporal_server_per_request!.ours, r.temporal_server_per_request!.bare]) {
+      expect(side['rpc StartWorkflowExecution']).toBeGreaterThan(0);
+      expect(side['persistence UpdateWorkflowExecution']).toBeGreaterThan(0);
+    }
+  }
   expect(acceptChart(r.accept_open_loop)).toMatch(/^<svg[\s\S]*<polyline[\s\S]*<\/svg>$/);
 });
 

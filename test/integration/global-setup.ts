@@ -16,6 +16,9 @@ export default async function globalSetup(): Promise<void> {
   const server = TEST_TEMPORAL_ADDRESS_FROM_ENV() ?? (await startDevServer(cli));
   if (typeof server !== 'string') (globalThis as { __temporal?: unknown }).__temporal = server.proc;
   process.env.TEST_TEMPORAL_ADDRESS = typeof server === 'string' ? server : server.address;
+  // The server's own Prometheus metrics (the benchmark's smoke test reads them); unknown for a
+  // server given by TEST_TEMPORAL_ADDRESS.
+  if (typeof server !== 'string') process.env.TEST_TEMPORAL_METRICS_URL = server.metricsUrl;
 
   process.env.TEST_DATABASE_URL = await createMigratedDatabase(TEST_DB);
   (globalThis as { __testDb?: string }).__testDb = TEST_DB;

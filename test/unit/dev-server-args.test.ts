@@ -31,3 +31,12 @@ test('the Web UI of the file-backed server decodes payloads with the codec serve
   );
   expect(devServerArgs({ port: 7233, dataDir: '/data' })).not.toContain('--ui-codec-endpoint');
 });
+
+test("the server's own metrics go to the port asked for; unasked, the CLI picks one", () => {
+  const args = devServerArgs({ port: 7233, dataDir: '/data', metricsPort: 9468 });
+  expect(args[args.indexOf('--metrics-port') + 1]).toBe('9468');
+  expect(devServerArgs({ port: 7233, metricsPort: 40001 })).toEqual(
+    expect.arrayContaining(['--metrics-port', '40001']),
+  );
+  expect(devServerArgs({ port: 7233, dataDir: '/data' })).not.toContain('--metrics-port');
+});

@@ -1,0 +1,56 @@
+/**
+ * The Temporal server's own counters, from its Prometheus endpoint: RPCs (`service_requests`),
+ * persistence operations (`persistence_requests`) and visibility writes
+ * (`visibility_persistence_requests`), summed over every other label by operation. The dev server
+ * counts an RPC in each of its services the call passes (frontend, history, matching), so a figure
+ * is per service hop, the same for ours and the bare baseline.
+ */
+const FAMILIES: Record<string, string> = {
+  service_requests: 'rpc',
+  persistence_requests: 'persistence',
+  visibility_persistence_requests: 'visibility',
+};
+
+/** Parses Prometheus text: `<kind> <operation>` -> summed value, for the families above. */
+export function parseServerCounters(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)\{([^}]*)\} ([0-9.e+-]+)$/.exec(line);
+    const kind = m && FAMILIES[m[1]!];
+    if (!kind) continue;
+    const op = /(?:^|,)operation="([^"]*)"/.exec(m[2]!)?.[1];
+    if (!op) continue;
+    const key = `${kind} ${op}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[3]));
+  }
+  return out;
+}
+
+/** Reads the counters at `url`; undefined when the server does not answer (the figures are skipped). */
+export async function scrapeServerCounters(url: string): Promise<Map<string, number> | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return res.ok ? parseServerCounters(await res.text()) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Adds the counts between two scrapes to `into`. */
+export function addDelta(into: Map<string, number>, before: Map<string, number>, after: Map<string, number>) {
+  for (const [k, v] of after) into.set(k, (into.get(k) ?? 0) + v - (before.get(k) ?? 0));
+}
+
+/** Counts per request, at least `min` per request, sorted by name. */
+export function perRequest(
+  counts: Map<string, number>,
+  requests: number,
+  min = 0.05,
+): Record<string, number> {
+  return Object.fromEntries(
+    [...counts]
+      .map(([k, v]) => [k, Math.round((v / Math.max(1, requests)) * 100) / 100] as const)
+      .filter(([, v]) => v >= min)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+}
