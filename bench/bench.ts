@@ -10,6 +10,7 @@
  * BENCH_BURST_ROUNDS (5), BENCH_MAX_TOKENS (16), BENCH_PAIRS (2: ours and the bare baseline alternate, each
  * BENCH_DURATION_S long, so both see the same drift of a shared host), BENCH_STATUS_DURATION_S (20: ours
  * under the end-to-end load while status GETs are timed, apart from the pairs),
+ * BENCH_SETTLE_S (15: idle seconds before the RSS at rest is read; it is read at the start too),
  * BENCH_TEMPORAL_METRICS_URL (http://127.0.0.1:9468/metrics, npm start's dev server: its RPCs and
  * persistence operations per request are counted; not answering: not counted).
  */
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
       rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
       rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
       sequential: num(env.BENCH_SEQUENTIAL, 300),
+      settleS: num(env.BENCH_SETTLE_S, 15),
       burst: { clients: num(env.BENCH_BURST_CLIENTS, 50), rounds: num(env.BENCH_BURST_ROUNDS, 5) },
       maxTokens: num(env.BENCH_MAX_TOKENS, 16),
       log: (l) => console.log(`- ${l}`),

@@ -52,6 +52,12 @@ export interface BenchOptions {
   statusDurationS: number;
   /** Sequential accepts by one client. */
   sequential: number;
+  /**
+   * Seconds the system stays idle before its RSS at rest is read. A process just started still
+   * holds its start's garbage for a few seconds (npm start's orchestration worker: 141 MiB when it
+   * answers ready, 119 MiB ten seconds later); the RSS at the start is reported too. @default 0
+   */
+  settleS?: number;
   /** Bursts of accepts: `clients` submits at once, `rounds` times, each on a drained system. */
   burst: { clients: number; rounds: number };
   maxTokens: number;
@@ -95,6 +101,8 @@ export async function runBench(o: BenchOptions) {
   };
   const rss = () => Object.fromEntries(Object.entries(o.pids).map(([k, p]) => [k, round(rssMiB(p()))]));
 
+  const rssAtStart = rss();
+  if (o.settleS) await new Promise((r) => setTimeout(r, o.settleS! * 1000));
   const rssAtRest = rss();
   log(`accept, one sequential client: ${o.sequential} requests`);
   /** Requests submitted by the accept phases: finished by the status phase, which reads them. */
@@ -315,7 +323,14 @@ export async function runBench(o: BenchOptions) {
       under_load_per_s: round(perS(statusLoad)),
       load_errors: statusLoad.errors,
     },
-    rss_mib: { at_rest: rssAtRest, under_load: rssUnderLoad },
+    rss_mib: {
+      /** When the run began (just after the stack answered ready, if it started it). */
+      at_start: rssAtStart,
+      /** After `settleS` idle. */
+      at_rest: rssAtRest,
+      under_load: rssUnderLoad,
+      settle_s: o.settleS ?? 0,
+    },
     /**
      * The Temporal server's RPCs, persistence operations and visibility writes per completed request
      * over the pairs (a call counts once per server service it passes), ours and the bare baseline's;

@@ -31,6 +31,7 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     rates: [5, 10],
     rateDurationS: 1,
     sequential: 5,
+    settleS: 1,
     burst: { clients: 3, rounds: 2 },
     maxTokens: 4,
   });
@@ -70,6 +71,8 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.status_get).toMatchObject({ errors: 0, load_errors: 0 });
   expect(r.status_get.under_load_per_s).toBeGreaterThan(0);
   expect(r.rss_mib.at_rest.api).toBeGreaterThan(0);
+  expect(r.rss_mib.at_start.api).toBeGreaterThan(0);
+  expect(r.rss_mib.settle_s).toBe(1);
   // CPU by thread: ours (here this process) and the bare baseline's process.
   for (const split of [
     r.threads_cpu_ms_per_request.orchestration!,
