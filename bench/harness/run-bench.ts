@@ -186,6 +186,10 @@ export async function runBench(o: BenchOptions) {
     ratio: number;
     ours_cpu_ms: number;
     bare_cpu_ms: number;
+    /** Ours' CPU ms per request by process in this pair, the Temporal server's included. */
+    ours_by_process: Record<string, number>;
+    /** The Temporal server's CPU ms per request while the bare baseline ran. */
+    bare_temporal_ms: number;
   }[] = [];
   for (let k = 0; k < o.pairs; k++) {
     log(`end to end ${k + 1}/${o.pairs}: ours, ${o.concurrency} clients for ${o.durationS} s (Prefer: wait)`);
@@ -225,7 +229,8 @@ export async function runBench(o: BenchOptions) {
     else server.complete = false;
     const bareSelfMs = (self.user + self.system) / 1000;
     bareSpent.self += bareSelfMs;
-    bareSpent.temporal += cpuMs(o.temporalPids) - temporal0;
+    const bareTemporalMs = cpuMs(o.temporalPids) - temporal0;
+    bareSpent.temporal += bareTemporalMs;
     bareRuns.push(bareRun);
 
     const oursScope = OUR_SCOPE.reduce((n, name) => n + (spent[name] ?? 0), 0);
@@ -235,6 +240,10 @@ export async function runBench(o: BenchOptions) {
       ratio: round(perS(ours) / Math.max(0.001, perS(bareRun)), 2),
       ours_cpu_ms: round(oursScope / Math.max(1, ours.completed)),
       bare_cpu_ms: round(bareSelfMs / Math.max(1, bareRun.completed)),
+      ours_by_process: Object.fromEntries(
+        Object.entries(spent).map(([name, ms]) => [name, round(ms / Math.max(1, ours.completed))]),
+      ),
+      bare_temporal_ms: round(bareTemporalMs / Math.max(1, bareRun.completed)),
     });
   }
   await bare.stop();

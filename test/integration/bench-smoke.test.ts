@@ -62,6 +62,8 @@ test('every phase of the benchmark runs against a real stack and reports its fig
     expect(p.bare_per_s).toBeGreaterThan(0);
     expect(p.ratio).toBeGreaterThan(0);
     expect(p.ours_cpu_ms).toBeGreaterThan(0);
+    expect(p.ours_by_process.api).toBeGreaterThan(0);
+    expect(p.bare_temporal_ms).toBeGreaterThanOrEqual(0);
   }
   expect(r.end_to_end.per_s).toBeGreaterThanOrEqual(Math.min(...r.pairs.map((p) => p.ours_per_s)) - 0.1);
   expect(r.end_to_end.per_s).toBeLessThanOrEqual(Math.max(...r.pairs.map((p) => p.ours_per_s)) + 0.1);
