@@ -48,6 +48,30 @@ test('reserve, commit and release are idempotent; commit after release and relea
   expect(st.requests_per_day).toMatchObject({ used: 1, reserved: 0 });
 });
 
+test('a settled record keeps only what idempotency and the audit read, with its retention', async () => {
+  f = await quotaFixture({ tokens_per_day: 1000, requests_per_day: 100, max_in_flight: 10 });
+  const a = ref(f.tenantId);
+  const b = ref(f.tenantId);
+  await f.quota.reserve(a, 100);
+  await f.quota.reserve(b, 100);
+  const record = (r: { requestId: string }) => f.quota.keys.record(f.tenantId, r.requestId);
+  expect(Object.keys(await f.redis.hgetall(record(a))).sort()).toEqual(
+    ['at', 'kM', 'kd', 'km', 'state', 'tokens'].sort(),
+  );
+  await f.quota.commit(a, 40);
+  await f.quota.release(b);
+  expect(Object.keys(await f.redis.hgetall(record(a))).sort()).toEqual(['actual', 'cep', 'cseq', 'state']);
+  expect(await f.redis.hgetall(record(b))).toEqual({ state: 'released' });
+  for (const r of [a, b]) {
+    expect(await f.redis.ttl(record(r))).toBeGreaterThan(604_000);
+    // Still idempotent, and still not reservable again.
+    expect(await f.quota.reserve(r, 10)).toMatchObject({ outcome: 'exists' });
+  }
+  expect(await f.quota.commit(a, 40)).toEqual({ outcome: 'noop', state: 'committed' });
+  expect(await f.quota.release(b)).toEqual({ outcome: 'noop', state: 'released' });
+  expect((await f.quota.status(f.tenantId)).tokens_per_day).toMatchObject({ used: 40, reserved: 0 });
+});
+
 test('every limit refuses with its own name', async () => {
   f = await quotaFixture({
     tokens_per_day: 1000,
