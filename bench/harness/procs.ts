@@ -18,20 +18,28 @@ export function pidsMatching(pattern: RegExp): number[] {
   return out;
 }
 
+/**
+ * CPU time (user + system) so far of the process or thread whose stat file is `path`
+ * (`/proc/<pid>/stat`, `/proc/<pid>/task/<tid>/stat`), ms; throws when it is gone.
+ */
+export function statCpuMs(path: string): number {
+  // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
+  const stat = readFileSync(path, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+}
+
 /** CPU time (user + system) the processes used so far, ms; processes that are gone count 0. */
 export function cpuMs(pids: number[]): number {
-  let ticks = 0;
+  let ms = 0;
   for (const pid of pids) {
     try {
-      // Fields after the command name (which may hold spaces): utime and stime are 14th and 15th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
+      ms += statCpuMs(`/proc/${pid}/stat`);
     } catch {
       // gone
     }
   }
-  return (ticks * 1000) / TICKS;
+  return ms;
 }
 
 /** Resident memory of the processes, MiB. */

@@ -1,7 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-
-/** Clock ticks per second of /proc/<pid>/task/<tid>/stat (USER_HZ; 100 on Linux). */
-const TICKS = 100;
+import { statCpuMs } from './procs';
 
 /** CPU ms so far of each thread of `pid`, by thread id, with the thread's name. */
 export type ThreadCpu = Map<number, { name: string; ms: number }>;
@@ -17,10 +15,8 @@ export function threadCpu(pid: number): ThreadCpu {
   }
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      out.set(Number(tid), { name, ms: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS });
+      out.set(Number(tid), { name, ms: statCpuMs(`/proc/${pid}/task/${tid}/stat`) });
     } catch {
       // the thread ended meanwhile
     }
