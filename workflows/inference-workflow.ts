@@ -145,10 +145,17 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     setStatus('completed');
     return { status: 'completed', usage: result.usage };
   } catch (err) {
-    const cancelled = isCancellation(err);
+    // Asked to cancel, the call ended some other way (its worker died before acknowledging it):
+    // still cancelled. The patch id is recorded only on that path.
+    const cancelAsked =
+      !isCancellation(err) &&
+      CancellationScope.current().consideredCancelled &&
+      patched(Patch.CancelWinsOverCallFailure);
+    const cancelled = isCancellation(err) || cancelAsked;
     const error = cancelled ? CANCELLED : describe(err);
     await settle(cancelled ? 'cancelled' : 'failed', error);
     setStatus(cancelled ? 'cancelled' : 'failed');
+    if (cancelAsked) throw new CancelledFailure(CANCELLED.message);
     if (cancelled) throw err;
     throw ApplicationFailure.nonRetryable(error.message, error.type);
   }

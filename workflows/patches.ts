@@ -25,4 +25,11 @@ export const Patch = {
    * the behaviour of every earlier patch without recording their markers.
    */
   AdmittedAtAccept: 'admitted-at-accept',
+  /**
+   * 2026-12: a request cancelled during its model call ends `cancelled` whatever way the call then
+   * ended. A GPU worker that dies after the cancel was asked for never acknowledges it: the server
+   * times the call out (heartbeat) without retrying it (the cancel was asked for), and the request
+   * ended `failed` (`model_timeout`) though its client had cancelled it. Found by the chaos run.
+   */
+  CancelWinsOverCallFailure: 'cancel-wins-over-call-failure',
 } as const;
