@@ -12,6 +12,7 @@ import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { DEV_SERVER_METRICS_PORT, startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+import { exitOf } from './child-exit';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
@@ -85,15 +86,14 @@ async function main(): Promise<void> {
 
   const stopAll = async (): Promise<void> => {
     for (const { proc } of [...children].reverse()) proc.kill('SIGTERM');
-    await Promise.all(
-      children.map(({ proc }) =>
-        proc.exitCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r)),
-      ),
-    );
-    if (localRedis && localRedis.exitCode === null) localRedis.kill('SIGTERM');
-    if (temporal && temporal.exitCode === null) {
+    // A child that died of a signal (SIGKILL) has no exit code: waiting for its 'exit' again would
+    // hang the shutdown and leave the Temporal server running.
+    await Promise.all(children.map(({ proc }) => exitOf(proc)));
+    if (localRedis && localRedis.exitCode === null && localRedis.signalCode === null)
+      localRedis.kill('SIGTERM');
+    if (temporal && temporal.exitCode === null && temporal.signalCode === null) {
       temporal.kill('SIGTERM');
-      await new Promise((r) => temporal!.once('exit', r));
+      await exitOf(temporal);
     }
   };
   let stopping = false;
@@ -133,9 +133,10 @@ async function main(): Promise<void> {
     });
     proc.stdout?.pipe(log);
     proc.stderr?.pipe(log);
-    proc.on('exit', (code) => {
+    proc.on('exit', (code, signal) => {
       if (!stopping) {
-        console.error(`\n${name} exited (code ${code}); last lines are in ${join(LOGS, `${name}.log`)}`);
+        const how = signal ? `signal ${signal}` : `code ${code}`;
+        console.error(`\n${name} exited (${how}); last lines are in ${join(LOGS, `${name}.log`)}`);
         shutdown(1);
       }
     });

@@ -1,0 +1,10 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Resolves once `proc` has exited; at once when it has already, by an exit code or by a signal (a
+ * child killed by a signal has no exit code, and its 'exit' event has been emitted already).
+ */
+export function exitOf(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => proc.once('exit', () => resolve()));
+}
