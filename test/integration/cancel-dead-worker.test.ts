@@ -6,6 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import type { OrchestrationActivities } from '../../activities';
 import type { InferenceInput } from '../../src/shared/types';
 import { inferenceWorkflow } from '../../workflows';
+import { inferenceInput } from '../support/inference-input';
 
 /**
  * A request cancelled during its model call, whose GPU worker dies before it acknowledges the cancel
@@ -28,22 +29,13 @@ test('cancelled during the call, whose worker dies before acknowledging: the req
   const callStarted = new Promise<void>((r) => (started = r));
   const orchQueue = `orch-${randomUUID()}`;
   const gpuQueue = `gpu-${randomUUID()}`;
-  const input: InferenceInput = {
-    requestId: `inf_${randomUUID().replace(/-/g, '')}`,
-    tenantId: 'acme',
-    model: 'ref-small',
-    prompt: 'hi',
-    maxTokens: 16,
-    promptTokens: 5,
-    estimatedTokens: 21,
+  const input = inferenceInput(gpuQueue, {
     acceptedAt: new Date().toISOString(),
     deadlineAt: new Date(Date.now() + 60_000).toISOString(),
-    gpuTaskQueue: gpuQueue,
     // Heartbeat timeout = min(timeoutMs, 10 s): 2 s here.
     modelCall: { timeoutMs: 2000, maxAttempts: 3 },
-    priority: { priorityKey: 3, fairnessKey: 'acme' },
     admittedAtAccept: true,
-  };
+  });
   const orch = await Worker.create({
     connection: native,
     taskQueue: orchQueue,

@@ -6,6 +6,7 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { GpuActivities, OrchestrationActivities } from '../../activities';
 import { inferenceWorkflow } from '../../workflows';
 import type { InferenceInput, ModelCallResult } from '../../src/shared/types';
+import { inferenceInput } from '../support/inference-input';
 import { temporalBinaries } from '../support/toolchain';
 import { quietRuntime, registerSearchAttributes } from '../support/temporal';
 
@@ -33,21 +34,7 @@ const RESULT: ModelCallResult = {
   usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
 };
 
-function input(gpuTaskQueue: string): InferenceInput {
-  return {
-    requestId: `inf_${randomUUID().replace(/-/g, '')}`,
-    tenantId: 'acme',
-    model: 'ref-small',
-    prompt: 'hi',
-    maxTokens: 16,
-    promptTokens: 5,
-    estimatedTokens: 21,
-    acceptedAt: '2026-11-22T10:00:00.000Z',
-    gpuTaskQueue,
-    modelCall: { timeoutMs: 10_000, maxAttempts: 3 },
-    priority: { priorityKey: 3, fairnessKey: 'acme' },
-  };
-}
+const input = (gpuTaskQueue: string): InferenceInput => inferenceInput(gpuTaskQueue);
 
 /** Records every orchestration call, in order, so tests can assert the saga. */
 function stubOrchestration(calls: string[], admitted = true): OrchestrationActivities {
