@@ -12,7 +12,7 @@ import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { DEV_SERVER_METRICS_PORT, startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
-import { exitOf } from './child-exit';
+import { exitOf, hasExited } from './child-exit';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
@@ -37,8 +37,10 @@ async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
 async function waitHttp(url: string, timeoutMs: number, child: ChildProcess, name: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`${name} exited with code ${child.exitCode}; see ${join(LOGS, `${name}.log`)}`);
+    if (hasExited(child)) {
+      const how = child.signalCode ? `signal ${child.signalCode}` : `code ${child.exitCode}`;
+      throw new Error(`${name} exited (${how}); see ${join(LOGS, `${name}.log`)}`);
+    }
     try {
       const res = await fetch(url);
       if (res.ok) return;
@@ -89,9 +91,8 @@ async function main(): Promise<void> {
     // A child that died of a signal (SIGKILL) has no exit code: waiting for its 'exit' again would
     // hang the shutdown and leave the Temporal server running.
     await Promise.all(children.map(({ proc }) => exitOf(proc)));
-    if (localRedis && localRedis.exitCode === null && localRedis.signalCode === null)
-      localRedis.kill('SIGTERM');
-    if (temporal && temporal.exitCode === null && temporal.signalCode === null) {
+    if (localRedis && !hasExited(localRedis)) localRedis.kill('SIGTERM');
+    if (temporal && !hasExited(temporal)) {
       temporal.kill('SIGTERM');
       await exitOf(temporal);
     }
