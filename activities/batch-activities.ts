@@ -9,8 +9,8 @@ export interface BatchDeps {
   batches: BatchRepo;
   metrics: BatchMetrics;
   logger: Logger;
-  /** Seconds from an item's start by which its request must be finished. @default 3600 */
-  requestDeadlineS?: number;
+  /** Seconds from an item's start by which its request must be finished (REQUEST_DEADLINE_S). */
+  requestDeadlineS: number;
 }
 
 /** A page of items to start, or word that the batch is being cancelled. */
@@ -25,7 +25,7 @@ export interface BatchPage {
  */
 export function createBatchActivities(deps: BatchDeps) {
   const { batches, metrics, logger } = deps;
-  const deadlineMs = (deps.requestDeadlineS ?? 3600) * 1000;
+  const deadlineMs = deps.requestDeadlineS * 1000;
   return {
     /** Marks the batch in progress; returns its status (`cancelling` if a cancel came first). */
     async startBatch(batchId: string): Promise<BatchStatus> {

@@ -14,8 +14,8 @@ export interface WebhookDeps {
   policy: AddressPolicy;
   metrics: WebhookMetrics;
   logger: Logger;
-  /** Milliseconds one POST may take. @default 10000 */
-  timeoutMs?: number;
+  /** Milliseconds one POST may take (WEBHOOK_TIMEOUT_MS). */
+  timeoutMs: number;
 }
 
 /** Activities of webhookDeliveryWorkflow: one signed POST per attempt, each attempt recorded. */
@@ -45,7 +45,7 @@ export function createWebhookActivities(deps: WebhookDeps) {
         'user-agent': 'durable-inference-webhooks/1',
       };
       const started = performance.now();
-      const out = await postWebhook(d.url, body, headers, { policy, timeoutMs: deps.timeoutMs ?? 10_000 });
+      const out = await postWebhook(d.url, body, headers, { policy, timeoutMs: deps.timeoutMs });
       const durationMs = performance.now() - started;
       metrics.attemptSeconds.observe(durationMs / 1000);
       const ok = 'statusCode' in out && out.statusCode >= 200 && out.statusCode < 300;

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../src/config/load-config';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
 import { startEphemeralDevServer } from '../src/dev/temporal-dev-server';
@@ -53,7 +54,14 @@ async function main(): Promise<void> {
   await tenants.ensure({ id: tenant, name: 'bench', tier: 'enterprise' });
   const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
   const prefix = `bench-${randomBytes(3).toString('hex')}`;
-  const quota = new QuotaStore({ redis, source: new PgQuotaStateSource(pool), prefix });
+  const defaults = loadConfig({ APP_ENV: 'development' });
+  const quota = new QuotaStore({
+    redis,
+    source: new PgQuotaStateSource(pool),
+    prefix,
+    reservationTtlS: defaults.QUOTA_RESERVATION_TTL_S,
+    recordRetentionS: defaults.QUOTA_RECORD_RETENTION_S,
+  });
 
   const server = await startEphemeralDevServer(process.env.TEMPORAL_CLI ?? 'temporal');
   const connection = await Connection.connect({ address: server.address });

@@ -58,8 +58,8 @@ export interface AppDeps {
   admin?: AdminApiDeps;
   /** POST /v1/batches and the other batch routes. @default not mounted */
   batches?: BatchRoutesDeps;
-  /** Largest JSON body accepted on any route, in bytes; a larger one is a 413. @default 1048576 */
-  maxBodyBytes?: number;
+  /** Largest JSON body accepted on any route, in bytes; a larger one is a 413 (API_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
   /** Idempotency-Key on the POSTs that create requests; without it the header is ignored. @default none */
   idempotent?: IdempotentSubmit;
   /** `webhook_url` on submit, deliveries on GET, and the webhook admin routes. @default none */
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', tenantAuth(deps.tenants, deps.keyCache ?? deps.apiKeyCacheTtlS ?? 30));
   // Before the app-wide parser: POST /v1/batches reads its own, larger body (JSON or JSONL).
   if (deps.batches) app.use(batchRoutes(deps.batches));
-  app.use(express.json({ limit: deps.maxBodyBytes ?? 1048576 }));
+  app.use(express.json({ limit: deps.maxBodyBytes }));
   if (deps.admin) app.use(adminApiRoutes(deps.admin));
   if (deps.webhooks) {
     app.use(webhookAdminRoutes({ webhooks: deps.webhooks, tenants: deps.tenants, logger: deps.logger }));

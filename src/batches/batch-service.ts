@@ -18,10 +18,10 @@ export interface BatchServiceDeps {
   gateway: BatchGateway;
   metrics: BatchMetrics;
   logger: Logger;
-  /** Items of one batch running at once. @default 32 */
-  concurrency?: number;
-  /** Items one workflow run starts before it continues as new. @default 1000 */
-  itemsPerRun?: number;
+  /** Items of one batch running at once (BATCH_CONCURRENCY). */
+  concurrency: number;
+  /** Items one workflow run starts before it continues as new (BATCH_ITEMS_PER_RUN). */
+  itemsPerRun: number;
   /** Bytes of item inputs per page the workflow reads. @default 524288 */
   pageBytes?: number;
   /** Run timeout of each item's workflow, seconds. @default none */
@@ -49,14 +49,14 @@ export class BatchService {
       throw err;
     }
     const id = newBatchId();
-    const concurrency = this.deps.concurrency ?? 32;
+    const { concurrency } = this.deps;
     await this.deps.batches.create({ id, tenantId: tenant.id, concurrency, items });
     try {
       await this.deps.gateway.start({
         batchId: id,
         tenantId: tenant.id,
         concurrency,
-        itemsPerRun: this.deps.itemsPerRun ?? 1000,
+        itemsPerRun: this.deps.itemsPerRun,
         pageBytes: this.deps.pageBytes ?? 524_288,
         ...(this.deps.childRunTimeoutS ? { childRunTimeoutS: this.deps.childRunTimeoutS } : {}),
       });

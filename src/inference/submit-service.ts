@@ -21,8 +21,8 @@ import type { WorkflowGateway } from './workflow-gateway';
 
 /** Dependencies of {@link SubmitService}. */
 export interface SubmitDeps {
-  /** Seconds from acceptance by which a request must be finished. @default 3600 */
-  requestDeadlineS?: number;
+  /** Seconds from acceptance by which a request must be finished (REQUEST_DEADLINE_S). */
+  requestDeadlineS: number;
   registry: ModelRegistry;
   quota: QuotaStore;
   /** Read-only quota look-up made before tokenizing a large prompt. */
@@ -177,7 +177,7 @@ export class SubmitService {
       promptTokens,
       estimatedTokens: promptTokens + maxTokens,
       acceptedAt: now.toISOString(),
-      deadlineAt: new Date(now.getTime() + (this.deps.requestDeadlineS ?? 3600) * 1000).toISOString(),
+      deadlineAt: new Date(now.getTime() + this.deps.requestDeadlineS * 1000).toISOString(),
       gpuTaskQueue: spec.gpu_task_queue,
       modelCall: { timeoutMs: spec.request_timeout_ms, maxAttempts: spec.max_attempts },
       priority: { priorityKey: tenant.priority, fairnessKey: tenant.id },

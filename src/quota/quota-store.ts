@@ -13,12 +13,12 @@ export interface QuotaStoreOptions {
   redis: QuotaRedis;
   /** Source of truth used to (re)build a tenant's counters when Redis lost them. */
   source: QuotaStateSource;
-  /** Redis key prefix. @default iq */
-  prefix?: string;
-  /** Seconds after which an open reservation counts as abandoned. @default 7200 */
-  reservationTtlS?: number;
-  /** Seconds a settled reservation record is kept for idempotency. @default 604800 */
-  recordRetentionS?: number;
+  /** Redis key prefix (REDIS_KEY_PREFIX). */
+  prefix: string;
+  /** Seconds after which an open reservation counts as abandoned (QUOTA_RESERVATION_TTL_S). */
+  reservationTtlS: number;
+  /** Seconds a settled reservation record is kept for idempotency (QUOTA_RECORD_RETENTION_S). */
+  recordRetentionS: number;
   /** Clock, for tests. @default () => new Date() */
   now?: () => Date;
   /** Called when a tenant is rebuilt from PostgreSQL. */
@@ -72,9 +72,9 @@ export class QuotaStore {
 
   constructor(private readonly opts: QuotaStoreOptions) {
     this.redis = opts.redis;
-    this.keys = new QuotaKeys(opts.prefix ?? 'iq');
-    this.ttlS = opts.reservationTtlS ?? 7200;
-    this.retentionS = opts.recordRetentionS ?? 604800;
+    this.keys = new QuotaKeys(opts.prefix);
+    this.ttlS = opts.reservationTtlS;
+    this.retentionS = opts.recordRetentionS;
     this.now = opts.now ?? ((): Date => new Date());
   }
 

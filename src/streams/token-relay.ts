@@ -23,8 +23,8 @@ export interface TokenRelayOptions {
   redis: Redis | Cluster;
   /** Key prefix (REDIS_KEY_PREFIX). */
   prefix: string;
-  /** Seconds a stream is kept after its last write. @default 3600 */
-  retentionS?: number;
+  /** Seconds a stream is kept after its last write (STREAM_RETENTION_S). */
+  retentionS: number;
   /**
    * Seconds the end signal is kept after the end: the waits it serves are already blocked on it
    * when it is written; a later wait (an idempotent replay) finds the end in PostgreSQL. A stream
@@ -61,7 +61,7 @@ export class TokenRelay {
   private readonly idle: { reader: Reader; timer: NodeJS.Timeout }[] = [];
 
   constructor(private readonly o: TokenRelayOptions) {
-    this.retentionS = o.retentionS ?? 3600;
+    this.retentionS = o.retentionS;
     this.maxLen = o.maxLen ?? 20_000;
     // Idle readers are duplicates of this connection: they close with it (process or test shutdown).
     o.redis.on('end', () => {

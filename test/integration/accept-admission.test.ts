@@ -163,6 +163,7 @@ test('the API stops between the row and the start: the sweeper reclaims the quot
     source: new PgQuotaStateSource(s.pool),
     prefix: s.cfg.REDIS_KEY_PREFIX,
     reservationTtlS: s.cfg.QUOTA_RESERVATION_TTL_S,
+    recordRetentionS: s.cfg.QUOTA_RECORD_RETENTION_S,
     now: () => new Date(Date.now() + (s.cfg.QUOTA_RESERVATION_TTL_S + 60) * 1000),
   });
   const abandoned = new AbandonedRequests(new RequestsRepo(s.pool), s.client.workflow, silent);

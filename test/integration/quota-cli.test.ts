@@ -53,6 +53,7 @@ test('sweep reclaims an abandoned reservation and ends its row; a running reques
     source: new PgQuotaStateSource(s.pool),
     prefix: s.cfg.REDIS_KEY_PREFIX,
     reservationTtlS: s.cfg.QUOTA_RESERVATION_TTL_S,
+    recordRetentionS: s.cfg.QUOTA_RECORD_RETENTION_S,
     now: () => new Date(Date.now() - (s.cfg.QUOTA_RESERVATION_TTL_S + 60) * 1000),
   });
   await earlier.reserve(

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 test('announceEnd, a blocked end wait and a token follower on a cluster', async () => {
-  const relay = new TokenRelay({ redis: client, prefix: 'relay-cluster' });
+  const relay = new TokenRelay({ redis: client, prefix: 'relay-cluster', retentionS: 60 });
   const follower = new RequestFollower({ relay, idleCheckMs: 5000 });
   const signal = new AbortController().signal;
   const terminalStatus = async (): Promise<string | undefined> => undefined;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster, Redis } from 'ioredis';
 import type { Pool } from 'pg';
+import { loadConfig } from '../../src/config/load-config';
 import { createPool } from '../../src/db/pool';
 import { PgQuotaStateSource } from '../../src/quota/quota-state-source';
 import { QuotaStore, type QuotaStoreOptions } from '../../src/quota/quota-store';
@@ -35,8 +36,17 @@ export async function quotaFixture(
     return id;
   };
   await addTenant(tenantId, limits);
+  const defaults = loadConfig({ APP_ENV: 'development' });
   const make = (o: Partial<QuotaStoreOptions> = {}): QuotaStore =>
-    new QuotaStore({ redis, source: new PgQuotaStateSource(pool), prefix, ...opts, ...o });
+    new QuotaStore({
+      redis,
+      source: new PgQuotaStateSource(pool),
+      prefix,
+      reservationTtlS: defaults.QUOTA_RESERVATION_TTL_S,
+      recordRetentionS: defaults.QUOTA_RECORD_RETENTION_S,
+      ...opts,
+      ...o,
+    });
   return {
     pool,
     redis,

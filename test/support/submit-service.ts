@@ -27,6 +27,7 @@ export function submitServiceOn(s: Stack, over: Partial<SubmitDeps> = {}): Submi
     requests: new RequestsRepo(s.pool),
     metrics: createMetrics('submit-test'),
     logger: createLogger({ component: 'submit-test', level: 'silent' }),
+    requestDeadlineS: s.cfg.REQUEST_DEADLINE_S,
     ...over,
   });
 }

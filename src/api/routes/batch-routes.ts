@@ -23,8 +23,8 @@ export interface BatchRoutesDeps {
   service: BatchService;
   batches: BatchRepo;
   gateway: BatchGateway;
-  /** Largest body of POST /v1/batches, bytes; larger is a 413. @default 67108864 */
-  maxBodyBytes?: number;
+  /** Largest body of POST /v1/batches, bytes; larger is a 413 (BATCH_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
 }
 
 const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson'];
@@ -56,7 +56,7 @@ export function batchView(b: BatchRecord): Record<string, unknown> {
  */
 export function batchRoutes(deps: BatchRoutesDeps): Router {
   const router = Router();
-  const limit = deps.maxBodyBytes ?? 67_108_864;
+  const limit = deps.maxBodyBytes;
   const owned = async (req: express.Request): Promise<BatchRecord> => {
     const { id } = batchIdParams.parse(req.params);
     const b = await deps.batches.get(id, tenantOf(req).id);
