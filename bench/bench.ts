@@ -97,6 +97,9 @@ function print(r: BenchResult, postgres: PostgresState): void {
     console.table(
       Object.fromEntries(ops.map((op) => [op, { ours: server.ours[op] ?? 0, bare: server.bare[op] ?? 0 }])),
     );
+    console.log(
+      '  GetCurrentClusterMetadata and GetNamespace: the dev server reads its search attributes from the database at each use (its cache is off by default); ours carries three more than bare (docs/benchmarks.md, eleventh round)',
+    );
   } else {
     console.log('Temporal server work per request: not counted (its metrics endpoint did not answer)');
   }
