@@ -4,7 +4,7 @@ import { AppError } from '../errors/app-error';
 import { ErrorType } from '../shared/error-types';
 import { hashApiKey } from '../tenants/api-key';
 import type { ActiveKey, TenantWithLimits } from '../tenants/tenants-repo';
-import { ApiKeyCache } from './key-cache';
+import type { ApiKeyCache } from './key-cache';
 
 /** Looks a key up by its SHA-256 digest; the API caches answers (ApiKeyCache). */
 export interface TenantLookup {
@@ -26,10 +26,9 @@ function bearer(req: Request): string | undefined {
 
 /**
  * Tenant authentication by `Authorization: Bearer <api key>`; 401 when missing, wrong, revoked or
- * of a disabled tenant. `cache` is a TTL (seconds) or a cache that invalidations also empty.
+ * of a disabled tenant. `keys` caches the lookups; invalidations empty it.
  */
-export function tenantAuth(lookup: TenantLookup, cache: number | ApiKeyCache): RequestHandler {
-  const keys = typeof cache === 'number' ? new ApiKeyCache({ ttlS: cache }) : cache;
+export function tenantAuth(lookup: TenantLookup, keys: ApiKeyCache): RequestHandler {
   return (req: Request, _res: Response, next: NextFunction) => {
     const key = bearer(req);
     if (!key)

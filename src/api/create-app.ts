@@ -50,10 +50,8 @@ export interface AppDeps {
   waitMaxMs: number;
   /** Position, ETA and diagnosis on the status of waiting requests. @default none */
   queueInsight?: QueueInsight;
-  /** @default 30 */
-  apiKeyCacheTtlS?: number;
-  /** Key lookup cache that invalidations empty; replaces apiKeyCacheTtlS. @default a cache of apiKeyCacheTtlS */
-  keyCache?: ApiKeyCache;
+  /** Key lookup cache that invalidations empty (its TTL: API_KEY_CACHE_TTL_S). */
+  keyCache: ApiKeyCache;
   /** Admin API (tenants, keys, usage, action log) and GET /v1/usage. @default not mounted */
   admin?: AdminApiDeps;
   /** POST /v1/batches and the other batch routes. @default not mounted */
@@ -86,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
   // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
   app.use('/admin', adminAuth(deps.adminToken));
-  app.use('/v1', tenantAuth(deps.tenants, deps.keyCache ?? deps.apiKeyCacheTtlS ?? 30));
+  app.use('/v1', tenantAuth(deps.tenants, deps.keyCache));
   // Before the app-wide parser: POST /v1/batches reads its own, larger body (JSON or JSONL).
   if (deps.batches) app.use(batchRoutes(deps.batches));
   app.use(express.json({ limit: deps.maxBodyBytes }));

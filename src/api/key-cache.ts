@@ -4,10 +4,9 @@ import type { ActiveKey } from '../tenants/tenants-repo';
 export interface ApiKeyCacheOptions {
   /**
    * Seconds an answer is kept: the safety net should an invalidation message be lost. 0 disables
-   * caching (every request reads PostgreSQL).
-   * @default 30
+   * caching (every request reads PostgreSQL). API_KEY_CACHE_TTL_S.
    */
-  ttlS?: number;
+  ttlS: number;
   /** Entries kept at most; past it the cache starts afresh. @default 10000 */
   maxEntries?: number;
   /** Clock, ms. @default Date.now */
@@ -31,8 +30,8 @@ export class ApiKeyCache {
   private readonly maxEntries: number;
   private readonly now: () => number;
 
-  constructor(opts: ApiKeyCacheOptions = {}) {
-    this.ttlMs = (opts.ttlS ?? 30) * 1000;
+  constructor(opts: ApiKeyCacheOptions) {
+    this.ttlMs = opts.ttlS * 1000;
     this.maxEntries = opts.maxEntries ?? 10_000;
     this.now = opts.now ?? Date.now;
   }

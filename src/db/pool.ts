@@ -4,8 +4,8 @@ import { Pool } from 'pg';
 export interface PoolOptions {
   /** PostgreSQL connection string. */
   connectionString: string;
-  /** Max connections. @default 10 */
-  max?: number;
+  /** Max connections (DATABASE_POOL_SIZE for the processes' pools). */
+  max: number;
   /** Application name shown in pg_stat_activity. @default durable-inference */
   applicationName?: string;
   /**
@@ -24,7 +24,7 @@ export interface PoolOptions {
 export function createPool(opts: PoolOptions): Pool {
   const pool = new Pool({
     connectionString: opts.connectionString,
-    max: opts.max ?? 10,
+    max: opts.max,
     application_name: opts.applicationName ?? 'durable-inference',
     connectionTimeoutMillis: 5000,
   });

@@ -17,8 +17,8 @@ export interface IdempotentSubmitDeps {
   quota: Pick<QuotaStore, 'reservationState'>;
   metrics: IdempotencyMetrics;
   logger: Logger;
-  /** Seconds before a `pending` key is re-driven by a retry; earlier a retry gets 409. @default 5 */
-  pendingStaleS?: number;
+  /** Seconds before a `pending` key is re-driven by a retry; earlier a retry gets 409 (IDEMPOTENCY_PENDING_STALE_S). */
+  pendingStaleS: number;
 }
 
 /** One submit carrying an Idempotency-Key. */
@@ -55,7 +55,7 @@ export class IdempotentSubmit {
   private readonly staleS: number;
 
   constructor(private readonly deps: IdempotentSubmitDeps) {
-    this.staleS = deps.pendingStaleS ?? 5;
+    this.staleS = deps.pendingStaleS;
   }
 
   async accept(a: IdempotentAttempt): Promise<Accepted> {
