@@ -53,8 +53,8 @@ const toRecord = (r: Row): IdempotencyRecord => ({
 export class IdempotencyStore {
   constructor(
     private readonly pool: Pool,
-    /** Seconds a key is kept. @default 86400 */
-    private readonly ttlS = 86_400,
+    /** Seconds a key is kept (IDEMPOTENCY_TTL_S). */
+    private readonly ttlS: number,
   ) {}
 
   /** The key's record unless it expired. */
