@@ -33,6 +33,11 @@ export interface IdempotentAttempt {
   prepare: () => Promise<InferenceInput>;
   /** Runs before quota is reserved and the workflow started, with the final request id; idempotent. */
   beforeStart?: (input: InferenceInput) => Promise<void>;
+  /**
+   * The response a retry with this key gets replayed, recorded in the same write that marks the key
+   * started. None: a retry's response is rebuilt from its request (the OpenAI endpoints).
+   */
+  respond?: (input: InferenceInput) => StoredResponse;
 }
 
 /** What an idempotent submit resolved to. */
@@ -67,15 +72,18 @@ export class IdempotentSubmit {
       const input = await a.prepare();
       const fields = { tenantId: a.tenantId, key: a.key, endpoint: a.endpoint, bodyHash: hash, input };
       if (await this.deps.store.insertPending(fields)) {
-        await this.start(a, input);
+        const response = await this.start(a, input);
         this.count(a, 'created');
-        return { input, replayed: false };
+        return { input, replayed: false, response };
       }
     }
     throw this.inFlight(a);
   }
 
-  /** Records the response to replay for this key. */
+  /**
+   * Records the response to replay for a key marked started without one: by an API version that
+   * recorded it in a second write, before `respond` (keys live IDEMPOTENCY_TTL_S).
+   */
   async complete(tenantId: string, key: string, requestId: string, response: StoredResponse): Promise<void> {
     await this.deps.store.markStarted(tenantId, key, requestId, response);
   }
@@ -95,22 +103,26 @@ export class IdempotentSubmit {
     }
     const claimed = await this.deps.store.claimStale(a.tenantId, a.key, this.staleS);
     if (!claimed) throw this.inFlight(a);
-    const input = await this.redrive(claimed, a);
+    const { input, response } = await this.redrive(claimed, a);
     this.count(a, 'redriven');
-    return { input, replayed: true };
+    return { input, replayed: true, response };
   }
 
   /** Finishes a key whose first submit did not: start it if it is not running, else just record it. */
-  private async redrive(rec: IdempotencyRecord, a: IdempotentAttempt): Promise<InferenceInput> {
+  private async redrive(
+    rec: IdempotencyRecord,
+    a: IdempotentAttempt,
+  ): Promise<{ input: InferenceInput; response?: StoredResponse }> {
     const { workflows, quota, store, logger } = this.deps;
     let input = rec.input;
     if (await workflows.find(input.requestId)) {
-      await store.markStarted(a.tenantId, a.key, input.requestId);
+      const response = a.respond?.(input);
+      await store.markStarted(a.tenantId, a.key, input.requestId, response);
       logger.info(
         { requestId: input.requestId, tenant: a.tenantId },
         'idempotent retry found its request running',
       );
-      return input;
+      return { input, response };
     }
     const state = await quota.reservationState(a.tenantId, input.requestId);
     if (state && state !== 'reserved') {
@@ -122,11 +134,11 @@ export class IdempotentSubmit {
       { requestId: input.requestId, tenant: a.tenantId, reservation: state ?? 'none' },
       'idempotent retry re-drives a submit that did not finish',
     );
-    await this.start(a, input);
-    return input;
+    return { input, response: await this.start(a, input) };
   }
 
-  private async start(a: IdempotentAttempt, input: InferenceInput): Promise<void> {
+  /** Submits `input`, then marks the key started with the response to replay (one write). */
+  private async start(a: IdempotentAttempt, input: InferenceInput): Promise<StoredResponse | undefined> {
     try {
       await a.beforeStart?.(input);
       await this.deps.submit.submit(input);
@@ -142,7 +154,9 @@ export class IdempotentSubmit {
       );
       throw err;
     }
-    await this.deps.store.markStarted(a.tenantId, a.key, input.requestId);
+    const response = a.respond?.(input);
+    await this.deps.store.markStarted(a.tenantId, a.key, input.requestId, response);
+    return response;
   }
 
   private inFlight(a: IdempotentAttempt): AppError {

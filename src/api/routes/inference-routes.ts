@@ -97,6 +97,7 @@ export function inferenceRoutes(deps: {
         body,
         prepare,
         beforeStart: bindWebhook,
+        respond: (i) => ({ status: 202, body: acceptedView(i) }),
       });
       input = accepted.input;
       stored = accepted.response;
@@ -108,6 +109,7 @@ export function inferenceRoutes(deps: {
       await deps.submit.submit(input);
     }
     const accepted = stored ?? { status: 202, body: acceptedView(input) };
+    // A key started by an earlier API version without its response (see IdempotentSubmit.complete).
     if (key && deps.idempotent && !stored) {
       await deps.idempotent.complete(tenant.id, key, input.requestId, accepted);
     }
