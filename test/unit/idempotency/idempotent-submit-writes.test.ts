@@ -7,6 +7,7 @@ import type {
   StoredResponse,
 } from '../../../src/idempotency/idempotency-store';
 import { IdempotentSubmit } from '../../../src/idempotency/idempotent-submit';
+import type { WorkflowView } from '../../../src/inference/workflow-gateway';
 import { createLogger } from '../../../src/observability/logger';
 import type { InferenceInput } from '../../../src/shared/types';
 
@@ -34,7 +35,12 @@ function setup(existing?: IdempotencyRecord, running = false) {
   const idem = new IdempotentSubmit({
     store,
     submit: { submit: async () => undefined },
-    workflows: { find: async () => running },
+    workflows: {
+      find: async (): Promise<WorkflowView | undefined> =>
+        running
+          ? { tenantId: 't', model: 'ref-small', startedAt: new Date(0), status: 'running' }
+          : undefined,
+    },
     quota: { reservationState: async () => 'reserved' },
     metrics: idempotencyMetrics(new Registry()),
     logger: createLogger({ component: 'idem-test', level: 'silent' }),
