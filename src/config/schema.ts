@@ -132,8 +132,13 @@ export const envSchema = z
     QUOTA_SWEEP_INTERVAL_S: positiveInt.default(30),
     /** Seconds between ledger-vs-Redis audits (with correction) in the orchestration worker. @default 300 */
     QUOTA_AUDIT_INTERVAL_S: positiveInt.default(300),
-    /** Seconds a terminal reservation record is kept for idempotency. @default 604800 (7 days) */
-    QUOTA_RECORD_RETENTION_S: positiveInt.default(604800),
+    /**
+     * Seconds a settled reservation record is kept (about 200 bytes in Redis each): a repeated commit
+     * or release is a no-op while it lives, and a second reservation of its request id is refused.
+     * At least IDEMPOTENCY_TTL_S, so an idempotent retry re-driven while its key lives finds it.
+     * @default 86400 (one day; it was 7 days, 121 GB at 1,000 requests/s: docs/quota.md)
+     */
+    QUOTA_RECORD_RETENTION_S: positiveInt.default(86_400),
     /**
      * Seconds an API key lookup stays cached in an API process, at most 300. Revokes and disabled
      * tenants reach every replica at once over Redis pub/sub; this bounds staleness should a
@@ -343,6 +348,15 @@ export const envSchema = z
         code: 'custom',
         path: ['QUOTA_RESERVATION_TTL_S'],
         message: `must exceed REQUEST_DEADLINE_S + ${REQUEST_RUN_TIMEOUT_MARGIN_S} s (the longest a request can hold its reservation): ${env.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S}`,
+      });
+    }
+    if (env.QUOTA_RECORD_RETENTION_S < env.IDEMPOTENCY_TTL_S) {
+      // A retry re-driving a key whose first submit reserved and started the request must find the
+      // reservation record, or it reserves (and runs) the request a second time.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUOTA_RECORD_RETENTION_S'],
+        message: `must be at least IDEMPOTENCY_TTL_S (${env.IDEMPOTENCY_TTL_S} s): a retry with an Idempotency-Key must find its request's reservation record for as long as the key lives`,
       });
     }
     const faults = env.FAULT_RATE_429 + env.FAULT_RATE_500 + env.FAULT_RATE_503 + env.FAULT_RATE_400;

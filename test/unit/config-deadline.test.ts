@@ -25,3 +25,29 @@ test.each([
 test('a reservation TTL beyond deadline + margin is accepted', () => {
   expect(load({ REQUEST_DEADLINE_S: '600', QUOTA_RESERVATION_TTL_S: '1201' }).REQUEST_DEADLINE_S).toBe(600);
 });
+
+test('reservation records are kept a day by default, as long as an idempotency key', () => {
+  const cfg = load({});
+  expect(cfg.QUOTA_RECORD_RETENTION_S).toBe(86_400);
+  expect(cfg.QUOTA_RECORD_RETENTION_S).toBeGreaterThanOrEqual(cfg.IDEMPOTENCY_TTL_S);
+});
+
+test.each([
+  [{ QUOTA_RECORD_RETENTION_S: '3600' }],
+  [{ IDEMPOTENCY_TTL_S: '172800' }],
+  [{ IDEMPOTENCY_TTL_S: '172800', QUOTA_RECORD_RETENTION_S: '100000' }],
+])('a record retention shorter than the idempotency key TTL is refused: %j', (env) => {
+  try {
+    load(env);
+    throw new Error('accepted');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues.map((i) => i.variable)).toContain('QUOTA_RECORD_RETENTION_S');
+  }
+});
+
+test('a record retention at least the key TTL is accepted', () => {
+  expect(
+    load({ IDEMPOTENCY_TTL_S: '172800', QUOTA_RECORD_RETENTION_S: '172800' }).QUOTA_RECORD_RETENTION_S,
+  ).toBe(172_800);
+});
