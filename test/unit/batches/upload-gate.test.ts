@@ -1,4 +1,4 @@
-import { AppError } from '../../../src/errors/app-error';
+import type { AppError } from '../../../src/errors/app-error';
 import { UploadGate } from '../../../src/batches/upload-gate';
 
 const refusal = (fn: () => unknown): AppError | undefined => {
