@@ -174,7 +174,11 @@ export const batchRouteDocs = defineRoutes([
     description:
       'A JSON array of items, or JSONL (`Content-Type: application/jsonl` or `application/x-ndjson`), ' +
       'each `{custom_id, body}` with `body` as for POST /v1/inference. Every item is validated and ' +
-      'tokenized first: one invalid item is a 400 naming `items[i].body.<field>`, and nothing is stored.',
+      'tokenized as it arrives: one invalid item is a 400 naming `items[i].body.<field>`, and nothing is stored. ' +
+      'The body is read as a stream and refused at once past a bound (413 over BATCH_MAX_BODY_BYTES; 400 for an item ' +
+      "over BATCH_MAX_ITEM_BYTES or more than 10,000 lines). 429 when the batch's estimated tokens exceed the " +
+      "tenant's token quota, when a per-tenant cap (batches, items, enqueued tokens in flight) is reached, or while " +
+      "the tenant's previous upload is still being read; 503 when the API reads too many uploads at once.",
     body: {
       'application/json': z.array(batchItemSchema).min(1).max(10_000),
       'application/jsonl': z.string().describe('one item (BatchItem) per line'),
@@ -183,7 +187,7 @@ export const batchRouteDocs = defineRoutes([
     responses: {
       202: { description: 'Accepted', schema: batchViewSchema, headers: { Location: '/v1/batches/{id}' } },
     },
-    errors: [404, 503],
+    errors: [404, 413, 429, 503],
   },
   {
     method: 'get',
