@@ -74,7 +74,7 @@ export class BatchRepo {
         [b.id, b.tenantId, b.concurrency],
       );
       const totals: BatchTotals = { items: 0, estimatedTokens: 0 };
-      const chunks = Array.isArray(b.items) ? [b.items] : (b.items);
+      const chunks = Array.isArray(b.items) ? [b.items] : b.items;
       for await (const chunk of chunks) {
         for (let start = 0; start < chunk.length; start += INSERT_CHUNK)
           await this.insertItems(c, b.id, totals.items + start, chunk.slice(start, start + INSERT_CHUNK));
