@@ -1,6 +1,12 @@
 import { AppError } from '../errors/app-error';
 import { ErrorType } from '../shared/error-types';
 
+// Why a byte scanner here rather than a library: what must be bounded is bytes per item (blank
+// space included) and lines per body, checked before a line or element is assembled. split2 bounds
+// characters after decoding and emits every blank line as an element; the streaming JSON parsers
+// (stream-json, jsonparse) assemble a value of any size before handing it over. Only the element
+// boundaries are found here; every item is still parsed by JSON.parse.
+
 /** Bounds of {@link batchItems}: each is checked as the bytes arrive, before anything is buffered. */
 export interface BatchStreamLimits {
   /** Bytes of the whole body (BATCH_MAX_BODY_BYTES); more is a 413. */
