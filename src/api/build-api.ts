@@ -84,10 +84,11 @@ export function buildApi(
     logger,
   };
   subscribeKeyInvalidations({ ...keys, cache: keyCache });
+  const headroom = new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) });
   const submit = new SubmitService({
     registry,
     quota,
-    headroom: new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) }),
+    headroom,
     workflows,
     requests: new RequestsRepo(pool),
     metrics,
@@ -137,7 +138,7 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    batches: createBatchDeps(cfg, { pool, client, submit, metrics, logger }),
+    batches: createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger }),
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),

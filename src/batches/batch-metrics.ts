@@ -3,7 +3,10 @@ import { perRegistry } from '../observability/per-registry';
 
 /** Metrics of batches (POST /v1/batches and the batch workflow). */
 export interface BatchMetrics {
-  /** Batches accepted, by outcome of the submit: `accepted`, `invalid` (400), `too_large` is a 413 in http metrics. */
+  /**
+   * POST /v1/batches by outcome: `accepted`, `invalid` (400), `too_large` (413), `quota` (the
+   * tenant's token quota), `capped` (per-tenant batch caps), `busy` (upload gate: 429/503), `error`.
+   */
   batchesCreated: Counter<'outcome'>;
   /** Items of accepted batches. */
   itemsSubmitted: Counter;
@@ -17,7 +20,7 @@ export interface BatchMetrics {
 export const batchMetrics: (registry: Registry) => BatchMetrics = perRegistry((r) => ({
   batchesCreated: new Counter({
     name: 'inference_batches_created_total',
-    help: 'POST /v1/batches by outcome: accepted, invalid (an item failed validation; nothing stored)',
+    help: 'POST /v1/batches by outcome: accepted, invalid (400), too_large (413), quota (token quota), capped (batches/items/enqueued tokens in flight), busy (too many uploads at once), error; nothing is stored unless accepted',
     labelNames: ['outcome'],
     ...r,
   }),

@@ -1,4 +1,4 @@
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../db/transaction';
 import type { InferenceInput } from '../shared/types';
 import {
@@ -39,6 +39,12 @@ export interface NewBatchItem {
   input: InferenceInput;
 }
 
+/** Items and estimated tokens (prompt + max_tokens, as each item will reserve) of a stored batch. */
+export interface BatchTotals {
+  items: number;
+  estimatedTokens: number;
+}
+
 /** The state of an item: its request's status once admitted, else cancelled or pending. */
 const ITEM_STATE = `COALESCE(r.status, CASE WHEN i.cancelled THEN 'cancelled' ELSE 'pending' END)`;
 
@@ -49,34 +55,60 @@ const INSERT_CHUNK = 1000;
 export class BatchRepo {
   constructor(private readonly pool: Pool) {}
 
-  /** Stores a batch and all its items in one transaction (status `validating`). */
+  /**
+   * Stores a batch and all its items in one transaction (status `validating`). `items` may be an
+   * async stream of chunks (read while the transaction is open, so memory holds one chunk); `admit`
+   * runs last, in the transaction, with the totals, and refuses by throwing: then nothing is stored.
+   */
   async create(b: {
     id: string;
     tenantId: string;
     concurrency: number;
-    items: NewBatchItem[];
-  }): Promise<void> {
-    await withTransaction(this.pool, async (c) => {
+    items: NewBatchItem[] | AsyncIterable<NewBatchItem[]>;
+    admit?: (c: PoolClient, totals: BatchTotals) => Promise<void>;
+  }): Promise<BatchTotals> {
+    return withTransaction(this.pool, async (c) => {
+      // `total` is set once every item is in; the row is invisible to others until COMMIT.
       await c.query(
-        `INSERT INTO batches (id, tenant_id, status, total, concurrency) VALUES ($1, $2, 'validating', $3, $4)`,
-        [b.id, b.tenantId, b.items.length, b.concurrency],
+        `INSERT INTO batches (id, tenant_id, status, total, concurrency) VALUES ($1, $2, 'validating', 1, $3)`,
+        [b.id, b.tenantId, b.concurrency],
       );
-      for (let start = 0; start < b.items.length; start += INSERT_CHUNK) {
-        const chunk = b.items.slice(start, start + INSERT_CHUNK);
-        await c.query(
-          `INSERT INTO batch_items (batch_id, idx, custom_id, request_id, input)
-           SELECT $1, t.idx, t.custom_id, t.request_id, t.input
-           FROM unnest($2::int[], $3::text[], $4::text[], $5::jsonb[]) AS t(idx, custom_id, request_id, input)`,
-          [
-            b.id,
-            chunk.map((_, i) => start + i),
-            chunk.map((x) => x.customId),
-            chunk.map((x) => x.input.requestId),
-            chunk.map((x) => JSON.stringify(x.input)),
-          ],
-        );
+      const totals: BatchTotals = { items: 0, estimatedTokens: 0 };
+      const chunks = Array.isArray(b.items) ? [b.items] : b.items;
+      for await (const chunk of chunks) {
+        for (let start = 0; start < chunk.length; start += INSERT_CHUNK)
+          await this.insertItems(c, b.id, totals.items + start, chunk.slice(start, start + INSERT_CHUNK));
+        totals.items += chunk.length;
+        for (const x of chunk) totals.estimatedTokens += x.input.estimatedTokens;
       }
+      await b.admit?.(c, totals);
+      await c.query(`UPDATE batches SET total = $2, estimated_tokens = $3 WHERE id = $1`, [
+        b.id,
+        totals.items,
+        totals.estimatedTokens,
+      ]);
+      return totals;
     });
+  }
+
+  private async insertItems(
+    c: PoolClient,
+    batchId: string,
+    first: number,
+    chunk: NewBatchItem[],
+  ): Promise<void> {
+    await c.query(
+      `INSERT INTO batch_items (batch_id, idx, custom_id, request_id, input)
+       SELECT $1, t.idx, t.custom_id, t.request_id, t.input
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::jsonb[]) AS t(idx, custom_id, request_id, input)`,
+      [
+        batchId,
+        chunk.map((_, i) => first + i),
+        chunk.map((x) => x.customId),
+        chunk.map((x) => x.input.requestId),
+        chunk.map((x) => JSON.stringify(x.input)),
+      ],
+    );
   }
 
   /** Removes a batch whose workflow could not be started. */

@@ -5,10 +5,13 @@ import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import type { SubmitService } from '../inference/submit-service';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import type { QuotaHeadroom } from '../quota/quota-headroom';
 import { TemporalBatchGateway } from './batch-gateway';
 import { batchMetrics } from './batch-metrics';
 import { BatchRepo } from './batch-repo';
 import { BatchService } from './batch-service';
+import { MAX_BATCH_ITEMS } from './batch-types';
+import { UploadGate } from './upload-gate';
 
 /** The batch routes' dependencies, wired from the API's clients and its submit service. */
 export function createBatchDeps(
@@ -18,6 +21,8 @@ export function createBatchDeps(
     client: Client;
     /** The API's own: items are validated and tokenized as a native submit is. */
     submit: Pick<SubmitService, 'prepare'>;
+    /** The token-quota look-up of the batch's total at create. */
+    headroom: Pick<QuotaHeadroom, 'checkTokens'>;
     metrics: Metrics;
     logger: Logger;
   },
@@ -32,6 +37,22 @@ export function createBatchDeps(
       submit: deps.submit,
       batches,
       gateway,
+      headroom: deps.headroom,
+      pool: deps.pool,
+      caps: {
+        maxBatches: cfg.BATCH_TENANT_MAX_IN_FLIGHT,
+        maxItems: cfg.BATCH_TENANT_MAX_ITEMS_IN_FLIGHT,
+        maxTokens: cfg.BATCH_TENANT_MAX_ENQUEUED_TOKENS,
+      },
+      gate: new UploadGate({
+        maxUploads: cfg.BATCH_MAX_CONCURRENT_UPLOADS,
+        maxPerTenant: cfg.BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT,
+      }),
+      limits: {
+        maxBodyBytes: cfg.BATCH_MAX_BODY_BYTES,
+        maxItemBytes: cfg.BATCH_MAX_ITEM_BYTES,
+        maxItems: MAX_BATCH_ITEMS,
+      },
       metrics: batchMetrics(deps.metrics.registry),
       logger: deps.logger,
       concurrency: cfg.BATCH_CONCURRENCY,

@@ -149,6 +149,24 @@ export const envSchema = z
     API_MAX_BODY_BYTES: positiveInt.default(1048576),
     /** Max body of POST /v1/batches in bytes (JSON array or JSONL); larger is a 413. @default 67108864 (64 MiB) */
     BATCH_MAX_BODY_BYTES: positiveInt.default(67_108_864),
+    /**
+     * Max bytes of one batch item (a JSONL line, or a JSON array element with the blank space before
+     * it); checked as the body streams in, so no more than this is held per item. @default 2097152 (2 MiB)
+     */
+    BATCH_MAX_ITEM_BYTES: positiveInt.default(2_097_152),
+    /** Batch bodies one API process reads at once, all tenants; past it a 503 with Retry-After. @default 4 */
+    BATCH_MAX_CONCURRENT_UPLOADS: positiveInt.default(4),
+    /** Batch bodies one API process reads at once for one tenant; past it a 429 with Retry-After. @default 1 */
+    BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT: positiveInt.default(1),
+    /** Batches of one tenant not yet ended (validating, in progress, cancelling); past it a 429. @default 100 */
+    BATCH_TENANT_MAX_IN_FLIGHT: positiveInt.default(100),
+    /** Items of one tenant's batches not yet ended; past it a 429. @default 100000 */
+    BATCH_TENANT_MAX_ITEMS_IN_FLIGHT: positiveInt.default(100_000),
+    /**
+     * Enqueued tokens of one tenant's batches not yet ended (each item's prompt + max_tokens, as it
+     * will reserve), like OpenAI's batch queue limit; past it a 429. @default 100000000
+     */
+    BATCH_TENANT_MAX_ENQUEUED_TOKENS: positiveInt.max(Number.MAX_SAFE_INTEGER).default(100_000_000),
     /** Items of one batch running at once (child workflows in flight). @default 32 */
     BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     /** Items one batch workflow run starts before it continues as new (bounds its history). @default 1000 */

@@ -7,6 +7,7 @@ import { maxPromptChars, type ModelSpec } from '../models/model-spec';
 import { withTimeout } from '../observability/readiness';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
 import type { QuotaStore, ReservationRef } from '../quota/quota-store';
+import { quotaExceededError } from '../quota/refusal';
 import type { RequestsRepo } from '../requests/requests-repo';
 import { REQUEST_ID_PREFIX } from '../shared/constants';
 import { ErrorType } from '../shared/error-types';
@@ -208,22 +209,7 @@ export class SubmitService {
   /** The 429 of a refused quota check; `needs` is the request's tokens (or its lower bound). */
   private quotaExceeded(tenantId: string, r: Refusal, needs: number | string): AppError {
     this.deps.metrics.requestsRefused.inc({ tenant: tenantId, limit: r.limit });
-    const remaining = Math.max(0, r.limitValue - r.used - r.reserved);
-    const retryAfterS = Math.max(1, Math.ceil((r.resetsAt.getTime() - Date.now()) / 1000));
-    return new AppError(
-      ErrorType.QuotaExceeded,
-      `${r.limit} exceeded: limit ${r.limitValue}, used ${r.used}, reserved ${r.reserved}, this request needs ${r.limit.startsWith('tokens') ? needs : 1}`,
-      {
-        retryAfterS,
-        param: r.limit,
-        headers: {
-          'X-RateLimit-Limit': String(r.limitValue),
-          'X-RateLimit-Remaining': String(remaining),
-          'X-RateLimit-Reset': String(Math.ceil(r.resetsAt.getTime() / 1000)),
-          'X-RateLimit-Limit-Name': r.limit,
-        },
-      },
-    );
+    return quotaExceededError(r, needs);
   }
 
   /**

@@ -38,20 +38,37 @@ export class QuotaHeadroom {
 
   /** `refused` (naming the limit, as reserve would) if one more request of `tokens` cannot fit. */
   async check(tenantId: string, tokens: number): Promise<HeadroomResult> {
+    return this.look(tenantId, tokens, false);
+  }
+
+  /**
+   * `refused` if `tokens` more cannot fit the tenant's token limits (per day, per month); the request
+   * limits are not looked at. For a batch's total at create: its items are requests later.
+   */
+  async checkTokens(tenantId: string, tokens: number): Promise<HeadroomResult> {
+    return this.look(tenantId, tokens, true);
+  }
+
+  private async look(tenantId: string, tokens: number, tokensOnly: boolean): Promise<HeadroomResult> {
     const at = this.now();
-    let reply = await this.eval(tenantId, at, tokens);
+    let reply = await this.eval(tenantId, at, tokens, tokensOnly);
     if (reply[0] === 'not_ready') {
       await this.opts.rebuild(tenantId);
-      reply = await this.eval(tenantId, at, tokens);
+      reply = await this.eval(tenantId, at, tokens, tokensOnly);
     }
     // Still not initialised (a concurrent forced rebuild): no verdict; reserve will decide.
     if (reply[0] !== 'refused') return { outcome: 'ok' };
     return refusalFrom(reply, at, at);
   }
 
-  private async eval(tenantId: string, at: Date, tokens: number): Promise<Reply> {
+  private async eval(tenantId: string, at: Date, tokens: number, tokensOnly: boolean): Promise<Reply> {
     const { keys } = this.opts;
     const scriptKeys = [keys.limits(tenantId), ...keys.windows(tenantId, at), keys.active(tenantId)];
-    return (await runScript(this.opts.redis, QUOTA_SCRIPTS.headroom, scriptKeys, [tokens])) as Reply;
+    return (await runScript(
+      this.opts.redis,
+      QUOTA_SCRIPTS.headroom,
+      scriptKeys,
+      tokensOnly ? [tokens, 'tokens'] : [tokens],
+    )) as Reply;
   }
 }

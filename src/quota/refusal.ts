@@ -1,3 +1,5 @@
+import { AppError } from '../errors/app-error';
+import { ErrorType } from '../shared/error-types';
 import type { LimitName } from '../tenants/limits';
 import { bucketsFor } from './windows';
 
@@ -33,4 +35,31 @@ export function refusalFrom(reply: (string | number)[], windowsAt: Date, now: Da
     reserved: Number(reply[4]),
     resetsAt: resetsAt[limit],
   };
+}
+
+/**
+ * The 429 of a refused quota check (reserve or headroom), with Retry-After and X-RateLimit-*
+ * headers; `needs` is the request's tokens (or its lower bound, or a batch's total).
+ */
+export function quotaExceededError(
+  r: Omit<QuotaRefusal, 'outcome'>,
+  needs: number | string,
+  what = 'this request',
+): AppError {
+  const remaining = Math.max(0, r.limitValue - r.used - r.reserved);
+  const retryAfterS = Math.max(1, Math.ceil((r.resetsAt.getTime() - Date.now()) / 1000));
+  return new AppError(
+    ErrorType.QuotaExceeded,
+    `${r.limit} exceeded: limit ${r.limitValue}, used ${r.used}, reserved ${r.reserved}, ${what} needs ${r.limit.startsWith('tokens') ? needs : 1}`,
+    {
+      retryAfterS,
+      param: r.limit,
+      headers: {
+        'X-RateLimit-Limit': String(r.limitValue),
+        'X-RateLimit-Remaining': String(remaining),
+        'X-RateLimit-Reset': String(Math.ceil(r.resetsAt.getTime() / 1000)),
+        'X-RateLimit-Limit-Name': r.limit,
+      },
+    },
+  );
 }

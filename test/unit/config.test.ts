@@ -141,3 +141,21 @@ test('STACK_BACKGROUND_NICE: 10 by default, 0-19 accepted, anything else refused
   for (const bad of ['20', '-1', '2.5', 'low'])
     expect(invalidVariables(() => dev({ STACK_BACKGROUND_NICE: bad }))).toEqual(['STACK_BACKGROUND_NICE']);
 });
+
+test('batch bounds and caps: defaults, overrides, and refusals of non-positive values', () => {
+  expect(dev()).toMatchObject({
+    BATCH_MAX_ITEM_BYTES: 2_097_152,
+    BATCH_MAX_CONCURRENT_UPLOADS: 4,
+    BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT: 1,
+    BATCH_TENANT_MAX_IN_FLIGHT: 100,
+    BATCH_TENANT_MAX_ITEMS_IN_FLIGHT: 100_000,
+    BATCH_TENANT_MAX_ENQUEUED_TOKENS: 100_000_000,
+  });
+  expect(dev({ BATCH_TENANT_MAX_ENQUEUED_TOKENS: '5000', BATCH_MAX_CONCURRENT_UPLOADS: '2' })).toMatchObject({
+    BATCH_TENANT_MAX_ENQUEUED_TOKENS: 5000,
+    BATCH_MAX_CONCURRENT_UPLOADS: 2,
+  });
+  expect(
+    invalidVariables(() => dev({ BATCH_MAX_ITEM_BYTES: '0', BATCH_TENANT_MAX_IN_FLIGHT: '-1' })),
+  ).toEqual(['BATCH_MAX_ITEM_BYTES', 'BATCH_TENANT_MAX_IN_FLIGHT']);
+});

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import express, { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { BatchGateway } from '../../batches/batch-gateway';
@@ -11,7 +11,7 @@ import {
   batchResultLineSchema,
   batchViewSchema,
 } from '../../batches/batch-schemas';
-import type { BatchService } from '../../batches/batch-service';
+import type { BatchService, BatchUpload } from '../../batches/batch-service';
 import type { BatchRecord } from '../../batches/batch-types';
 import { defineRoutes } from '../../openapi/route-doc';
 import { ErrorType } from '../../shared/error-types';
@@ -30,6 +30,37 @@ export interface BatchRoutesDeps {
 const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson'];
 /** Result lines read per query while streaming. */
 const RESULTS_PAGE = 500;
+
+/** The unread body of POST /v1/batches, after the checks its headers allow (type, encoding, length). */
+function uploadOf(req: Request, limit: number): BatchUpload {
+  const format = req.is(JSONL_TYPES) ? 'jsonl' : req.is('application/json') ? 'json' : undefined;
+  if (!format)
+    throw new AppError(
+      ErrorType.InvalidRequest,
+      'send a JSON array of items (Content-Type: application/json) or JSONL (application/jsonl or application/x-ndjson)',
+      { param: 'body' },
+    );
+  const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  if (encoding !== 'identity')
+    throw new AppError(
+      ErrorType.InvalidRequest,
+      `Content-Encoding ${encoding} is not accepted; send the body as is`,
+      {
+        param: 'content-encoding',
+      },
+    );
+  const length = Number(req.headers['content-length']);
+  if (length > limit)
+    throw new AppError(
+      ErrorType.RequestTooLarge,
+      `batch body of ${length} bytes is over the limit of ${limit} bytes`,
+      {
+        param: 'body',
+      },
+    );
+  // Not destroyed when the parser stops early: the error answer still goes out on this socket.
+  return { format, body: req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer> };
+}
 
 /** The public shape of a batch. */
 export function batchView(b: BatchRecord): Record<string, unknown> {
@@ -57,22 +88,25 @@ export function batchView(b: BatchRecord): Record<string, unknown> {
 export function batchRoutes(deps: BatchRoutesDeps): Router {
   const router = Router();
   const limit = deps.maxBodyBytes;
-  const owned = async (req: express.Request): Promise<BatchRecord> => {
+  const owned = async (req: Request): Promise<BatchRecord> => {
     const { id } = batchIdParams.parse(req.params);
     const b = await deps.batches.get(id, tenantOf(req).id);
     if (!b) throw new AppError(ErrorType.NotFound, `no batch ${id}`, { param: 'id' });
     return b;
   };
 
-  router.post(
-    '/v1/batches',
-    express.json({ limit }),
-    express.text({ limit, type: JSONL_TYPES }),
-    async (req, res) => {
-      const b = await deps.service.create(tenantOf(req), req.body);
+  // The body is read as it arrives (never whole), by the service's streaming parser.
+  router.post('/v1/batches', async (req, res) => {
+    try {
+      const b = await deps.service.create(tenantOf(req), uploadOf(req, limit));
       res.status(202).location(`/v1/batches/${b.id}`).json(batchView(b));
-    },
-  );
+    } catch (err) {
+      // Refused before the body was all read: close the connection after the answer rather than
+      // read (and discard) up to the rest of the body.
+      if (!req.complete) res.set('Connection', 'close');
+      throw err;
+    }
+  });
 
   router.get('/v1/batches', async (req, res) => {
     const q = parseStrict(batchListQuerySchema, req.query);
@@ -140,7 +174,11 @@ export const batchRouteDocs = defineRoutes([
     description:
       'A JSON array of items, or JSONL (`Content-Type: application/jsonl` or `application/x-ndjson`), ' +
       'each `{custom_id, body}` with `body` as for POST /v1/inference. Every item is validated and ' +
-      'tokenized first: one invalid item is a 400 naming `items[i].body.<field>`, and nothing is stored.',
+      'tokenized as it arrives: one invalid item is a 400 naming `items[i].body.<field>`, and nothing is stored. ' +
+      'The body is read as a stream and refused at once past a bound (413 over BATCH_MAX_BODY_BYTES; 400 for an item ' +
+      "over BATCH_MAX_ITEM_BYTES or more than 10,000 lines). 429 when the batch's estimated tokens exceed the " +
+      "tenant's token quota, when a per-tenant cap (batches, items, enqueued tokens in flight) is reached, or while " +
+      "the tenant's previous upload is still being read; 503 when the API reads too many uploads at once.",
     body: {
       'application/json': z.array(batchItemSchema).min(1).max(10_000),
       'application/jsonl': z.string().describe('one item (BatchItem) per line'),
@@ -149,7 +187,7 @@ export const batchRouteDocs = defineRoutes([
     responses: {
       202: { description: 'Accepted', schema: batchViewSchema, headers: { Location: '/v1/batches/{id}' } },
     },
-    errors: [404, 503],
+    errors: [404, 413, 429, 503],
   },
   {
     method: 'get',

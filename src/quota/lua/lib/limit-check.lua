@@ -1,7 +1,8 @@
 -- Shared by reserve.lua and headroom.lua (scripts.ts puts it after their first line), so both
 -- refuse by one rule: the first limit that one more request of `tokens` would pass (used + reserved
 -- + need > limit), as {'refused', limitName, limit, used, reserved}; nil when every limit fits.
-local function first_refusal(limits, minute, day, month, active, tokens)
+-- tokens_only: only the token limits (a batch's total, whose items are requests later, one by one).
+local function first_refusal(limits, minute, day, month, active, tokens, tokens_only)
   local lim = redis.call('HMGET', limits, 'max_in_flight', 'requests_per_minute', 'requests_per_day', 'tokens_per_day', 'tokens_per_month')
   local m = redis.call('HMGET', minute, 'req_used', 'req_res')
   local d = redis.call('HMGET', day, 'req_used', 'req_res', 'tok_used', 'tok_res')
@@ -14,8 +15,8 @@ local function first_refusal(limits, minute, day, month, active, tokens)
     {'tokens_per_day', n(lim[4]), n(d[3]), n(d[4]), tokens},
     {'tokens_per_month', n(lim[5]), n(mo[1]), n(mo[2]), tokens},
   }
-  for _, c in ipairs(checks) do
-    if c[3] + c[4] + c[5] > c[2] then
+  for i, c in ipairs(checks) do
+    if (not tokens_only or i >= 4) and c[3] + c[4] + c[5] > c[2] then
       return {'refused', c[1], tostring(c[2]), tostring(c[3]), tostring(c[4])}
     end
   end
