@@ -1,3 +1,4 @@
+import { CLEAR_AT_REST } from '../codec/at-rest-sealer';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import type { Pool } from 'pg';
@@ -68,7 +69,8 @@ async function sweep(
     let ended = 0;
     const sweeper = abandonedRequestSweeper({
       ...deps,
-      requests: new RequestsRepo(deps.pool),
+      // The sweep ends rows (status, error): it neither writes nor reads an output.
+      requests: new RequestsRepo(deps.pool, CLEAR_AT_REST),
       workflows: client.workflow,
       intervalS: 60,
       onEnded: () => ended++,
