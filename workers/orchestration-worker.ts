@@ -49,8 +49,8 @@ async function main(): Promise<void> {
     namespace: cfg.TEMPORAL_NAMESPACE,
     dataConverter,
   });
-  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
   const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger, atRest });
   const requests = new RequestsRepo(pool, atRest);
   const activities = {
     ...createOrchestrationActivities({

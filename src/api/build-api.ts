@@ -109,7 +109,7 @@ export function buildApi(
       logger,
       pendingStaleS: cfg.IDEMPOTENCY_PENDING_STALE_S,
     }),
-    webhooks: new RequestWebhooks(new WebhooksRepo(pool), webhookPolicy(cfg)),
+    webhooks: new RequestWebhooks(new WebhooksRepo(pool, atRest), webhookPolicy(cfg)),
     requests: new RequestsRepo(pool, atRest),
     tenants: new TenantsRepo(pool),
     follower: createFollower(createTokenRelay(cfg, redis, atRest), metrics.registry),

@@ -240,17 +240,22 @@ export class BatchRepo {
       total_tokens: number | null;
       error_type: string | null;
       error_message: string | null;
+      error_message_sealed: SealedPayload | null;
     }>(
       `SELECT i.idx, i.custom_id, i.request_id, ${ITEM_STATE} AS state, r.output, r.output_sealed,
-              l.prompt_tokens, l.completion_tokens, l.total_tokens, r.error_type, r.error_message
+              l.prompt_tokens, l.completion_tokens, l.total_tokens, r.error_type, r.error_message,
+              r.error_message_sealed
        FROM batch_items i LEFT JOIN requests r ON r.id = i.request_id
        LEFT JOIN usage_ledger l ON l.request_id = i.request_id
        WHERE i.batch_id = $1 AND i.idx > $2 ORDER BY i.idx LIMIT $3`,
       [id, afterIdx, limit],
     );
-    const outputs = await Promise.all(
-      rows.map((r) => this.sealer.openColumns('requests_output', r.output_sealed, r.output)),
-    );
+    const [outputs, messages] = await Promise.all([
+      Promise.all(rows.map((r) => this.sealer.openColumns('requests', r.output_sealed, r.output))),
+      Promise.all(
+        rows.map((r) => this.sealer.openColumns('requests', r.error_message_sealed, r.error_message)),
+      ),
+    ]);
     return rows.map((r, i) => ({
       idx: r.idx,
       line: {
@@ -266,7 +271,7 @@ export class BatchRepo {
                 completion_tokens: r.completion_tokens!,
                 total_tokens: r.total_tokens,
               },
-        error: r.error_type ? { type: r.error_type, message: r.error_message ?? '' } : null,
+        error: r.error_type ? { type: r.error_type, message: messages[i] ?? '' } : null,
       },
     }));
   }

@@ -13,7 +13,7 @@ export interface AtRestMetrics {
 export const atRestMetrics: (registry: Registry) => AtRestMetrics = perRegistry((r) => ({
   encrypted: new Gauge({
     name: 'inference_at_rest_encryption',
-    help: 'Whether new prompts/outputs in the store are encrypted with the payload keys (1) or written in clear (0): idempotency_keys, batch_items, requests_output, token_streams',
+    help: 'Whether new prompts/outputs in the store are encrypted with the payload keys (1) or written in clear (0): idempotency_keys, batch_items, requests, webhook_deliveries, token_streams',
     labelNames: ['store'],
     ...r,
   }),

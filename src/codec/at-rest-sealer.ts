@@ -15,8 +15,16 @@ export const AT_REST_STORES = [
   'idempotency_keys',
   /** `batch_items.input`: each batch item's workflow input (prompt). */
   'batch_items',
-  /** `requests.output_sealed`: the generated output (also what batch results read). */
-  'requests_output',
+  /**
+   * `requests`: the generated output (`output_sealed`, also what batch results read) and the error
+   * messages (`last_error_sealed`, `error_message_sealed`: a model service's error may quote the prompt).
+   */
+  'requests',
+  /**
+   * `webhook_deliveries.payload`: the event a webhook delivers, whose `error` is the request's
+   * failure message (a model service's error may quote the prompt).
+   */
+  'webhook_deliveries',
   /** Redis token streams: the `text` entries (generated output as it streams). */
   'token_streams',
 ] as const;

@@ -1,4 +1,4 @@
-import { CLEAR_AT_REST } from '../codec/at-rest-sealer';
+import { createAtRestSealer } from '../codec/at-rest-sealer';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import type { Pool } from 'pg';
@@ -69,8 +69,10 @@ async function sweep(
     let ended = 0;
     const sweeper = abandonedRequestSweeper({
       ...deps,
-      // The sweep ends rows (status, error): it neither writes nor reads an output.
-      requests: new RequestsRepo(deps.pool, CLEAR_AT_REST),
+      requests: new RequestsRepo(
+        deps.pool,
+        createAtRestSealer(cfg, { registry: deps.metrics.registry, logger: deps.logger }),
+      ),
       workflows: client.workflow,
       intervalS: 60,
       onEnded: () => ended++,

@@ -60,8 +60,10 @@ interface Row {
   finish_reason: string | null;
   attempts: number;
   last_error: string | null;
+  last_error_sealed: SealedPayload | null;
   error_type: string | null;
   error_message: string | null;
+  error_message_sealed: SealedPayload | null;
   accepted_at: Date;
   created_at: Date;
   started_at: Date | null;
@@ -92,7 +94,14 @@ async function insertLedgerRow(
   );
 }
 
-function toRecord(r: Row, output: string | null): RequestRecord {
+/** The values a row keeps sealed, opened. */
+interface Opened {
+  output: string | null;
+  lastError: string | null;
+  errorMessage: string | null;
+}
+
+function toRecord(r: Row, { output, lastError, errorMessage }: Opened): RequestRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -112,8 +121,8 @@ function toRecord(r: Row, output: string | null): RequestRecord {
             total_tokens: r.total_tokens,
           },
     attempts: r.attempts,
-    lastError: r.last_error,
-    error: r.error_type ? { type: r.error_type, message: r.error_message ?? '' } : null,
+    lastError,
+    error: r.error_type ? { type: r.error_type, message: errorMessage ?? '' } : null,
     acceptedAt: r.accepted_at,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -179,14 +188,19 @@ export class RequestsRepo {
     private readonly sealer: AtRestSealer,
   ) {}
 
-  /** The output's two columns as written: sealed with encryption on, else in clear. */
-  private async outputColumns(text: string): Promise<[string | null, SealedPayload | null]> {
+  /** A value's two columns as written: sealed with encryption on, else in clear. */
+  private async columns(text: string): Promise<[string | null, SealedPayload | null]> {
     const sealed = await this.sealer.sealOrSkip(text);
     return sealed ? [null, sealed] : [text, null];
   }
 
   private async toRecord(r: Row): Promise<RequestRecord> {
-    return toRecord(r, await this.sealer.openColumns('requests_output', r.output_sealed, r.output));
+    const [output, lastError, errorMessage] = await Promise.all([
+      this.sealer.openColumns('requests', r.output_sealed, r.output),
+      this.sealer.openColumns('requests', r.last_error_sealed, r.last_error),
+      this.sealer.openColumns('requests', r.error_message_sealed, r.error_message),
+    ]);
+    return toRecord(r, { output, lastError, errorMessage });
   }
 
   /**
@@ -246,7 +260,7 @@ export class RequestsRepo {
     completionTokens: number,
     reason: PartialFinishReason,
   ): Promise<void> {
-    const [clear, sealed] = await this.outputColumns(output);
+    const [clear, sealed] = await this.columns(output);
     await this.pool.query(
       `UPDATE requests SET output = $3, output_sealed = $6, completion_tokens = $4, finish_reason = $5,
          updated_at = now()
@@ -288,10 +302,12 @@ export class RequestsRepo {
 
   /** Records the error of a failed attempt (the request may still be retried). */
   async recordAttemptError(id: string, attempt: number, message: string): Promise<void> {
+    const [clear, sealed] = await this.columns(message.slice(0, 2000));
     await this.pool.query(
-      `UPDATE requests SET last_error = $3, attempts = GREATEST(attempts, $2), updated_at = now()
+      `UPDATE requests SET last_error = $3, last_error_sealed = $4, attempts = GREATEST(attempts, $2),
+         updated_at = now()
        WHERE id = $1 AND status NOT IN ${TERMINAL}`,
-      [id, attempt, message.slice(0, 2000)],
+      [id, attempt, clear, sealed],
     );
   }
 
@@ -306,7 +322,7 @@ export class RequestsRepo {
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
     result: { text: string; usage: Usage; finishReason: string },
   ): Promise<void> {
-    const [clear, sealed] = await this.outputColumns(result.text);
+    const [clear, sealed] = await this.columns(result.text);
     await this.pool.query(
       `WITH recorded AS (
          UPDATE requests SET output = $2, output_sealed = $10, finish_reason = $3, prompt_tokens = $4,
@@ -351,9 +367,11 @@ export class RequestsRepo {
     error: { type: string; message: string },
     targetsOf?: TargetsOf,
   ): Promise<WebhookTarget[]> {
-    const update = `UPDATE requests SET status = $2, error_type = $3, error_message = $4, completed_at = now(), updated_at = now()
+    const update = `UPDATE requests SET status = $2, error_type = $3, error_message = $4, error_message_sealed = $5,
+         completed_at = now(), updated_at = now()
        WHERE id = $1 AND status NOT IN ${TERMINAL}`;
-    return this.endWith(update, [id, status, error.type, error.message.slice(0, 2000)], status, targetsOf);
+    const [clear, sealed] = await this.columns(error.message.slice(0, 2000));
+    return this.endWith(update, [id, status, error.type, clear, sealed], status, targetsOf);
   }
 
   /** Runs a terminal UPDATE whose first parameter is the request id, alone or with the targets read. */

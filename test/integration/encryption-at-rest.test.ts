@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -9,7 +11,13 @@ import { startStack, type Stack } from '../support/stack';
  */
 let s: Stack;
 beforeAll(async () => {
-  s = await startStack({ env: { PAYLOAD_KEYS: `rest-key:${randomBytes(32).toString('base64')}` } });
+  s = await startStack({
+    env: {
+      PAYLOAD_KEYS: `rest-key:${randomBytes(32).toString('base64')}`,
+      // The test's loopback webhook receiver, and only it.
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
+    },
+  });
 });
 afterAll(async () => {
   await s?.stop();
@@ -149,4 +157,41 @@ test('an output written in clear by the previous version is still served', async
     id,
   ]);
   expect((await s.call('GET', `/v1/inference/${id}`)).body.output).toBe('written in clear');
+});
+
+test('a webhook event: its delivery row is sealed; the receiver gets the event in clear', async () => {
+  const bodies: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      bodies.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const submitted = await s.call('POST', '/v1/inference', {
+      model: 'ref-small',
+      prompt: `hook ${secret()} [[stop:4]]`,
+      max_tokens: 8,
+      webhook_url: url,
+      webhook_events: ['completed'],
+    });
+    expect(submitted.status).toBe(202);
+    const id = submitted.body.id as string;
+    await s.waitFinished(id);
+    const deadline = Date.now() + 30_000;
+    while (!bodies.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(JSON.parse(bodies[0]!)).toMatchObject({
+      type: 'inference.completed',
+      data: { id, status: 'completed' },
+    });
+    const row = await rawRows('SELECT payload FROM webhook_deliveries WHERE request_id = $1', [id]);
+    expect(row).toContain('encryption-key-id');
+    expect(row).not.toContain('inference.completed');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });

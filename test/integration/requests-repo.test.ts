@@ -13,7 +13,7 @@ import type { InferenceInput } from '../../src/shared/types';
  */
 const pool = createPool({ connectionString: process.env.TEST_DATABASE_URL!, max: 2 });
 const repo = new RequestsRepo(pool, CLEAR_AT_REST);
-const webhooks = new WebhooksRepo(pool);
+const webhooks = new WebhooksRepo(pool, CLEAR_AT_REST);
 const tenantId = `repo-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {

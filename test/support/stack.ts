@@ -90,7 +90,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const dataConverter = createDataConverter(cfg);
   const client = new Client({ connection, dataConverter });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger, atRest });
   const orchestrationWorker = () =>
     Worker.create({
       connection: native,

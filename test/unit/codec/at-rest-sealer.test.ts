@@ -39,7 +39,7 @@ test('sealed under the active key, without the text in clear; opened back to the
   expect(await sealer.open('idempotency_keys', sealed)).toEqual(prompt);
   // Strings (outputs, stream text) too.
   const text = await sealer.sealOrSkip('generated output');
-  expect(await sealer.openColumns('requests_output', text!, null)).toBe('generated output');
+  expect(await sealer.openColumns('requests', text!, null)).toBe('generated output');
 });
 
 test('rotation: a value sealed under the old key opens after the switch; new values use the new key', async () => {
@@ -56,10 +56,10 @@ test('rotation: a value sealed under the old key opens after the switch; new val
 test('a value written in clear by an earlier version is read as it is, and counted', async () => {
   const { sealer, registry } = sealerOf({ PAYLOAD_KEYS: `k1:${k1}` });
   expect(await sealer.open('idempotency_keys', prompt)).toEqual(prompt);
-  expect(await sealer.openColumns('requests_output', null, 'old output')).toBe('old output');
-  expect(await sealer.openColumns('requests_output', null, null)).toBeNull();
+  expect(await sealer.openColumns('requests', null, 'old output')).toBe('old output');
+  expect(await sealer.openColumns('requests', null, null)).toBeNull();
   expect(await clearReads(registry, 'idempotency_keys')).toBe(1);
-  expect(await clearReads(registry, 'requests_output')).toBe(1);
+  expect(await clearReads(registry, 'requests')).toBe(1);
 });
 
 test('an altered sealed value does not open', async () => {

@@ -11,6 +11,7 @@ import { createLogger } from '../../../src/observability/logger';
 import { RequestsRepo } from '../../../src/requests/requests-repo';
 import type { InferenceInput } from '../../../src/shared/types';
 import { TokenRelay, type RelayEvent } from '../../../src/streams/token-relay';
+import { WebhooksRepo } from '../../../src/webhooks/webhooks-repo';
 
 /**
  * Each store that keeps a prompt or an output writes it sealed under the active key and reads it
@@ -92,7 +93,7 @@ describe('idempotency_keys.input', () => {
 });
 
 describe('batch_items.input and batch results', () => {
-  test('items stored sealed; a page opens old-key and clear rows; results open sealed outputs', async () => {
+  test('items stored sealed; a page opens old-key and clear rows; results open sealed outputs and errors', async () => {
     const { pool, calls } = fakePool([
       [],
       [],
@@ -107,11 +108,13 @@ describe('batch_items.input and batch results', () => {
           idx: 0,
           custom_id: 'a',
           request_id: 'r0',
-          state: 'completed',
+          state: 'failed',
           output: null,
           output_sealed: await old.sealOrSkip('sealed out'),
           total_tokens: null,
-          error_type: null,
+          error_type: 't',
+          error_message: null,
+          error_message_sealed: await old.sealOrSkip('sealed error'),
         },
         {
           idx: 1,
@@ -122,6 +125,8 @@ describe('batch_items.input and batch results', () => {
           output_sealed: null,
           total_tokens: null,
           error_type: null,
+          error_message: null,
+          error_message_sealed: null,
         },
       ],
     ]);
@@ -132,12 +137,14 @@ describe('batch_items.input and batch results', () => {
     expect(stored).not.toContain(SECRET);
     expect(keyIdOf(JSON.parse(stored!))).toBe('k2');
     expect((await repo.page('b1', 0, 10, 1e6)).map((i) => i.input)).toEqual([input, input]);
-    expect((await repo.results('b1', -1, 10)).map((r) => r.line.output)).toEqual(['sealed out', 'clear out']);
+    const lines = (await repo.results('b1', -1, 10)).map((r) => r.line);
+    expect(lines.map((l) => l.output)).toEqual(['sealed out', 'clear out']);
+    expect(lines.map((l) => l.error)).toEqual([{ type: 't', message: 'sealed error' }, null]);
   });
 });
 
 describe('requests output', () => {
-  const row = (output: string | null, sealed: unknown) => ({
+  const row = (output: string | null, sealed: unknown, errors: Record<string, unknown> = {}) => ({
     id: 'req_1',
     tenant_id: 't1',
     model: 'm',
@@ -158,6 +165,9 @@ describe('requests output', () => {
     created_at: new Date(),
     started_at: null,
     completed_at: null,
+    last_error_sealed: null,
+    error_message_sealed: null,
+    ...errors,
   });
   const usage = { prompt_tokens: 4, completion_tokens: 2, total_tokens: 6 };
 
@@ -180,6 +190,36 @@ describe('requests output', () => {
     expect((await repo.get('req_1', 't1'))?.output).toBe('legacy');
   });
 
+  test('error messages (which may quote the prompt) written sealed; read under the old key and in clear', async () => {
+    const { pool, calls } = fakePool([
+      [],
+      [],
+      [
+        row(null, null, {
+          error_type: 'model_invalid_request',
+          last_error_sealed: await old.sealOrSkip(`retry: ${SECRET}`),
+          error_message_sealed: await old.sealOrSkip(`failed: ${SECRET}`),
+        }),
+      ],
+      [row(null, null, { error_type: 'x', error_message: 'legacy message', last_error: 'legacy last' })],
+    ]);
+    const repo = new RequestsRepo(pool, rotated);
+    await repo.recordAttemptError('req_1', 1, `upstream said: ${SECRET}`);
+    await repo.finish('req_1', 'failed', {
+      type: 'model_invalid_request',
+      message: `upstream said: ${SECRET}`,
+    });
+    for (const c of calls.slice(0, 2)) expect(JSON.stringify(c.values)).not.toContain(SECRET);
+    expect(await repo.get('req_1', 't1')).toMatchObject({
+      lastError: `retry: ${SECRET}`,
+      error: { type: 'model_invalid_request', message: `failed: ${SECRET}` },
+    });
+    expect(await repo.get('req_1', 't1')).toMatchObject({
+      lastError: 'legacy last',
+      error: { type: 'x', message: 'legacy message' },
+    });
+  });
+
   test('with encryption off the output is written in clear', async () => {
     const { pool, calls } = fakePool();
     const off = sealerOf({ PAYLOAD_KEYS: `k1:${k1}`, PAYLOAD_ENCRYPTION: 'off' });
@@ -190,6 +230,32 @@ describe('requests output', () => {
     });
     expect(calls[0]!.values[1]).toBe('the answer');
     expect(calls[0]!.values[9]).toBeNull();
+  });
+});
+
+describe('webhook_deliveries.payload', () => {
+  const payload = {
+    type: 'inference.failed',
+    data: { id: 'req_1', status: 'failed', error: { type: 'model_invalid_request', message: SECRET } },
+  };
+  const delivery = { id: 'whk-1', requestId: 'req_1', tenantId: 't1', endpointId: 'req', url: 'https://x' };
+  const row = (stored: unknown) => ({
+    id: 'whk-1',
+    url: 'https://x',
+    payload: stored,
+    secret: 's',
+    delivered_at: null,
+  });
+
+  test('recorded sealed under the active key; sent from old-key and clear rows alike', async () => {
+    const { pool, calls } = fakePool([[], [row(await old.seal(payload))], [row(payload)]]);
+    const repo = new WebhooksRepo(pool, rotated);
+    await repo.createDelivery({ ...delivery, event: 'failed', payload });
+    const stored = calls[0]!.values[6] as string;
+    expect(stored).not.toContain(SECRET);
+    expect(keyIdOf(JSON.parse(stored))).toBe('k2');
+    expect((await repo.deliveryToSend('whk-1'))?.payload).toEqual(payload);
+    expect((await repo.deliveryToSend('whk-1'))?.payload).toEqual(payload);
   });
 });
 
