@@ -178,13 +178,15 @@ export const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`
 
 /**
  * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and
- * never moves a request out of a terminal status. The output is sealed at rest like Temporal
- * history when payload encryption is on (`output_sealed`; `output` is then NULL).
+ * never moves a request out of a terminal status. The output and the error messages (a model
+ * service's error may quote the prompt) are sealed at rest like Temporal history when payload
+ * encryption is on (`output_sealed`, `last_error_sealed`, `error_message_sealed`; the clear columns
+ * are then NULL); values written in clear before stay readable.
  */
 export class RequestsRepo {
   constructor(
     private readonly pool: Pool,
-    /** Seals and opens outputs (PAYLOAD_KEYS); CLEAR_AT_REST keeps them in clear. */
+    /** Seals and opens outputs and error messages (PAYLOAD_KEYS); CLEAR_AT_REST keeps them in clear. */
     private readonly sealer: AtRestSealer,
   ) {}
 
