@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createGpuActivities } from '../activities';
+import { createAtRestSealer } from '../src/codec/at-rest-sealer';
 import { createDataConverter } from '../src/codec/data-converter';
 import { loadConfig } from '../src/config/load-config';
 import { createAdapters, servedQueues } from '../src/models/create-adapters';
@@ -33,12 +34,13 @@ async function main(): Promise<void> {
   const pool = createPgPool(cfg, 'gpu-worker', { dependencies });
   // Redis carries only the live token stream here: best effort, so it is not a readiness dependency.
   const redis = createRedis(cfg, 'gpu-worker');
+  const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
   const activities = createGpuActivities({
     adapters,
-    requests: new RequestsRepo(pool),
+    requests: new RequestsRepo(pool, atRest),
     metrics,
     logger,
-    relay: createTokenRelay(cfg, redis),
+    relay: createTokenRelay(cfg, redis, atRest),
   });
   const createWorkers = (connection: NativeConnection): Promise<Worker[]> =>
     Promise.all(

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBatchActivities, createOrchestrationActivities } from '../activities';
+import { createAtRestSealer } from '../src/codec/at-rest-sealer';
 import { createDataConverter } from '../src/codec/data-converter';
 import { loadConfig } from '../src/config/load-config';
 import { idempotencyMetrics } from '../src/idempotency/idempotency-metrics';
@@ -48,15 +49,16 @@ async function main(): Promise<void> {
     namespace: cfg.TEMPORAL_NAMESPACE,
     dataConverter,
   });
-  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
-  const requests = new RequestsRepo(pool);
+  const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger, atRest });
+  const requests = new RequestsRepo(pool, atRest);
   const activities = {
     ...createOrchestrationActivities({
       requests,
       quota,
       metrics,
       logger,
-      relay: createTokenRelay(cfg, redis),
+      relay: createTokenRelay(cfg, redis, atRest),
       webhooks: webhooks.notifier,
     }),
     ...webhooks.activities,
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
         activities: {
           ...activities,
           ...createBatchActivities({
-            batches: new BatchRepo(pool),
+            batches: new BatchRepo(pool, atRest),
             metrics: batchMetrics(metrics.registry),
             logger,
             requestDeadlineS: cfg.REQUEST_DEADLINE_S,
@@ -102,7 +104,7 @@ async function main(): Promise<void> {
   }, cfg.QUOTA_AUDIT_INTERVAL_S * 1000);
   auditTimer.unref();
   // Idempotency keys live IDEMPOTENCY_TTL_S; an hourly sweep keeps the table to about a day of keys.
-  const idempotency = new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S);
+  const idempotency = new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S, atRest);
   const idempotencyExpired = idempotencyMetrics(metrics.registry).expired;
   const idempotencyTimer = setInterval(() => {
     idempotency

@@ -1,3 +1,4 @@
+import { createAtRestSealer } from '../codec/at-rest-sealer';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
@@ -61,6 +62,7 @@ export function buildApi(
   },
 ): Api {
   const { pool, redis, client, registry, metrics, logger } = deps;
+  const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
   const temporal = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
     runTimeoutS: cfg.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S,
@@ -90,7 +92,7 @@ export function buildApi(
     quota,
     headroom,
     workflows,
-    requests: new RequestsRepo(pool),
+    requests: new RequestsRepo(pool, atRest),
     metrics,
     logger,
     requestDeadlineS: cfg.REQUEST_DEADLINE_S,
@@ -100,7 +102,7 @@ export function buildApi(
   const app = createApp({
     submit,
     idempotent: new IdempotentSubmit({
-      store: new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S),
+      store: new IdempotencyStore(pool, cfg.IDEMPOTENCY_TTL_S, atRest),
       submit,
       workflows,
       quota,
@@ -108,10 +110,10 @@ export function buildApi(
       logger,
       pendingStaleS: cfg.IDEMPOTENCY_PENDING_STALE_S,
     }),
-    webhooks: new RequestWebhooks(new WebhooksRepo(pool), webhookPolicy(cfg)),
-    requests: new RequestsRepo(pool),
+    webhooks: new RequestWebhooks(new WebhooksRepo(pool, atRest), webhookPolicy(cfg)),
+    requests: new RequestsRepo(pool, atRest),
     tenants: new TenantsRepo(pool),
-    follower: createFollower(createTokenRelay(cfg, redis), metrics.registry),
+    follower: createFollower(createTokenRelay(cfg, redis, atRest), metrics.registry),
     streamMetrics: streamMetrics(metrics.registry),
     // A non-streaming OpenAI-style call waits as long as its request may run.
     waitMaxMs: (cfg.REQUEST_DEADLINE_S + 30) * 1000,
@@ -138,7 +140,7 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    batches: createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger }),
+    batches: createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger, atRest }),
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),

@@ -1,4 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
+import type { SealedPayload } from '../codec/payload-sealer';
 import { withTransaction } from '../db/transaction';
 import type { InferenceInput } from '../shared/types';
 import {
@@ -51,9 +53,16 @@ const ITEM_STATE = `COALESCE(r.status, CASE WHEN i.cancelled THEN 'cancelled' EL
 /** Rows per INSERT when storing items (well under PostgreSQL's 65535 bind parameters). */
 const INSERT_CHUNK = 1000;
 
-/** Batches and their items in PostgreSQL. */
+/**
+ * Batches and their items in PostgreSQL. Item inputs (prompts) and the outputs results read are
+ * sealed at rest like Temporal history (see AtRestSealer).
+ */
 export class BatchRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Seals item inputs and opens outputs (PAYLOAD_KEYS); CLEAR_AT_REST keeps them in clear. */
+    private readonly sealer: AtRestSealer,
+  ) {}
 
   /**
    * Stores a batch and all its items in one transaction (status `validating`). `items` may be an
@@ -97,6 +106,7 @@ export class BatchRepo {
     first: number,
     chunk: NewBatchItem[],
   ): Promise<void> {
+    const inputs = await Promise.all(chunk.map((x) => this.sealer.seal(x.input)));
     await c.query(
       `INSERT INTO batch_items (batch_id, idx, custom_id, request_id, input)
        SELECT $1, t.idx, t.custom_id, t.request_id, t.input
@@ -106,7 +116,7 @@ export class BatchRepo {
         chunk.map((_, i) => first + i),
         chunk.map((x) => x.customId),
         chunk.map((x) => x.input.requestId),
-        chunk.map((x) => JSON.stringify(x.input)),
+        inputs.map((x) => JSON.stringify(x)),
       ],
     );
   }
@@ -194,7 +204,11 @@ export class BatchRepo {
     maxItems: number,
     maxBytes: number,
   ): Promise<{ idx: number; input: InferenceInput }[]> {
-    const { rows } = await this.pool.query<{ idx: number; input: InferenceInput; bytes: number }>(
+    const { rows } = await this.pool.query<{
+      idx: number;
+      input: InferenceInput | SealedPayload;
+      bytes: number;
+    }>(
       `SELECT idx, input, octet_length(input::text) AS bytes FROM batch_items
        WHERE batch_id = $1 AND idx >= $2 AND NOT cancelled ORDER BY idx LIMIT $3`,
       [id, fromIdx, maxItems],
@@ -204,7 +218,7 @@ export class BatchRepo {
     for (const r of rows) {
       if (out.length && bytes + r.bytes > maxBytes) break;
       bytes += r.bytes;
-      out.push({ idx: r.idx, input: r.input });
+      out.push({ idx: r.idx, input: await this.sealer.open('batch_items', r.input) });
     }
     return out;
   }
@@ -252,26 +266,35 @@ export class BatchRepo {
       request_id: string;
       state: BatchItemState;
       output: string | null;
+      output_sealed: SealedPayload | null;
       prompt_tokens: number | null;
       completion_tokens: number | null;
       total_tokens: number | null;
       error_type: string | null;
       error_message: string | null;
+      error_message_sealed: SealedPayload | null;
     }>(
-      `SELECT i.idx, i.custom_id, i.request_id, ${ITEM_STATE} AS state, r.output,
-              l.prompt_tokens, l.completion_tokens, l.total_tokens, r.error_type, r.error_message
+      `SELECT i.idx, i.custom_id, i.request_id, ${ITEM_STATE} AS state, r.output, r.output_sealed,
+              l.prompt_tokens, l.completion_tokens, l.total_tokens, r.error_type, r.error_message,
+              r.error_message_sealed
        FROM batch_items i LEFT JOIN requests r ON r.id = i.request_id
        LEFT JOIN usage_ledger l ON l.request_id = i.request_id
        WHERE i.batch_id = $1 AND i.idx > $2 ORDER BY i.idx LIMIT $3`,
       [id, afterIdx, limit],
     );
-    return rows.map((r) => ({
+    const [outputs, messages] = await Promise.all([
+      Promise.all(rows.map((r) => this.sealer.openColumns('requests', r.output_sealed, r.output))),
+      Promise.all(
+        rows.map((r) => this.sealer.openColumns('requests', r.error_message_sealed, r.error_message)),
+      ),
+    ]);
+    return rows.map((r, i) => ({
       idx: r.idx,
       line: {
         custom_id: r.custom_id,
         id: r.request_id,
         status: r.state,
-        output: r.output,
+        output: outputs[i] ?? null,
         usage:
           r.total_tokens === null
             ? null
@@ -280,7 +303,7 @@ export class BatchRepo {
                 completion_tokens: r.completion_tokens!,
                 total_tokens: r.total_tokens,
               },
-        error: r.error_type ? { type: r.error_type, message: r.error_message ?? '' } : null,
+        error: r.error_type ? { type: r.error_type, message: messages[i] ?? '' } : null,
       },
     }));
   }

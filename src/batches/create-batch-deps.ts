@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
 import type { BatchRoutesDeps } from '../api/routes/batch-routes';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import type { SubmitService } from '../inference/submit-service';
@@ -25,9 +26,11 @@ export function createBatchDeps(
     headroom: Pick<QuotaHeadroom, 'checkTokens'>;
     metrics: Metrics;
     logger: Logger;
+    /** The API's sealer of prompts and outputs at rest (createAtRestSealer). */
+    atRest: AtRestSealer;
   },
 ): BatchRoutesDeps {
-  const batches = new BatchRepo(deps.pool);
+  const batches = new BatchRepo(deps.pool, deps.atRest);
   const gateway = new TemporalBatchGateway(deps.client, cfg.ORCHESTRATION_TASK_QUEUE);
   return {
     batches,

@@ -226,7 +226,9 @@ export const envSchema = z
     WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
 
     /**
-     * Encryption of prompts and outputs in Temporal history (docs/operations.md). `on`: payloads are
+     * Encryption of prompts and outputs in Temporal history and at rest in PostgreSQL and Redis
+     * (idempotency keys, batch items, request outputs and errors, webhook events, token streams;
+     * docs/operations.md), with the same keys. `on`: payloads are
      * encrypted with PAYLOAD_ACTIVE_KEY_ID (PAYLOAD_KEYS required). `off`: written in clear; keys in
      * PAYLOAD_KEYS still decrypt older payloads. Unset: `on` when PAYLOAD_KEYS is set; outside
      * development the API, the workers and the codec server refuse to start without keys unless this

@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
+import type { SealedPayload } from '../codec/payload-sealer';
 import type { InferenceInput } from '../shared/types';
 
 /** A response recorded for replay. */
@@ -28,20 +30,21 @@ interface Row {
   body_hash: string;
   request_id: string;
   state: 'pending' | 'started';
-  input: InferenceInput;
+  /** Sealed when payload encryption is on; in clear when it is off or written by an earlier version. */
+  input: InferenceInput | SealedPayload;
   response_status: number | null;
   response_body: unknown;
   created_at: Date;
 }
 
-const toRecord = (r: Row): IdempotencyRecord => ({
+const toRecord = async (r: Row, sealer: AtRestSealer): Promise<IdempotencyRecord> => ({
   tenantId: r.tenant_id,
   key: r.idem_key,
   endpoint: r.endpoint,
   bodyHash: r.body_hash,
   requestId: r.request_id,
   state: r.state,
-  input: r.input,
+  input: await sealer.open('idempotency_keys', r.input),
   ...(r.response_status !== null ? { response: { status: r.response_status, body: r.response_body } } : {}),
   createdAt: r.created_at,
 });
@@ -49,12 +52,16 @@ const toRecord = (r: Row): IdempotencyRecord => ({
 /**
  * Idempotency keys in PostgreSQL, scoped by tenant. A key is bound to its request id (and the whole
  * workflow input) before anything is reserved or started, so every retry finds the same request.
+ * The input (the prompt) is sealed at rest like Temporal history (see AtRestSealer); the recorded
+ * response holds no prompt or output (the 202 body), so it stays in clear.
  */
 export class IdempotencyStore {
   constructor(
     private readonly pool: Pool,
     /** Seconds a key is kept (IDEMPOTENCY_TTL_S). */
     private readonly ttlS: number,
+    /** Seals the bound input (PAYLOAD_KEYS); CLEAR_AT_REST keeps it in clear. */
+    private readonly sealer: AtRestSealer,
   ) {}
 
   /** The key's record unless it expired. */
@@ -63,7 +70,7 @@ export class IdempotencyStore {
       'SELECT * FROM idempotency_keys WHERE tenant_id = $1 AND idem_key = $2 AND expires_at > now()',
       [tenantId, key],
     );
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0] ? toRecord(rows[0], this.sealer) : undefined;
   }
 
   /** Binds the key to `input` as `pending`; false when the key is taken (and not expired). */
@@ -82,7 +89,15 @@ export class IdempotencyStore {
          state = 'pending', input = EXCLUDED.input, response_status = NULL, response_body = NULL,
          created_at = now(), locked_at = now(), expires_at = EXCLUDED.expires_at
        WHERE idempotency_keys.expires_at <= now()`,
-      [r.tenantId, r.key, r.endpoint, r.bodyHash, r.input.requestId, r.input, this.ttlS],
+      [
+        r.tenantId,
+        r.key,
+        r.endpoint,
+        r.bodyHash,
+        r.input.requestId,
+        await this.sealer.seal(r.input),
+        this.ttlS,
+      ],
     );
     return rowCount === 1;
   }
@@ -99,7 +114,7 @@ export class IdempotencyStore {
        RETURNING *`,
       [tenantId, key, staleS],
     );
-    return rows[0] ? toRecord(rows[0]) : undefined;
+    return rows[0] ? toRecord(rows[0], this.sealer) : undefined;
   }
 
   /** Binds a claimed key to a new request (the old one was refused or released, never started). */
@@ -107,7 +122,7 @@ export class IdempotencyStore {
     await this.pool.query(
       `UPDATE idempotency_keys SET request_id = $4, input = $5, locked_at = now()
        WHERE tenant_id = $1 AND idem_key = $2 AND request_id = $3 AND state = 'pending'`,
-      [tenantId, key, oldRequestId, input.requestId, input],
+      [tenantId, key, oldRequestId, input.requestId, await this.sealer.seal(input)],
     );
   }
 

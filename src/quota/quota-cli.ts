@@ -1,3 +1,4 @@
+import { createAtRestSealer } from '../codec/at-rest-sealer';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config';
 import type { Pool } from 'pg';
@@ -68,7 +69,10 @@ async function sweep(
     let ended = 0;
     const sweeper = abandonedRequestSweeper({
       ...deps,
-      requests: new RequestsRepo(deps.pool),
+      requests: new RequestsRepo(
+        deps.pool,
+        createAtRestSealer(cfg, { registry: deps.metrics.registry, logger: deps.logger }),
+      ),
       workflows: client.workflow,
       intervalS: 60,
       onEnded: () => ended++,

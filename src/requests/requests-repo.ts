@@ -1,4 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
+import type { SealedPayload } from '../codec/payload-sealer';
 import { withTransaction } from '../db/transaction';
 import type { SealedInput } from '../inference/sealed-input';
 import type { ListPosition } from './list-cursor';
@@ -51,12 +53,17 @@ interface Row {
   estimated_tokens: number;
   completion_tokens: number | null;
   total_tokens: number | null;
+  /** Written in clear: with payload encryption off, or by an earlier version. */
   output: string | null;
+  /** Written sealed, with payload encryption on (migration 008). */
+  output_sealed: SealedPayload | null;
   finish_reason: string | null;
   attempts: number;
   last_error: string | null;
+  last_error_sealed: SealedPayload | null;
   error_type: string | null;
   error_message: string | null;
+  error_message_sealed: SealedPayload | null;
   accepted_at: Date;
   created_at: Date;
   started_at: Date | null;
@@ -87,7 +94,14 @@ async function insertLedgerRow(
   );
 }
 
-function toRecord(r: Row): RequestRecord {
+/** The values a row keeps sealed, opened. */
+interface Opened {
+  output: string | null;
+  lastError: string | null;
+  errorMessage: string | null;
+}
+
+function toRecord(r: Row, { output, lastError, errorMessage }: Opened): RequestRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -96,7 +110,7 @@ function toRecord(r: Row): RequestRecord {
     maxTokens: r.max_tokens,
     promptTokens: r.prompt_tokens,
     estimatedTokens: r.estimated_tokens,
-    output: r.output,
+    output,
     finishReason: r.finish_reason,
     usage:
       r.total_tokens === null
@@ -107,8 +121,8 @@ function toRecord(r: Row): RequestRecord {
             total_tokens: r.total_tokens,
           },
     attempts: r.attempts,
-    lastError: r.last_error,
-    error: r.error_type ? { type: r.error_type, message: r.error_message ?? '' } : null,
+    lastError,
+    error: r.error_type ? { type: r.error_type, message: errorMessage ?? '' } : null,
     acceptedAt: r.accepted_at,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -164,10 +178,32 @@ export const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`
 
 /**
  * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and
- * never moves a request out of a terminal status.
+ * never moves a request out of a terminal status. The output and the error messages (a model
+ * service's error may quote the prompt) are sealed at rest like Temporal history when payload
+ * encryption is on (`output_sealed`, `last_error_sealed`, `error_message_sealed`; the clear columns
+ * are then NULL); values written in clear before stay readable.
  */
 export class RequestsRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Seals and opens outputs and error messages (PAYLOAD_KEYS); CLEAR_AT_REST keeps them in clear. */
+    private readonly sealer: AtRestSealer,
+  ) {}
+
+  /** A value's two columns as written: sealed with encryption on, else in clear. */
+  private async columns(text: string): Promise<[string | null, SealedPayload | null]> {
+    const sealed = await this.sealer.sealOrSkip(text);
+    return sealed ? [null, sealed] : [text, null];
+  }
+
+  private async toRecord(r: Row): Promise<RequestRecord> {
+    const [output, lastError, errorMessage] = await Promise.all([
+      this.sealer.openColumns('requests', r.output_sealed, r.output),
+      this.sealer.openColumns('requests', r.last_error_sealed, r.last_error),
+      this.sealer.openColumns('requests', r.error_message_sealed, r.error_message),
+    ]);
+    return toRecord(r, { output, lastError, errorMessage });
+  }
 
   /**
    * Inserts the request as queued; a repeat is a no-op. With `startInput`, the same statement puts
@@ -205,6 +241,7 @@ export class RequestsRepo {
     await this.pool.query(
       `UPDATE requests SET status = 'running', attempts = GREATEST(attempts, $2),
          output = CASE WHEN attempts < $2 THEN NULL ELSE output END,
+         output_sealed = CASE WHEN attempts < $2 THEN NULL ELSE output_sealed END,
          completion_tokens = CASE WHEN attempts < $2 THEN NULL ELSE completion_tokens END,
          finish_reason = CASE WHEN attempts < $2 THEN NULL ELSE finish_reason END,
          started_at = COALESCE(started_at, now()), updated_at = now()
@@ -225,10 +262,12 @@ export class RequestsRepo {
     completionTokens: number,
     reason: PartialFinishReason,
   ): Promise<void> {
+    const [clear, sealed] = await this.columns(output);
     await this.pool.query(
-      `UPDATE requests SET output = $3, completion_tokens = $4, finish_reason = $5, updated_at = now()
+      `UPDATE requests SET output = $3, output_sealed = $6, completion_tokens = $4, finish_reason = $5,
+         updated_at = now()
        WHERE id = $1 AND attempts = $2 AND status NOT IN ${TERMINAL} AND total_tokens IS NULL`,
-      [id, attempt, output, completionTokens, reason],
+      [id, attempt, clear, completionTokens, reason, sealed],
     );
   }
 
@@ -265,10 +304,12 @@ export class RequestsRepo {
 
   /** Records the error of a failed attempt (the request may still be retried). */
   async recordAttemptError(id: string, attempt: number, message: string): Promise<void> {
+    const [clear, sealed] = await this.columns(message.slice(0, 2000));
     await this.pool.query(
-      `UPDATE requests SET last_error = $3, attempts = GREATEST(attempts, $2), updated_at = now()
+      `UPDATE requests SET last_error = $3, last_error_sealed = $4, attempts = GREATEST(attempts, $2),
+         updated_at = now()
        WHERE id = $1 AND status NOT IN ${TERMINAL}`,
-      [id, attempt, message.slice(0, 2000)],
+      [id, attempt, clear, sealed],
     );
   }
 
@@ -283,9 +324,10 @@ export class RequestsRepo {
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
     result: { text: string; usage: Usage; finishReason: string },
   ): Promise<void> {
+    const [clear, sealed] = await this.columns(result.text);
     await this.pool.query(
       `WITH recorded AS (
-         UPDATE requests SET output = $2, finish_reason = $3, prompt_tokens = $4,
+         UPDATE requests SET output = $2, output_sealed = $10, finish_reason = $3, prompt_tokens = $4,
            completion_tokens = $5, total_tokens = $6, updated_at = now()
          WHERE id = $1 AND status NOT IN ${TERMINAL}
        )
@@ -293,7 +335,7 @@ export class RequestsRepo {
        VALUES ($1, $7, $8, $4, $5, $6, $9) ON CONFLICT (request_id) DO NOTHING`,
       [
         input.requestId,
-        result.text,
+        clear,
         result.finishReason,
         result.usage.prompt_tokens,
         result.usage.completion_tokens,
@@ -301,6 +343,7 @@ export class RequestsRepo {
         input.tenantId,
         input.model,
         input.acceptedAt,
+        sealed,
       ],
     );
   }
@@ -326,9 +369,11 @@ export class RequestsRepo {
     error: { type: string; message: string },
     targetsOf?: TargetsOf,
   ): Promise<WebhookTarget[]> {
-    const update = `UPDATE requests SET status = $2, error_type = $3, error_message = $4, completed_at = now(), updated_at = now()
+    const update = `UPDATE requests SET status = $2, error_type = $3, error_message = $4, error_message_sealed = $5,
+         completed_at = now(), updated_at = now()
        WHERE id = $1 AND status NOT IN ${TERMINAL}`;
-    return this.endWith(update, [id, status, error.type, error.message.slice(0, 2000)], status, targetsOf);
+    const [clear, sealed] = await this.columns(error.message.slice(0, 2000));
+    return this.endWith(update, [id, status, error.type, clear, sealed], status, targetsOf);
   }
 
   /** Runs a terminal UPDATE whose first parameter is the request id, alone or with the targets read. */
@@ -361,7 +406,7 @@ export class RequestsRepo {
     const page = rows.slice(0, f.limit);
     const last = page[page.length - 1];
     return {
-      data: page.map(toRecord),
+      data: await Promise.all(page.map((r) => this.toRecord(r))),
       next: rows.length > f.limit && last ? { acceptedAt: last.cursor_at, id: last.id } : undefined,
     };
   }
@@ -372,7 +417,7 @@ export class RequestsRepo {
       id,
       tenantId,
     ]);
-    return rows[0] && toRecord(rows[0]);
+    return rows[0] && this.toRecord(rows[0]);
   }
 
   /**
@@ -389,6 +434,6 @@ export class RequestsRepo {
       [id, tenantId],
     );
     const row = rows[0];
-    return row && { record: toRecord(row), deliveries: toDeliveryViews(row.deliveries ?? []) };
+    return row && { record: await this.toRecord(row), deliveries: toDeliveryViews(row.deliveries ?? []) };
   }
 }

@@ -1,4 +1,6 @@
 import { Cluster, type Redis } from 'ioredis';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
+import type { SealedPayload } from '../codec/payload-sealer';
 
 /**
  * What travels on a request's token stream. `attempt` opens each model attempt (a retried attempt
@@ -23,6 +25,11 @@ export interface TokenRelayOptions {
   redis: Redis | Cluster;
   /** Key prefix (REDIS_KEY_PREFIX). */
   prefix: string;
+  /**
+   * Seals `text` entries (generated output) with the payload keys when payload encryption is on;
+   * CLEAR_AT_REST writes them in clear. Entries of either kind are read.
+   */
+  sealer: AtRestSealer;
   /** Seconds a stream is kept after its last write (STREAM_RETENTION_S). */
   retentionS: number;
   /**
@@ -47,6 +54,11 @@ export interface TokenRelayOptions {
 }
 
 type Reader = Redis | Cluster;
+
+/** Field of an entry that holds its event in JSON (in clear). */
+const CLEAR_FIELD = 'e';
+/** Field of an entry that holds its event sealed (a sealed payload in JSON). */
+const SEALED_FIELD = 's';
 
 /**
  * Relays generated tokens from the GPU worker to API clients through Redis Streams: XADD per batch,
@@ -93,8 +105,16 @@ export class TokenRelay {
   async append(requestId: string, events: RelayEvent[]): Promise<void> {
     if (events.length === 0) return;
     const key = this.key(requestId);
+    // Only text carries output: the writer merges a write's pieces into one text event, so a
+    // write of many tokens costs one seal.
+    const fields = await Promise.all(
+      events.map(async (e): Promise<[string, string]> => {
+        const sealed = e.type === 'text' ? await this.o.sealer.sealOrSkip(e) : undefined;
+        return sealed ? [SEALED_FIELD, JSON.stringify(sealed)] : [CLEAR_FIELD, JSON.stringify(e)];
+      }),
+    );
     const pipe = this.o.redis.pipeline();
-    for (const e of events) pipe.xadd(key, 'MAXLEN', '~', this.maxLen, '*', 'e', JSON.stringify(e));
+    for (const [field, value] of fields) pipe.xadd(key, 'MAXLEN', '~', this.maxLen, '*', field, value);
     await this.exec(pipe.expire(key, this.retentionS));
   }
 
@@ -157,7 +177,16 @@ export class TokenRelay {
     const reply = (await redis.call('XREAD', ...args, 'STREAMS', key, afterId)) as
       [string, [string, string[]][]][] | null;
     if (!reply) return [];
-    return reply[0]![1].map(([id, fields]) => ({ id, event: JSON.parse(fields[1]!) as RelayEvent }));
+    return Promise.all(reply[0]![1].map(async ([id, fields]) => ({ id, event: await this.event(fields) })));
+  }
+
+  /** An entry's event, opened when it was sealed. */
+  private async event(fields: string[]): Promise<RelayEvent> {
+    if (fields[0] === SEALED_FIELD)
+      return this.o.sealer.openSealed<RelayEvent>(JSON.parse(fields[1]!) as SealedPayload);
+    const event = JSON.parse(fields[1]!) as RelayEvent;
+    // Text in clear: written with encryption off, or by an earlier version (counted).
+    return event.type === 'text' ? this.o.sealer.open('token_streams', event) : event;
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
 import { createWebhookActivities, type WebhookActivities } from '../../activities/webhook-activities';
 import type { Env } from '../config/schema';
 import type { Logger } from '../observability/logger';
@@ -20,9 +21,16 @@ export function webhookPolicy(cfg: Env): AddressPolicy {
 /** The orchestration worker's webhook pieces: the notifier its activities call, and the delivery activities. */
 export function createWebhooks(
   cfg: Env,
-  deps: { pool: Pool; client: Client; registry: Registry; logger: Logger },
+  deps: {
+    pool: Pool;
+    client: Client;
+    registry: Registry;
+    logger: Logger;
+    /** The process's sealer of prompts and outputs at rest (createAtRestSealer). */
+    atRest: AtRestSealer;
+  },
 ): { notifier: WebhookNotifier; activities: WebhookActivities } {
-  const repo = new WebhooksRepo(deps.pool);
+  const repo = new WebhooksRepo(deps.pool, deps.atRest);
   const metrics = webhookMetrics(deps.registry);
   return {
     notifier: new WebhookNotifier({

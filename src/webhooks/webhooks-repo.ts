@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { AtRestSealer } from '../codec/at-rest-sealer';
 import type { WebhookEvent } from './webhook-events';
 import { newWebhookSecret } from './webhook-signature';
 
@@ -99,7 +100,14 @@ export function toDeliveryViews(deliveries: readonly DeliveryJson[]): DeliveryVi
 
 /** Webhook endpoints, per-request targets, deliveries and their attempts in PostgreSQL. */
 export class WebhooksRepo {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /**
+     * Seals delivery payloads at rest (PAYLOAD_KEYS): their `error` is the request's failure
+     * message, which a model service may word after the prompt. CLEAR_AT_REST keeps them in clear.
+     */
+    private readonly sealer: AtRestSealer,
+  ) {}
 
   /** Creates an endpoint and returns it with its secret (the only time the secret is shown). */
   async createEndpoint(
@@ -188,7 +196,15 @@ export class WebhooksRepo {
     await this.pool.query(
       `INSERT INTO webhook_deliveries (id, request_id, tenant_id, endpoint_id, url, event, payload)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-      [d.id, d.requestId, d.tenantId, d.endpointId, d.url, d.event, JSON.stringify(d.payload)],
+      [
+        d.id,
+        d.requestId,
+        d.tenantId,
+        d.endpointId,
+        d.url,
+        d.event,
+        JSON.stringify(await this.sealer.seal(d.payload)),
+      ],
     );
   }
 
@@ -213,7 +229,7 @@ export class WebhooksRepo {
     return {
       id: r.id,
       url: r.url,
-      payload: r.payload,
+      payload: await this.sealer.open('webhook_deliveries', r.payload),
       ...(r.secret ? { secret: r.secret } : {}),
       ...(r.delivered_at ? { deliveredAt: r.delivered_at } : {}),
     };

@@ -154,7 +154,7 @@ test('the API stops between the row and the start: the sweeper reclaims the quot
     { requestId: input.requestId, tenantId: s.tenantId, acceptedAt: new Date(input.acceptedAt) },
     input.estimatedTokens,
   );
-  await new RequestsRepo(s.pool).insertQueued(input);
+  await new RequestsRepo(s.pool, s.atRest).insertQueued(input);
   const running = await s.submit('still running when swept', 2000);
 
   // A sweeper two hours on: both reservations are past their TTL.
@@ -166,7 +166,7 @@ test('the API stops between the row and the start: the sweeper reclaims the quot
     recordRetentionS: s.cfg.QUOTA_RECORD_RETENTION_S,
     now: () => new Date(Date.now() + (s.cfg.QUOTA_RESERVATION_TTL_S + 60) * 1000),
   });
-  const abandoned = new AbandonedRequests(new RequestsRepo(s.pool), s.client.workflow, silent);
+  const abandoned = new AbandonedRequests(new RequestsRepo(s.pool, s.atRest), s.client.workflow, silent);
   const sweeper = new QuotaSweeper(later, createMetrics('admission-sweep'), silent, 60, (id) =>
     abandoned.settle(id),
   );

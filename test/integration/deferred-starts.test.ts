@@ -84,7 +84,7 @@ async function acknowledgedOnly(prompt: string): Promise<InferenceInput> {
   );
   const { starts } = deferred(down);
   const admitted = { ...input, admittedAtAccept: true };
-  await new RequestsRepo(s.pool).insertQueued(input, await starts.seal(admitted));
+  await new RequestsRepo(s.pool, s.atRest).insertQueued(input, await starts.seal(admitted));
   return input;
 }
 
@@ -227,7 +227,7 @@ test('the gateway cancels through a start only where the row still holds an inpu
   // No stored input: no start, the second cancel answers as Temporal does.
   expect(calls).toEqual(['cancel req_absent', 'cancel req_absent']);
   // Nothing ran: its row and reservation are settled by hand.
-  await new RequestsRepo(s.pool).finish(input.requestId, 'cancelled', byHand);
+  await new RequestsRepo(s.pool, s.atRest).finish(input.requestId, 'cancelled', byHand);
   await s.quota.release({
     requestId: input.requestId,
     tenantId: s.tenantId,
@@ -237,7 +237,7 @@ test('the gateway cancels through a start only where the row still holds an inpu
 
 test('finished requests that still hold an input have it dropped by the sweep', async () => {
   const input = await acknowledgedOnly('finished before its start was recorded');
-  await new RequestsRepo(s.pool).finish(input.requestId, 'cancelled', byHand);
+  await new RequestsRepo(s.pool, s.atRest).finish(input.requestId, 'cancelled', byHand);
   expect((await row(input.requestId))?.start_input).not.toBeNull();
   // Only entries older than WORKFLOW_START_RECOVERY_S are looked at (an index range, not a scan).
   await deferred(real(), 3600).starts.recoverOnce();

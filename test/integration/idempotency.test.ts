@@ -60,7 +60,7 @@ async function pendingAttempt(prompt: string) {
   const submit = submitServiceOn(s);
   const key = newKey();
   const input = await prepared(s, submit, prompt);
-  const bound = await new IdempotencyStore(s.pool, s.cfg.IDEMPOTENCY_TTL_S).insertPending({
+  const bound = await new IdempotencyStore(s.pool, s.cfg.IDEMPOTENCY_TTL_S, s.atRest).insertPending({
     tenantId: s.tenantId,
     key,
     endpoint: 'POST /v1/inference',
@@ -216,9 +216,9 @@ test('a malformed key is a 400 naming Idempotency-Key; expired keys are swept', 
     `UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE tenant_id = $1 AND idem_key = $2`,
     [s.tenantId, key],
   );
-  expect(await new IdempotencyStore(s.pool, s.cfg.IDEMPOTENCY_TTL_S).deleteExpired()).toBeGreaterThanOrEqual(
-    1,
-  );
+  expect(
+    await new IdempotencyStore(s.pool, s.cfg.IDEMPOTENCY_TTL_S, s.atRest).deleteExpired(),
+  ).toBeGreaterThanOrEqual(1);
   expect(await requestsWithKey(key)).toEqual([]);
   await s.waitFinished(first.body.id);
 });

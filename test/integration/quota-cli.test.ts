@@ -60,7 +60,7 @@ test('sweep reclaims an abandoned reservation and ends its row; a running reques
     { requestId: input.requestId, tenantId: s.tenantId, acceptedAt: new Date(input.acceptedAt) },
     input.estimatedTokens,
   );
-  await new RequestsRepo(s.pool).insertQueued(input);
+  await new RequestsRepo(s.pool, s.atRest).insertQueued(input);
   const running = await s.submit('still running when swept', 2000);
 
   expect(await quotaCli(['sweep', '--tenant', s.tenantId])).toEqual({ reclaimed: 1, rows_ended: 1 });

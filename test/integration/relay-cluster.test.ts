@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
+import { CLEAR_AT_REST } from '../../src/codec/at-rest-sealer';
 import { RequestFollower } from '../../src/streams/request-follower';
 import { TokenRelay } from '../../src/streams/token-relay';
 import { startRedisCluster, type LocalRedisCluster } from '../support/redis-cluster';
@@ -20,7 +21,12 @@ afterAll(async () => {
 });
 
 test('announceEnd, a blocked end wait and a token follower on a cluster', async () => {
-  const relay = new TokenRelay({ redis: client, prefix: 'relay-cluster', retentionS: 60 });
+  const relay = new TokenRelay({
+    redis: client,
+    prefix: 'relay-cluster',
+    retentionS: 60,
+    sealer: CLEAR_AT_REST,
+  });
   const follower = new RequestFollower({ relay, idleCheckMs: 5000 });
   const signal = new AbortController().signal;
   const terminalStatus = async (): Promise<string | undefined> => undefined;

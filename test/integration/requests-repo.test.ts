@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CLEAR_AT_REST } from '../../src/codec/at-rest-sealer';
 import { createPool } from '../../src/db/pool';
 import { RequestsRepo } from '../../src/requests/requests-repo';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
@@ -11,8 +12,8 @@ import type { InferenceInput } from '../../src/shared/types';
  * webhook targets of its event in the same statement; a status read carries the webhook deliveries.
  */
 const pool = createPool({ connectionString: process.env.TEST_DATABASE_URL!, max: 2 });
-const repo = new RequestsRepo(pool);
-const webhooks = new WebhooksRepo(pool);
+const repo = new RequestsRepo(pool, CLEAR_AT_REST);
+const webhooks = new WebhooksRepo(pool, CLEAR_AT_REST);
 const tenantId = `repo-${randomBytes(3).toString('hex')}`;
 
 beforeAll(async () => {

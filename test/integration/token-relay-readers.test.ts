@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
+import { CLEAR_AT_REST } from '../../src/codec/at-rest-sealer';
 import { RequestFollower } from '../../src/streams/request-follower';
 import { TokenRelay } from '../../src/streams/token-relay';
 
@@ -22,7 +23,13 @@ const clientsNamed = async (): Promise<number> =>
     .length;
 
 test('sequential followers share one reader; it closes with the relay connection', async () => {
-  const relay = new TokenRelay({ redis, prefix: name, retentionS: 60, readerIdleMs: 60_000 });
+  const relay = new TokenRelay({
+    redis,
+    prefix: name,
+    retentionS: 60,
+    sealer: CLEAR_AT_REST,
+    readerIdleMs: 60_000,
+  });
   const follower = new RequestFollower({ relay });
   await redis.ping();
   for (let i = 0; i < 5; i++) {
@@ -48,7 +55,7 @@ test('sequential followers share one reader; it closes with the relay connection
 
 test('an aborted follower does not give its cut connection back', async () => {
   const own = new Redis(url, { connectionName: `${name}-b` });
-  const relay = new TokenRelay({ redis: own, prefix: `${name}-b`, retentionS: 60 });
+  const relay = new TokenRelay({ redis: own, prefix: `${name}-b`, retentionS: 60, sealer: CLEAR_AT_REST });
   const follower = new RequestFollower({ relay, idleCheckMs: 5000 });
   const ac = new AbortController();
   const following = (async () => {
@@ -73,7 +80,7 @@ describe('waiting for the end only', () => {
   const prefix = `${name}-end`;
   beforeAll(() => {
     own = new Redis(url);
-    relay = new TokenRelay({ redis: own, prefix, retentionS: 60 });
+    relay = new TokenRelay({ redis: own, prefix, retentionS: 60, sealer: CLEAR_AT_REST });
   });
   afterAll(async () => {
     await own.quit();
@@ -130,7 +137,7 @@ describe('waiting for the end only', () => {
 
 describe('idle checks back off while the request stays silent', () => {
   const own = new Redis(url);
-  const relay = new TokenRelay({ redis: own, prefix: `${name}-idle`, retentionS: 60 });
+  const relay = new TokenRelay({ redis: own, prefix: `${name}-idle`, retentionS: 60, sealer: CLEAR_AT_REST });
   afterAll(async () => {
     await own.quit();
   });

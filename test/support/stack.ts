@@ -10,6 +10,7 @@ import { createBatchActivities, createGpuActivities, createOrchestrationActiviti
 import { BatchRepo } from '../../src/batches/batch-repo';
 import { batchMetrics } from '../../src/batches/batch-metrics';
 import { buildApi } from '../../src/api/build-api';
+import { createAtRestSealer } from '../../src/codec/at-rest-sealer';
 import { createDataConverter } from '../../src/codec/data-converter';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
@@ -79,15 +80,17 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const pool: Pool = createPool({ connectionString: cfg.DATABASE_URL, max: 10 });
   const redis = new Redis(cfg.REDIS_URL);
   const tenants = new TenantsRepo(pool);
-  const requests = new RequestsRepo(pool);
+  // PAYLOAD_KEYS in `env` seals prompts and outputs at rest, as it encrypts history.
+  const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
+  const requests = new RequestsRepo(pool, atRest);
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const relay = createTokenRelay(cfg, redis);
+  const relay = createTokenRelay(cfg, redis, atRest);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   // PAYLOAD_KEYS in `env` turns payload encryption on for this node's client and workers.
   const dataConverter = createDataConverter(cfg);
   const client = new Client({ connection, dataConverter });
   const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger });
+  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger, atRest });
   const orchestrationWorker = () =>
     Worker.create({
       connection: native,
@@ -105,7 +108,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
         }),
         ...webhooks.activities,
         ...createBatchActivities({
-          batches: new BatchRepo(pool),
+          batches: new BatchRepo(pool, atRest),
           metrics: batchMetrics(metrics.registry),
           logger,
           requestDeadlineS: cfg.REQUEST_DEADLINE_S,
@@ -142,6 +145,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     tenants,
     client,
     metrics,
+    atRest,
     apiUrl: api.url,
     /** Stops this node's workers (its API keeps serving). */
     async stopWorkers() {
@@ -278,6 +282,8 @@ export async function startStack(opts: StackOptions = {}) {
     registrySpec,
     model,
     metrics: node.metrics,
+    /** The node's sealer of prompts and outputs at rest (PAYLOAD_KEYS in `env`). */
+    atRest: node.atRest,
     node,
     call,
     callAt,

@@ -24,7 +24,7 @@ export function submitServiceOn(s: Stack, over: Partial<SubmitDeps> = {}): Submi
       rebuild: (t) => s.quota.rebuildTenant(t),
     }),
     workflows: new TemporalWorkflowGateway(s.client, s.cfg.ORCHESTRATION_TASK_QUEUE),
-    requests: new RequestsRepo(s.pool),
+    requests: new RequestsRepo(s.pool, s.atRest),
     metrics: createMetrics('submit-test'),
     logger: createLogger({ component: 'submit-test', level: 'silent' }),
     requestDeadlineS: s.cfg.REQUEST_DEADLINE_S,
