@@ -80,12 +80,21 @@ export function inferenceRoutes(deps: {
     if (!deps.webhooks && body.webhook_url !== undefined) {
       throw new AppError(ErrorType.InvalidRequest, 'webhooks are not enabled', { param: 'webhook_url' });
     }
-    await deps.webhooks?.check(body);
-    const prepare = (): Promise<InferenceInput> => deps.submit.prepare(tenant, body);
-    // The target is stored under the request id before the workflow starts, so its end finds it.
-    const bindWebhook = async (i: InferenceInput): Promise<void> => {
-      await deps.webhooks?.bind(i.requestId, tenant.id, body);
+    // Nothing costly before the quota decision: the URL's syntax now, its DNS look-up only once a
+    // read-only quota check has passed, its row only once quota is reserved (afterReserve).
+    deps.webhooks?.checkSyntax(body);
+    const webhook = deps.webhooks && body.webhook_url !== undefined ? deps.webhooks : undefined;
+    const prepare = async (): Promise<InferenceInput> => {
+      const i = await deps.submit.prepare(tenant, body, {
+        sideEffectsNext: !!(webhook || (key && deps.idempotent)),
+      });
+      await webhook?.check(body);
+      return i;
     };
+    // The target is stored under the request id before the workflow starts, so its end finds it.
+    const afterReserve = webhook
+      ? async (i: InferenceInput): Promise<void> => webhook.bind(i.requestId, tenant.id, body)
+      : undefined;
     let input: InferenceInput;
     let stored: StoredResponse | undefined;
     let replayed = false;
@@ -96,7 +105,7 @@ export function inferenceRoutes(deps: {
         endpoint: 'POST /v1/inference',
         body,
         prepare,
-        beforeStart: bindWebhook,
+        afterReserve,
         respond: (i) => ({ status: 202, body: acceptedView(i) }),
       });
       input = accepted.input;
@@ -105,8 +114,7 @@ export function inferenceRoutes(deps: {
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     } else {
       input = await prepare();
-      await bindWebhook(input);
-      await deps.submit.submit(input);
+      await deps.submit.submit(input, afterReserve ? { afterReserve } : {});
     }
     const accepted = stored ?? { status: 202, body: acceptedView(input) };
     // A key started by an earlier API version without its response (see IdempotentSubmit.complete).
