@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { AppError } from '../../errors/app-error';
 import type { SubmitService } from '../../inference/submit-service';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import { isTerminal, type InferenceInput } from '../../shared/types';
@@ -66,6 +67,8 @@ export function inferenceRoutes(deps: {
   webhooks?: RequestWebhooks;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
+  /** Ids accepted without their row yet: only those are looked up in Temporal. */
+  accepted: AcceptedIds;
   follower: RequestFollower;
   /** Position, ETA and diagnosis of requests waiting for a GPU. */
   queueInsight?: QueueInsight;
