@@ -23,6 +23,7 @@ import type { DependencyMonitor } from '../observability/dependency-monitor';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import { QuotaHeadroom } from '../quota/quota-headroom';
+import { AcceptedIds } from '../requests/accepted-ids';
 import type { QuotaRedis } from '../quota/redis-client';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createFollower, createTokenRelay } from '../streams/create-relay';
@@ -126,6 +127,7 @@ export function buildApi(
     quota,
     registry,
     workflows,
+    accepted: new AcceptedIds({ quota, pool, registry: metrics.registry, logger }),
     metrics,
     logger,
     adminToken: cfg.ADMIN_TOKEN,

@@ -6,6 +6,7 @@ import type { ModelRegistry } from '../models/model-registry';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
+import type { AcceptedIds } from '../requests/accepted-ids';
 import type { QueueInsight } from '../inference/queue-insight';
 import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
 import type { RequestWebhooks } from '../webhooks/request-webhooks';
@@ -39,6 +40,8 @@ export interface AppDeps {
   quota: QuotaStore;
   registry: ModelRegistry;
   workflows: WorkflowGateway;
+  /** Ids accepted without their row yet: status reads ask Temporal about those only. */
+  accepted: AcceptedIds;
   metrics: Metrics;
   logger: Logger;
   checks: ReadinessCheck[];

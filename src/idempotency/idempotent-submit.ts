@@ -29,10 +29,17 @@ export interface IdempotentAttempt {
   endpoint: string;
   /** The parsed (zod) body; its canonical hash is compared on reuse. */
   body: unknown;
-  /** Validates and builds the request (may throw 400/404/429: then nothing is stored). */
+  /**
+   * Validates and builds the request, and does what must precede any write (the quota pre-check,
+   * a webhook URL's look-up). Runs only when the key is new, so a replay costs none of it; it may
+   * throw 400/404/429: then nothing is stored.
+   */
   prepare: () => Promise<InferenceInput>;
-  /** Runs before quota is reserved and the workflow started, with the final request id; idempotent. */
-  beforeStart?: (input: InferenceInput) => Promise<void>;
+  /**
+   * Runs once quota is reserved, before the request row is written and the workflow started, with
+   * the final request id (SubmitOptions.afterReserve); idempotent.
+   */
+  afterReserve?: (input: InferenceInput) => Promise<void>;
   /**
    * The response a retry with this key gets replayed, recorded in the same write that marks the key
    * started. None: a retry's response is rebuilt from its request (the OpenAI endpoints).
@@ -140,8 +147,7 @@ export class IdempotentSubmit {
   /** Submits `input`, then marks the key started with the response to replay (one write). */
   private async start(a: IdempotentAttempt, input: InferenceInput): Promise<StoredResponse | undefined> {
     try {
-      await a.beforeStart?.(input);
-      await this.deps.submit.submit(input);
+      await this.deps.submit.submit(input, a.afterReserve ? { afterReserve: a.afterReserve } : {});
     } catch (err) {
       const { store, logger } = this.deps;
       // Refused by quota: nothing was reserved or started, so the key is free for a later retry.

@@ -14,6 +14,11 @@ export interface InputMetrics {
    * admit step) or `workflow` (PostgreSQL was unavailable at accept; the workflow admits it).
    */
   rowWrittenBy: Counter<'by'>;
+  /**
+   * Read-only quota checks made at submit before costly work, by `before` (`tokenize`: a large
+   * prompt; `side_effects`: a webhook look-up or an Idempotency-Key row) and outcome (`ok`, `refused`).
+   */
+  quotaPrechecks: Counter<'before' | 'outcome'>;
 }
 
 /** Why {@link InputMetrics.inputRejected} refused a request. */
@@ -44,6 +49,12 @@ export const inputMetrics: (registry: Registry) => InputMetrics = perRegistry((r
     name: 'inference_accept_row_written_total',
     help: 'Accepted requests by who wrote the request row: api (at accept) or workflow (PostgreSQL was unavailable at accept)',
     labelNames: ['by'],
+    ...r,
+  }),
+  quotaPrechecks: new Counter({
+    name: 'inference_quota_prechecks_total',
+    help: 'Read-only quota checks at submit before costly work (before=tokenize: a large prompt; before=side_effects: a webhook DNS look-up or an Idempotency-Key row), by outcome (ok, refused)',
+    labelNames: ['before', 'outcome'],
     ...r,
   }),
 }));

@@ -61,6 +61,23 @@ export interface PrepareOptions {
    * Off for batch items: each item's quota is decided when its own workflow starts. @default true
    */
   quotaPreCheck?: boolean;
+  /**
+   * Costly work follows the prepare (a webhook URL's DNS look-up, an Idempotency-Key row, a webhook
+   * row): the tenant's quota is checked (read-only, with the request's exact estimate) before
+   * returning, so a tenant at its limit is refused with nothing looked up or written. Ignored when
+   * `quotaPreCheck` is off. @default false
+   */
+  sideEffectsNext?: boolean;
+}
+
+/** Options of {@link SubmitService.submit}. */
+export interface SubmitOptions {
+  /**
+   * Runs once quota is reserved and before the request row and workflow start, with the request's
+   * final id (e.g. storing its webhook target); idempotent. If it throws, the reservation is
+   * released and the error rethrown.
+   */
+  afterReserve?: (input: InferenceInput) => Promise<void>;
 }
 
 export function newRequestId(): string {
@@ -152,10 +169,9 @@ export class SubmitService {
         { param: size.param },
       );
     }
-    if (opts.quotaPreCheck !== false && size.chars >= this.headroomMinChars) {
-      const h = await this.deps.headroom.check(tenant.id, maxTokens);
-      if (h.outcome === 'refused') throw this.quotaExceeded(tenant.id, h, `at least ${maxTokens}`);
-    }
+    const preCheck = opts.quotaPreCheck !== false;
+    const largePrompt = preCheck && size.chars >= this.headroomMinChars;
+    if (largePrompt) await this.checkHeadroom(tenant.id, maxTokens, 'tokenize', `at least ${maxTokens}`);
     const room = spec.context_length - maxTokens;
     // Counting stops once the prompt is over `room`: the exact figure of a refused prompt is not needed.
     const promptTokens = await this.countPrompt(spec, body, size.chars, room);
@@ -166,6 +182,11 @@ export class SubmitService {
         `prompt (over ${room} tokens) + max_tokens (${maxTokens}) exceeds the context length of ${spec.name} (${spec.context_length} tokens)`,
         { param: body.max_tokens !== undefined ? 'max_tokens' : body.messages ? 'messages' : 'prompt' },
       );
+    }
+    // A large prompt's tenant was checked just above (with a lower bound); others before costly work.
+    if (preCheck && !largePrompt && opts.sideEffectsNext) {
+      const estimated = promptTokens + maxTokens;
+      await this.checkHeadroom(tenant.id, estimated, 'side_effects', estimated);
     }
     return {
       requestId: newRequestId(),
@@ -183,6 +204,24 @@ export class SubmitService {
       modelCall: { timeoutMs: spec.request_timeout_ms, maxAttempts: spec.max_attempts },
       priority: { priorityKey: tenant.priority, fairnessKey: tenant.id },
     };
+  }
+
+  /** Throws the 429 reserve would if one more request of `tokens` does not fit the tenant's quota now. */
+  private async checkHeadroom(
+    tenantId: string,
+    tokens: number,
+    before: 'tokenize' | 'side_effects',
+    needs: number | string,
+  ): Promise<void> {
+    const h = await this.deps.headroom.check(tenantId, tokens);
+    this.input.quotaPrechecks.inc({ before, outcome: h.outcome === 'refused' ? 'refused' : 'ok' });
+    if (h.outcome === 'refused') {
+      this.deps.logger.info(
+        { tenant: tenantId, limit: h.limit, before },
+        'request refused by the quota pre-check',
+      );
+      throw this.quotaExceeded(tenantId, h, needs);
+    }
   }
 
   /** Prompt tokens, counted without holding the event loop; stops early once over `limit`. */
@@ -222,7 +261,7 @@ export class SubmitService {
    * cannot take the row, the accept waits for the start and the workflow admits the request once
    * PostgreSQL is back.
    */
-  async submit(input: InferenceInput): Promise<void> {
+  async submit(input: InferenceInput, opts: SubmitOptions = {}): Promise<void> {
     const ref: ReservationRef = {
       requestId: input.requestId,
       tenantId: input.tenantId,
@@ -231,16 +270,34 @@ export class SubmitService {
     // Starts asked for meanwhile (this one's included) wait for the end of this accept.
     const accepted = this.deps.starts?.accepting();
     try {
-      await this.reserveAndQueue(input, ref);
+      await this.reserveAndQueue(input, ref, opts);
     } finally {
       accepted?.();
     }
   }
 
-  private async reserveAndQueue(input: InferenceInput, ref: ReservationRef): Promise<void> {
+  private async reserveAndQueue(
+    input: InferenceInput,
+    ref: ReservationRef,
+    opts: SubmitOptions,
+  ): Promise<void> {
     const { quota, workflows, requests, logger, starts } = this.deps;
     const r = await quota.reserve(ref, input.estimatedTokens);
     if (r.outcome === 'refused') throw this.quotaExceeded(input.tenantId, r, input.estimatedTokens);
+    if (opts.afterReserve) {
+      await opts.afterReserve(input).catch(async (err: unknown) => {
+        // Nothing started: a reservation made by this call goes back. One found in place (`exists`,
+        // a re-driven retry) may belong to a start already on its way, so it is left to its TTL.
+        if (r.outcome === 'reserved') {
+          await quota
+            .release(ref)
+            .catch((e: unknown) =>
+              logger.error({ err: e, requestId: ref.requestId }, 'release after failed accept'),
+            );
+        }
+        throw err;
+      });
+    }
     const admitted: InferenceInput = { ...input, admittedAtAccept: true };
     const sealed = starts ? await starts.seal(admitted) : undefined;
     const rowWritten = await withTimeout(requests.insertQueued(input, sealed), this.rowWriteTimeoutMs).then(

@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import type { SubmitBody } from '../api/schemas';
+import { storable, type SubmitBody } from '../api/schemas';
+import {
+  checkStop,
+  METADATA_MAX_KEY_CHARS,
+  METADATA_MAX_PAIRS,
+  METADATA_MAX_VALUE_CHARS,
+} from './openai-limits';
 import type { ChatMessage, SamplingParams } from '../shared/types';
 
 /** What this API cannot honour, refused by name rather than silently ignored. */
 const unsupported = (what: string) => z.null({ error: `${what} is not supported` }).optional();
 
-const textPart = z.strictObject({ type: z.literal('text'), text: z.string() });
+const textPart = z.strictObject({ type: z.literal('text'), text: z.string().max(1_000_000) });
 const chatMessage = z.object({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: z.union([z.string().max(1_000_000), z.array(textPart).max(1000)]),
@@ -25,7 +31,11 @@ const common = {
     .nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
-  stop: z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish(),
+  // Bounded by checkStop (count, length, total bytes), which names `stop` or `stop[i]`.
+  stop: z
+    .union([storable(z.string()), z.array(storable(z.string()))])
+    .superRefine(checkStop)
+    .nullish(),
   seed: z.number().int().nullish(),
   user: z.string().max(256).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
@@ -39,7 +49,13 @@ const common = {
     .refine((v) => v === false || v === 0, { message: 'logprobs are not supported' })
     .nullish(),
   logit_bias: unsupported('logit_bias'),
-  metadata: z.record(z.string(), z.string()).nullish(),
+  // Accepted and not stored; bounded as OpenAI bounds it.
+  metadata: z
+    .record(z.string().max(METADATA_MAX_KEY_CHARS), z.string().max(METADATA_MAX_VALUE_CHARS))
+    .refine((m) => Object.keys(m).length <= METADATA_MAX_PAIRS, {
+      message: `at most ${METADATA_MAX_PAIRS} metadata pairs`,
+    })
+    .nullish(),
 };
 
 /** Body of POST /v1/chat/completions. */

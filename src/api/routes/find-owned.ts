@@ -1,5 +1,6 @@
 import { AppError } from '../../errors/app-error';
 import type { WorkflowGateway, WorkflowView } from '../../inference/workflow-gateway';
+import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import type { DeliveryView } from '../../webhooks/webhooks-repo';
@@ -14,9 +15,21 @@ export interface OwnedRequest {
   deliveries?: DeliveryView[];
 }
 
-/** The request if it exists and belongs to the caller; 404 otherwise (another tenant's id included). */
+/** What {@link findOwned} reads. */
+export interface FindOwnedDeps {
+  requests: RequestsRepo;
+  workflows: WorkflowGateway;
+  /** Whether an id without its row was accepted (no Temporal call for made-up ids); counts lookups. */
+  accepted: Pick<AcceptedIds, 'accepted' | 'count'>;
+}
+
+/**
+ * The request if it exists and belongs to the caller; 404 otherwise (another tenant's id included).
+ * Temporal is asked only for an id accepted without its row yet (AcceptedIds): a malformed or
+ * unknown id is answered from PostgreSQL and Redis alone.
+ */
 export async function findOwned(
-  deps: { requests: RequestsRepo; workflows: WorkflowGateway },
+  deps: FindOwnedDeps,
   rawId: string,
   tenantId: string,
   opts: { deliveries?: boolean } = {},
@@ -25,15 +38,29 @@ export async function findOwned(
   // made on every call.
   const notFound = (): AppError => new AppError(ErrorType.NotFound, `no request ${rawId}`, { param: 'id' });
   const id = requestIdSchema.safeParse(rawId);
-  if (!id.success) throw notFound();
+  if (!id.success) {
+    deps.accepted.count('malformed');
+    throw notFound();
+  }
   if (opts.deliveries) {
     const found = await deps.requests.getWithDeliveries(id.data, tenantId);
-    if (found) return { id: id.data, row: found.record, deliveries: found.deliveries };
+    if (found) {
+      deps.accepted.count('row');
+      return { id: id.data, row: found.record, deliveries: found.deliveries };
+    }
   } else {
     const row = await deps.requests.get(id.data, tenantId);
-    if (row) return { id: id.data, row };
+    if (row) {
+      deps.accepted.count('row');
+      return { id: id.data, row };
+    }
   }
-  // Accepted but its first activity has not written the row yet: Temporal knows it.
+  if (!(await deps.accepted.accepted(id.data, tenantId))) {
+    deps.accepted.count('unknown');
+    throw notFound();
+  }
+  // Accepted but its row is not written yet: Temporal knows it.
+  deps.accepted.count('temporal');
   const wf = await deps.workflows.find(id.data);
   if (!wf || wf.tenantId !== tenantId) throw notFound();
   return { id: id.data, workflow: wf };

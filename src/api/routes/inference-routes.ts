@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { AppError } from '../../errors/app-error';
 import type { SubmitService } from '../../inference/submit-service';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import { isTerminal, type InferenceInput } from '../../shared/types';
@@ -66,6 +67,8 @@ export function inferenceRoutes(deps: {
   webhooks?: RequestWebhooks;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
+  /** Ids accepted without their row yet: only those are looked up in Temporal. */
+  accepted: AcceptedIds;
   follower: RequestFollower;
   /** Position, ETA and diagnosis of requests waiting for a GPU. */
   queueInsight?: QueueInsight;
@@ -80,12 +83,21 @@ export function inferenceRoutes(deps: {
     if (!deps.webhooks && body.webhook_url !== undefined) {
       throw new AppError(ErrorType.InvalidRequest, 'webhooks are not enabled', { param: 'webhook_url' });
     }
-    await deps.webhooks?.check(body);
-    const prepare = (): Promise<InferenceInput> => deps.submit.prepare(tenant, body);
-    // The target is stored under the request id before the workflow starts, so its end finds it.
-    const bindWebhook = async (i: InferenceInput): Promise<void> => {
-      await deps.webhooks?.bind(i.requestId, tenant.id, body);
+    // Nothing costly before the quota decision: the URL's syntax now, its DNS look-up only once a
+    // read-only quota check has passed, its row only once quota is reserved (afterReserve).
+    deps.webhooks?.checkSyntax(body);
+    const webhook = deps.webhooks && body.webhook_url !== undefined ? deps.webhooks : undefined;
+    const prepare = async (): Promise<InferenceInput> => {
+      const i = await deps.submit.prepare(tenant, body, {
+        sideEffectsNext: !!(webhook || (key && deps.idempotent)),
+      });
+      await webhook?.check(body);
+      return i;
     };
+    // The target is stored under the request id before the workflow starts, so its end finds it.
+    const afterReserve = webhook
+      ? async (i: InferenceInput): Promise<void> => webhook.bind(i.requestId, tenant.id, body)
+      : undefined;
     let input: InferenceInput;
     let stored: StoredResponse | undefined;
     let replayed = false;
@@ -96,7 +108,7 @@ export function inferenceRoutes(deps: {
         endpoint: 'POST /v1/inference',
         body,
         prepare,
-        beforeStart: bindWebhook,
+        afterReserve,
         respond: (i) => ({ status: 202, body: acceptedView(i) }),
       });
       input = accepted.input;
@@ -105,8 +117,7 @@ export function inferenceRoutes(deps: {
       if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     } else {
       input = await prepare();
-      await bindWebhook(input);
-      await deps.submit.submit(input);
+      await deps.submit.submit(input, afterReserve ? { afterReserve } : {});
     }
     const accepted = stored ?? { status: 202, body: acceptedView(input) };
     // A key started by an earlier API version without its response (see IdempotentSubmit.complete).

@@ -61,7 +61,10 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
       const body = schema.parse(req.body ?? {});
       const { submit, sampling } = toSubmit(body);
       const prepare = async (): Promise<InferenceInput> => {
-        const prepared = await deps.submit.prepare(tenant, submit);
+        // With a key, a row follows: checked against quota first, so a refusal writes none.
+        const prepared = await deps.submit.prepare(tenant, submit, {
+          sideEffectsNext: !!(key && deps.idempotent),
+        });
         if (sampling) prepared.sampling = sampling;
         return prepared;
       };

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
+import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
@@ -32,6 +33,8 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 export function streamRoutes(deps: {
   requests: RequestsRepo;
   workflows: WorkflowGateway;
+  /** Ids accepted without their row yet: only those are looked up in Temporal. */
+  accepted: AcceptedIds;
   follower: RequestFollower;
   streamMetrics: StreamMetrics;
 }): Router {

@@ -3,6 +3,12 @@ import { defineRoutes } from '../route-doc';
 
 const tag = 'Operations';
 
+/** Up or down per dependency, never why (src/observability/readiness.ts). */
+const readiness = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'down']) })),
+});
+
 /** src/api/routes/health-routes.ts. */
 export const healthRouteDocs = defineRoutes([
   {
@@ -20,8 +26,11 @@ export const healthRouteDocs = defineRoutes([
     auth: 'none',
     summary: 'Temporal, PostgreSQL and Redis reachable',
     responses: {
-      200: { description: 'Ready', schema: z.looseObject({ status: z.string() }) },
-      503: { description: 'Not ready: the failing check', schema: z.looseObject({ status: z.string() }) },
+      200: { description: 'Ready', schema: readiness },
+      503: {
+        description: 'Not ready: which dependency is down (why is in the log, not here)',
+        schema: readiness,
+      },
     },
   },
 ]);
