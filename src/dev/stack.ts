@@ -13,6 +13,7 @@ import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 import { exitOf, hasExited } from './child-exit';
+import { hostPort, stackListenEnv } from './stack-listen';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
@@ -74,12 +75,6 @@ function devModelAdminToken(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** `host:port` or `[v6]:port`; a wildcard address is reached on loopback. */
-function hostPort(host: string, port: number): string {
-  const h = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return h.includes(':') ? `[${h}]:${port}` : `${h}:${port}`;
-}
-
 /** `npm start`: the whole stack on one machine, with its data under .data/. */
 async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
@@ -100,10 +95,7 @@ async function main(): Promise<void> {
   const modelAdminToken =
     cfg.MODEL_SERVICE_ADMIN_TOKEN ?? (cfg.FAULT_API_ENABLED ? devModelAdminToken() : undefined);
   Object.assign(stackEnv, {
-    API_HOST: bind,
-    METRICS_HOST: bind,
-    MODEL_SERVICE_HOST: bind,
-    CODEC_SERVER_HOST: bind,
+    ...stackListenEnv(bind),
     TEMPORAL_ADDRESS: temporalAddr,
     ...(modelAdminToken ? { MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken } : {}),
   });
