@@ -43,6 +43,7 @@ async function run(
     decodeMsPerToken: DECODE_MS,
     prefillMsPerToken: 0,
     models: ['bench'],
+    faultApi: false,
   });
   const http = model.app.listen(0, '127.0.0.1');
   await new Promise((r) => http.once('listening', r));

@@ -18,6 +18,8 @@ eval "$(SKIP_TEST_SERVER=1 bash scripts/temporal-toolchain.sh)"
 API=${API:-http://127.0.0.1:8080}
 MODEL=${MODEL:-http://127.0.0.1:8090}
 KEY=${DEV_API_KEY:-dev-demo-key}
+# The model service's fault API token: npm start generates it into .data/ unless given.
+MODEL_AUTH="Authorization: Bearer ${MODEL_SERVICE_ADMIN_TOKEN:-$(cat .data/model-service-admin-token)}"
 mkdir -p "$out"
 
 submit() { # <prompt> [max_tokens]
@@ -40,8 +42,8 @@ save() { # <file> <id>
   echo "recorded $out/$1 ($2)"
 }
 faults() { # [fault script]
-  curl -sf -X DELETE "$MODEL/_faults" >/dev/null
-  [ -n "${1:-}" ] && curl -sf -X PUT "$MODEL/_faults" -H 'Content-Type: application/json' -d "{\"script\":$1}" >/dev/null
+  curl -sf -X DELETE "$MODEL/_faults" -H "$MODEL_AUTH" >/dev/null
+  [ -n "${1:-}" ] && curl -sf -X PUT "$MODEL/_faults" -H "$MODEL_AUTH" -H 'Content-Type: application/json' -d "{\"script\":$1}" >/dev/null
   return 0
 }
 cancel() { curl -sf -X POST "$API/v1/inference/$1/cancel" -H "Authorization: Bearer $KEY" >/dev/null; }

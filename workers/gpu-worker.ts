@@ -22,7 +22,7 @@ import { createTokenRelay } from '../src/streams/create-relay';
  */
 async function main(): Promise<void> {
   const cfg = loadConfig();
-  installWorkerRuntime({ sdkMetricsPort: cfg.GPU_SDK_METRICS_PORT });
+  installWorkerRuntime({ sdkMetricsPort: cfg.GPU_SDK_METRICS_PORT, metricsHost: cfg.METRICS_HOST });
   const logger = createLogger({ component: 'gpu-worker', level: cfg.LOG_LEVEL });
   const dataConverter = createDataConverter(cfg);
   const metrics = createMetrics('gpu-worker');
@@ -78,6 +78,7 @@ async function main(): Promise<void> {
   const metricsServer = await startMetricsServer({
     registry: metrics.registry,
     port: cfg.GPU_METRICS_PORT,
+    host: cfg.METRICS_HOST,
     checks,
   });
   onShutdown(logger, async () => {

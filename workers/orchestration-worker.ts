@@ -34,7 +34,7 @@ import { workflowSource } from '../src/runtime/workflow-bundle';
  */
 async function main(): Promise<void> {
   const cfg = loadConfig();
-  installWorkerRuntime({ sdkMetricsPort: cfg.ORCHESTRATION_SDK_METRICS_PORT });
+  installWorkerRuntime({ sdkMetricsPort: cfg.ORCHESTRATION_SDK_METRICS_PORT, metricsHost: cfg.METRICS_HOST });
   const logger = createLogger({ component: 'orchestration-worker', level: cfg.LOG_LEVEL });
   // One converter for the worker and the client: both read and write encrypted payloads.
   const dataConverter = createDataConverter(cfg);
@@ -125,6 +125,7 @@ async function main(): Promise<void> {
   const metricsServer = await startMetricsServer({
     registry: metrics.registry,
     port: cfg.ORCHESTRATION_METRICS_PORT,
+    host: cfg.METRICS_HOST,
     checks,
   });
   onShutdown(logger, async () => {

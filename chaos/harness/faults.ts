@@ -78,7 +78,7 @@ export async function inject(s: ChaosStack, kind: FaultKind): Promise<FaultRecor
   let detail = '';
   const script = SCRIPTS[kind];
   if (script) {
-    const r = await call(s.modelUrl, 'PUT', '/_faults', { body: { script } });
+    const r = await call(s.modelUrl, 'PUT', '/_faults', { key: s.modelAdminToken, body: { script } });
     if (r.status !== 200) throw new Error(`PUT /_faults answered ${r.status}: ${JSON.stringify(r.body)}`);
     detail = JSON.stringify(script);
   } else if (OVERLAPS[kind]) {

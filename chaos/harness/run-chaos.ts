@@ -183,7 +183,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const faults = await faultSchedule(s, o, endAt);
     await sleep(Math.max(0, endAt - Date.now()));
     o.say('chaos: load stopping; draining ...');
-    await call(s.modelUrl, 'DELETE', '/_faults').catch(() => undefined);
+    await call(s.modelUrl, 'DELETE', '/_faults', { key: s.modelAdminToken }).catch(() => undefined);
     await load.stop();
     await drain(s, o);
     await sampler.stop();

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
@@ -21,6 +22,8 @@ export interface ChaosStack {
   env: Record<string, string>;
   apiUrl: string;
   modelUrl: string;
+  /** Bearer token of the model service's fault API (`/_faults`), generated per run. */
+  modelAdminToken: string;
   /** API, orchestration worker and GPU workers: their base URL, probed on /readyz. */
   ready: ReadyTargets;
   apiKey: string;
@@ -59,6 +62,7 @@ export async function startChaosStack(
   const temporal = temporalSpec(o.temporalCli, join(dir, 'temporal'), tPort, tUiPort);
 
   const modelUrl = `http://127.0.0.1:${modelPort}`;
+  const modelAdminToken = randomBytes(24).toString('hex');
   const registry = join(dir, 'models.json');
   writeFileSync(
     registry,
@@ -89,6 +93,9 @@ export async function startChaosStack(
     MODEL_SERVICE_PORT: String(modelPort),
     MODEL_SERVICE_MODELS: 'ref-small',
     MODEL_SERVICE_DECODE_MS_PER_TOKEN: String(o.decodeMsPerToken),
+    MODEL_SERVICE_HOST: '127.0.0.1',
+    METRICS_HOST: '127.0.0.1',
+    MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken,
     MODEL_REGISTRY: registry,
     REQUEST_DEADLINE_S: String(o.requestDeadlineS),
     // The run checks Redis against the ledger itself: a worker correcting drift would hide it.
@@ -158,6 +165,7 @@ export async function startChaosStack(
       env,
       apiUrl: ready.api!,
       modelUrl,
+      modelAdminToken,
       ready,
       apiKey: cfg.DEV_API_KEY!,
       adminToken: cfg.ADMIN_TOKEN,

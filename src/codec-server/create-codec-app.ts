@@ -7,17 +7,19 @@ import { payloadFromJson, payloadToJson, type JsonPayload } from '../codec/json-
 export interface CodecAppOptions {
   /** The codec the workers use; an identity codec when undefined (nothing to decode). */
   codec?: PayloadCodec;
-  /** Bearer token every request must carry. */
+  /**
+   * Bearer token every /encode and /decode must carry, whatever its `Origin`: a non-browser client
+   * sets any Origin it likes, so an origin proves nothing (issue 26). A browser (the Web UI) reaches
+   * the codec server through a proxy that authenticates its user and adds the token
+   * (docs/operations.md).
+   */
   token: string;
   /** Browser origins allowed by CORS (the Temporal Web UI's). */
   corsOrigins: readonly string[];
   /** The namespace whose payloads these keys protect; a request for another one is refused. */
   namespace: string;
-  /**
-   * Accept requests without a token from an allowed browser origin. The dev server's Web UI cannot
-   * send a static token, so `npm start` (development only) turns this on. @default false
-   */
-  trustUiOrigin?: boolean;
+  /** Told of each request refused for no or a wrong token (the server logs it). @default nothing */
+  onRefused?: (req: Request) => void;
   /** Largest request body. @default 4mb (Temporal's default payload size limit is 2 MiB) */
   maxBodyBytes?: number;
 }
@@ -66,11 +68,11 @@ export function createCodecApp(opts: CodecAppOptions): Express {
   app.use((req: Request, res: Response, next: NextFunction) => {
     const auth = req.get('authorization') ?? '';
     const bearer = /^Bearer (.+)$/i.exec(auth)?.[1];
-    const origin = req.get('origin');
-    if (bearer ? sameSecret(bearer, opts.token) : opts.trustUiOrigin && !!origin && origins.has(origin)) {
+    if (bearer && sameSecret(bearer, opts.token)) {
       next();
       return;
     }
+    opts.onRefused?.(req);
     res.set('WWW-Authenticate', 'Bearer');
     fail(res, 401, 'authentication_error', 'a valid Authorization: Bearer <CODEC_SERVER_TOKEN> is required');
   });

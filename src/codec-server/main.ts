@@ -11,7 +11,6 @@ import { createCodecApp } from './create-codec-app';
 function main(): void {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'codec-server', level: cfg.LOG_LEVEL });
-  const dev = cfg.APP_ENV === 'development';
   // The schema fills in the development token; elsewhere it must be set.
   const token = cfg.CODEC_SERVER_TOKEN;
   if (!token) {
@@ -27,11 +26,21 @@ function main(): void {
     token,
     corsOrigins: cfg.CODEC_CORS_ORIGINS,
     namespace: cfg.TEMPORAL_NAMESPACE,
-    trustUiOrigin: dev,
+    onRefused: (req) =>
+      logger.warn(
+        {
+          method: req.method,
+          path: req.path,
+          remote: req.socket.remoteAddress,
+          origin: req.get('origin'),
+          token_given: !!req.get('authorization'),
+        },
+        'codec request refused: no or a wrong token',
+      ),
   });
   const server = app.listen(cfg.CODEC_SERVER_PORT, cfg.CODEC_SERVER_HOST, () =>
     logger.info(
-      { port: cfg.CODEC_SERVER_PORT, corsOrigins: cfg.CODEC_CORS_ORIGINS, trustUiOrigin: dev },
+      { host: cfg.CODEC_SERVER_HOST, port: cfg.CODEC_SERVER_PORT, corsOrigins: cfg.CODEC_CORS_ORIGINS },
       'codec server listening',
     ),
   );

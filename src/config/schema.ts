@@ -83,7 +83,10 @@ export const envSchema = z
      * the orchestration worker then never loads webpack. Unset: bundled once at worker start.
      */
     WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
-    /** API listen host. @default 0.0.0.0 */
+    /**
+     * API listen host (its public port and API_METRICS_PORT). All interfaces, as a container needs;
+     * `npm start` sets it to STACK_BIND_HOST. @default 0.0.0.0
+     */
     API_HOST: z.string().default('0.0.0.0'),
     /** API listen port. @default 8080 */
     API_PORT: port.default(8080),
@@ -92,6 +95,12 @@ export const envSchema = z
      * served to the public; expose it only to Prometheus. @default 9463
      */
     API_METRICS_PORT: port.default(9463),
+    /**
+     * Listen host of the workers' /metrics (ORCHESTRATION_METRICS_PORT, GPU_METRICS_PORT) and of the
+     * Temporal SDK's metrics (the *_SDK_METRICS_PORTs): all interfaces, so Prometheus reaches a pod;
+     * `npm start` sets it to STACK_BIND_HOST. @default 0.0.0.0
+     */
+    METRICS_HOST: z.string().min(1).default('0.0.0.0'),
     /** Port of the orchestration worker's /metrics. @default 9464 */
     ORCHESTRATION_METRICS_PORT: port.default(9464),
     /** Port of the GPU worker's /metrics. @default 9465 */
@@ -250,7 +259,10 @@ export const envSchema = z
       .optional(),
     /** Id (in PAYLOAD_KEYS) of the key that encrypts new payloads. @default the only key, when there is one */
     PAYLOAD_ACTIVE_KEY_ID: z.string().min(1).optional(),
-    /** Codec server (Temporal Web UI and CLI decoding) listen host. @default 0.0.0.0 */
+    /**
+     * Codec server (Temporal Web UI and CLI decoding) listen host; `npm start` sets it to
+     * STACK_BIND_HOST. @default 0.0.0.0
+     */
     CODEC_SERVER_HOST: z.string().default('0.0.0.0'),
     /** Codec server port. @default 8234 */
     CODEC_SERVER_PORT: port.default(8234),
@@ -281,6 +293,25 @@ export const envSchema = z
      * work. 0: every process at one priority. @default 10
      */
     STACK_BACKGROUND_NICE: z.coerce.number().int().min(0).max(19).default(10),
+    /**
+     * `npm start` only: the address every listener of the local stack binds to (the API and its
+     * metrics, the workers' and the SDK's metrics, the model service, the codec server, the Temporal
+     * dev server's frontend, Web UI and metrics): loopback, so a development stack with its
+     * well-known tokens is not reachable from the network. `0.0.0.0` opens it to every interface.
+     * @default 127.0.0.1
+     */
+    STACK_BIND_HOST: z.string().min(1).default('127.0.0.1'),
+    /** `npm start` only: gRPC port of the Temporal dev server it starts. @default 7233 */
+    STACK_TEMPORAL_PORT: port.default(7233),
+    /** `npm start` only: Web UI port of the Temporal dev server it starts. @default 8233 */
+    STACK_TEMPORAL_UI_PORT: port.default(8233),
+    /** `npm start` only: Prometheus port of the Temporal dev server it starts. @default 9468 */
+    STACK_TEMPORAL_METRICS_PORT: port.default(9468),
+    /**
+     * Reference model service listen host: all interfaces, as its container needs; `npm start` sets
+     * it to STACK_BIND_HOST. @default 0.0.0.0
+     */
+    MODEL_SERVICE_HOST: z.string().min(1).default('0.0.0.0'),
     /** Reference model service port. @default 8090 */
     MODEL_SERVICE_PORT: port.default(8090),
     /** Reference model service: concurrent generation slots (like a GPU batch). @default 8 */
@@ -311,8 +342,17 @@ export const envSchema = z
     FAULT_HANG_RATE: rate.default(0),
     /** Fault: fraction of requests whose connection is dropped. @default 0 */
     FAULT_DROP_RATE: rate.default(0),
-    /** Fault: enable the runtime fault API (PUT /_faults). @default true */
+    /**
+     * Fault: enable the reference model service's runtime fault API (`/_faults`), which then requires
+     * MODEL_SERVICE_ADMIN_TOKEN. @default true
+     */
     FAULT_API_ENABLED: bool.default(true),
+    /**
+     * Bearer token of the reference model service's fault API (`Authorization: Bearer <token>` on
+     * `/_faults`): the model service refuses to start with FAULT_API_ENABLED and no token. At least
+     * 16 characters. `npm start` generates one into .data/model-service-admin-token. @default unset
+     */
+    MODEL_SERVICE_ADMIN_TOKEN: z.string().min(16).optional(),
   })
   .superRefine((env, ctx) => {
     if (env.APP_ENV !== 'development') {

@@ -11,8 +11,9 @@ import { Connection } from '@temporalio/client';
 import { writeWorkflowBundle } from '../runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
-import { DEV_SERVER_METRICS_PORT, startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
+import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 import { exitOf, hasExited } from './child-exit';
+import { hostPort, stackListenEnv } from './stack-listen';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
 
@@ -64,6 +65,16 @@ function devPayloadKeys(): string {
   return readFileSync(file, 'utf8').trim();
 }
 
+/**
+ * The reference model service's fault API token, generated once into .data/ (scripts such as
+ * record-histories.sh read it there) unless MODEL_SERVICE_ADMIN_TOKEN is given.
+ */
+function devModelAdminToken(): string {
+  const file = join(DATA, 'model-service-admin-token');
+  if (!existsSync(file)) writeFileSync(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** `npm start`: the whole stack on one machine, with its data under .data/. */
 async function main(): Promise<void> {
   mkdirSync(LOGS, { recursive: true });
@@ -76,7 +87,19 @@ async function main(): Promise<void> {
     ...(appEnv === 'development' && !process.env.PAYLOAD_KEYS ? { PAYLOAD_KEYS: devPayloadKeys() } : {}),
   };
   const cfg = loadConfig(stackEnv);
-  const codecUrl = `http://127.0.0.1:${cfg.CODEC_SERVER_PORT}`;
+  // Every listener of the stack on one address, loopback unless STACK_BIND_HOST says otherwise: the
+  // development tokens are well known and the model service's fault API fails every request.
+  const bind = cfg.STACK_BIND_HOST;
+  const local = (port: number): string => `http://${hostPort(bind, port)}`;
+  const temporalAddr = cfg.TEMPORAL_ADDRESS ?? hostPort(bind, cfg.STACK_TEMPORAL_PORT);
+  const modelAdminToken =
+    cfg.MODEL_SERVICE_ADMIN_TOKEN ?? (cfg.FAULT_API_ENABLED ? devModelAdminToken() : undefined);
+  Object.assign(stackEnv, {
+    ...stackListenEnv(bind),
+    TEMPORAL_ADDRESS: temporalAddr,
+    ...(modelAdminToken ? { MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken } : {}),
+  });
+  const codecUrl = local(cfg.CODEC_SERVER_PORT);
   // The Temporal SDK's metrics of the workers (schedule-to-start, workflow task failures): on by default here.
   const sdkPorts = {
     orchestration: cfg.ORCHESTRATION_SDK_METRICS_PORT ?? 9466,
@@ -167,7 +190,6 @@ async function main(): Promise<void> {
       if (!(await redisAnswers(cfg.REDIS_URL)))
         throw new Error('redis-server was started but does not answer');
     });
-    const temporalAddr = cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
     await step(
       cfg.TEMPORAL_ADDRESS ? `Temporal at ${temporalAddr}` : 'Temporal dev server (SQLite in .data/temporal)',
       async () => {
@@ -176,7 +198,12 @@ async function main(): Promise<void> {
           temporal = startTemporalDevServer({
             cli,
             dataDir: join(DATA, 'temporal'),
-            codecEndpoint: codecUrl,
+            // No --ui-codec-endpoint: the codec server wants its token and the dev Web UI cannot send
+            // one; payloads show encrypted there (docs/operations.md: the CLI, or a proxy).
+            host: bind,
+            port: cfg.STACK_TEMPORAL_PORT,
+            uiPort: cfg.STACK_TEMPORAL_UI_PORT,
+            metricsPort: cfg.STACK_TEMPORAL_METRICS_PORT,
           });
           applyStackPriority(temporal, 'background', cfg.STACK_BACKGROUND_NICE);
         }
@@ -194,7 +221,7 @@ async function main(): Promise<void> {
     );
     await step(`reference model service (:${cfg.MODEL_SERVICE_PORT})`, () =>
       waitHttp(
-        `http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}/health`,
+        `${local(cfg.MODEL_SERVICE_PORT)}/health`,
         30_000,
         spawnChild('model-service', 'src/model-service/main.ts', 'background'),
         'model-service',
@@ -204,7 +231,7 @@ async function main(): Promise<void> {
       // Bundled here, once, so the worker process never loads webpack (as the image does it at build).
       writeWorkflowBundle(WORKFLOW_BUNDLE).then(() =>
         waitHttp(
-          `http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/healthz`,
+          `${local(cfg.ORCHESTRATION_METRICS_PORT)}/healthz`,
           90_000,
           spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', 'background', {
             ORCHESTRATION_SDK_METRICS_PORT: String(sdkPorts.orchestration),
@@ -216,7 +243,7 @@ async function main(): Promise<void> {
     );
     await step(`GPU worker (metrics :${cfg.GPU_METRICS_PORT})`, () =>
       waitHttp(
-        `http://127.0.0.1:${cfg.GPU_METRICS_PORT}/healthz`,
+        `${local(cfg.GPU_METRICS_PORT)}/healthz`,
         60_000,
         spawnChild('gpu-worker', 'workers/gpu-worker.ts', 'background', {
           GPU_SDK_METRICS_PORT: String(sdkPorts.gpu),
@@ -226,7 +253,7 @@ async function main(): Promise<void> {
     );
     await step(`API (:${cfg.API_PORT})`, () =>
       waitHttp(
-        `http://127.0.0.1:${cfg.API_PORT}/readyz`,
+        `${local(cfg.API_PORT)}/readyz`,
         60_000,
         spawnChild('api', 'src/api/main.ts', 'interactive'),
         'api',
@@ -236,9 +263,7 @@ async function main(): Promise<void> {
       waitHttp(
         `${codecUrl}/healthz`,
         30_000,
-        spawnChild('codec-server', 'src/codec-server/main.ts', 'background', {
-          CODEC_SERVER_HOST: process.env.CODEC_SERVER_HOST || '127.0.0.1',
-        }),
+        spawnChild('codec-server', 'src/codec-server/main.ts', 'background'),
         'codec-server',
       ),
     );
@@ -248,19 +273,23 @@ async function main(): Promise<void> {
     return;
   }
 
-  const api = `http://127.0.0.1:${cfg.API_PORT}`;
+  const api = local(cfg.API_PORT);
   const apiKey = cfg.DEV_API_KEY ?? '<your API key: no tenant demo outside APP_ENV=development>';
   console.log(`
-Stack ready in ${secs()}.
-  API             ${api}   (health ${api}/readyz, metrics http://127.0.0.1:${cfg.API_METRICS_PORT}/metrics)
-  Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : 'http://127.0.0.1:8233'}
-  Temporal gRPC   ${cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}${
-    cfg.TEMPORAL_ADDRESS ? '' : `   (server metrics http://127.0.0.1:${DEV_SERVER_METRICS_PORT}/metrics)`
+Stack ready in ${secs()}, every listener on ${bind} (STACK_BIND_HOST).
+  API             ${api}   (health ${api}/readyz, metrics ${local(cfg.API_METRICS_PORT)}/metrics)
+  Temporal Web UI ${cfg.TEMPORAL_ADDRESS ? '(your Temporal server)' : local(cfg.STACK_TEMPORAL_UI_PORT)}
+  Temporal gRPC   ${temporalAddr}${
+    cfg.TEMPORAL_ADDRESS ? '' : `   (server metrics ${local(cfg.STACK_TEMPORAL_METRICS_PORT)}/metrics)`
   }
-  Codec server    ${codecUrl}   (payloads are encrypted; the Web UI decodes with it)
-  Model service   http://127.0.0.1:${cfg.MODEL_SERVICE_PORT}
-  Worker metrics  http://127.0.0.1:${cfg.ORCHESTRATION_METRICS_PORT}/metrics  http://127.0.0.1:${cfg.GPU_METRICS_PORT}/metrics
-  SDK metrics     http://127.0.0.1:${sdkPorts.orchestration}/metrics  http://127.0.0.1:${sdkPorts.gpu}/metrics
+  Codec server    ${codecUrl}   (payloads are encrypted; the CLI decodes with it and the token below)
+  Model service   ${local(cfg.MODEL_SERVICE_PORT)}   (fault API ${
+    modelAdminToken
+      ? `token in .data/model-service-admin-token or MODEL_SERVICE_ADMIN_TOKEN`
+      : 'off: FAULT_API_ENABLED=false'
+  })
+  Worker metrics  ${local(cfg.ORCHESTRATION_METRICS_PORT)}/metrics  ${local(cfg.GPU_METRICS_PORT)}/metrics
+  SDK metrics     ${local(sdkPorts.orchestration)}/metrics  ${local(sdkPorts.gpu)}/metrics
   Logs            ${LOGS}/
   CPU priority    ${
     cfg.STACK_BACKGROUND_NICE

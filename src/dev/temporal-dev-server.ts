@@ -19,6 +19,8 @@ export interface DevServerOptions {
   codecEndpoint?: string;
   /** Port of the server's own Prometheus metrics. @default DEV_SERVER_METRICS_PORT */
   metricsPort?: number;
+  /** Address the frontend, the Web UI and the metrics bind to. @default 127.0.0.1 */
+  host?: string;
 }
 
 /**
@@ -62,6 +64,8 @@ export interface DevServerArgsOptions {
    * @default DEV_SQLITE_PRAGMAS
    */
   sqlitePragmas?: string[];
+  /** Address every listener binds to (frontend, HTTP API, Web UI, metrics). @default 127.0.0.1 */
+  host?: string;
 }
 
 /**
@@ -90,8 +94,10 @@ export function devServerArgs(o: DevServerArgsOptions): string[] {
     '--port',
     String(o.port),
     ...(o.metricsPort !== undefined ? ['--metrics-port', String(o.metricsPort)] : []),
+    // --ui-ip defaults to --ip; said anyway so a CLI that changed its default cannot widen the UI.
     '--ip',
-    '127.0.0.1',
+    o.host ?? '127.0.0.1',
+    ...(o.dataDir ? ['--ui-ip', o.host ?? '127.0.0.1'] : []),
     '--log-level',
     'warn',
     ...Object.entries(SEARCH_ATTRIBUTE_REGISTRATIONS).flatMap(([k, t]) => [
@@ -158,6 +164,7 @@ export function startTemporalDevServer(opts: DevServerOptions): ChildProcess {
       uiPort: opts.uiPort ?? 8233,
       codecEndpoint: opts.codecEndpoint,
       metricsPort: opts.metricsPort ?? DEV_SERVER_METRICS_PORT,
+      host: opts.host,
     }),
     {
       stdio: ['ignore', 'pipe', 'pipe'],

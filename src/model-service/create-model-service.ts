@@ -34,8 +34,16 @@ export interface ModelServiceOptions {
    * @default no faults, retryAfterS 1, spikeMs 2000
    */
   faults?: Partial<FaultRates>;
-  /** Enables `GET/PUT/DELETE /_faults` and the `X-Fault` request header. @default true */
+  /**
+   * Enables `GET/PUT/DELETE /_faults` (with `adminToken`) and the `X-Fault` request header (which
+   * faults only the request that carries it). @default true
+   */
   faultApi?: boolean;
+  /**
+   * Bearer token `/_faults` requires (`Authorization: Bearer <token>`); required while `faultApi` is
+   * on: without it the service is not built. @default none
+   */
+  adminToken?: string;
   /** Random source of the fault rates, in [0, 1); tests pass a fixed sequence. @default Math.random */
   random?: () => number;
   /** Largest request body. @default '10mb' */
@@ -100,7 +108,7 @@ export function createModelService(opts: ModelServiceOptions = {}): ModelService
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(adminRoutes({ slots, stats, faults, faultApi, logger: opts.logger }));
+  app.use(adminRoutes({ slots, stats, faults, faultApi, adminToken: opts.adminToken, logger: opts.logger }));
   app.use(openAiRoutes(routeOptions));
   app.use(kserveRoutes(routeOptions));
   app.use(notFound);

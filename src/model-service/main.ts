@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { loadConfig } from '../config/load-config';
+import { ConfigError, loadConfig } from '../config/load-config';
 import { createLogger } from '../observability/logger';
 import { createModelService, type ModelService } from './create-model-service';
 
@@ -21,6 +21,15 @@ async function shutdown(server: Server, svc: ModelService): Promise<void> {
 function main(): void {
   const cfg = loadConfig();
   const logger = createLogger({ component: 'model-service', level: cfg.LOG_LEVEL });
+  if (cfg.FAULT_API_ENABLED && !cfg.MODEL_SERVICE_ADMIN_TOKEN) {
+    throw new ConfigError([
+      {
+        variable: 'MODEL_SERVICE_ADMIN_TOKEN',
+        message:
+          'is required while FAULT_API_ENABLED=true: the fault API makes every request fail (openssl rand -hex 32), or set FAULT_API_ENABLED=false',
+      },
+    ]);
+  }
   const models = cfg.MODEL_SERVICE_MODELS.split(',')
     .map((m) => m.trim())
     .filter(Boolean);
@@ -31,6 +40,7 @@ function main(): void {
     decodeMsPerToken: cfg.MODEL_SERVICE_DECODE_MS_PER_TOKEN,
     models,
     faultApi: cfg.FAULT_API_ENABLED,
+    adminToken: cfg.MODEL_SERVICE_ADMIN_TOKEN,
     faults: {
       rate429: cfg.FAULT_RATE_429,
       rate500: cfg.FAULT_RATE_500,
@@ -44,9 +54,15 @@ function main(): void {
     },
     logger,
   });
-  const server = svc.app.listen(cfg.MODEL_SERVICE_PORT, '0.0.0.0', () => {
+  const server = svc.app.listen(cfg.MODEL_SERVICE_PORT, cfg.MODEL_SERVICE_HOST, () => {
     logger.info(
-      { port: cfg.MODEL_SERVICE_PORT, slots: cfg.MODEL_SERVICE_SLOTS, models },
+      {
+        host: cfg.MODEL_SERVICE_HOST,
+        port: cfg.MODEL_SERVICE_PORT,
+        slots: cfg.MODEL_SERVICE_SLOTS,
+        models,
+        faultApi: cfg.FAULT_API_ENABLED,
+      },
       'model service listening',
     );
   });
@@ -71,4 +87,9 @@ function main(): void {
   process.on('SIGTERM', stop);
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+}

@@ -23,7 +23,8 @@ export interface WorkerSupervisorOptions {
  * The process's own signal handling (onShutdown) stops the workers, so the Temporal runtime must not
  * also shut them down on a signal. Call before anything touches Temporal.
  */
-export function installWorkerRuntime(opts: { sdkMetricsPort?: number } = {}): void {
+export function installWorkerRuntime(opts: { sdkMetricsPort?: number; metricsHost?: string } = {}): void {
+  const host = opts.metricsHost ?? '0.0.0.0';
   Runtime.install({
     shutdownSignals: [],
     // The SDK's own metrics (temporal_*), Prometheus conventions: seconds, counters end in _total.
@@ -32,7 +33,7 @@ export function installWorkerRuntime(opts: { sdkMetricsPort?: number } = {}): vo
           telemetryOptions: {
             metrics: {
               prometheus: {
-                bindAddress: `0.0.0.0:${opts.sdkMetricsPort}`,
+                bindAddress: `${host.includes(':') ? `[${host}]` : host}:${opts.sdkMetricsPort}`,
                 countersTotalSuffix: true,
                 useSecondsForDurations: true,
               },

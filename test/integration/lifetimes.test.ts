@@ -3,6 +3,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { newRequestId } from '../../src/inference/submit-service';
 import { INFERENCE_WORKFLOW_TYPE } from '../../src/shared/constants';
 import type { InferenceInput } from '../../src/shared/types';
+import { FAULTS_AUTH } from '../support/model-server';
 import { expectQuotaMatchesLedger, scriptFaults, startStack, type Stack } from '../support/stack';
 
 /** Every request ends: at its deadline at the latest, and at once on errors that cannot heal. */
@@ -33,7 +34,7 @@ test('a hung model service cannot keep a request past its deadline; the reservat
     expect(took).toBeLessThan(9_000);
     await expectQuotaMatchesLedger(s);
   } finally {
-    await fetch(`${s.modelUrl}/_faults`, { method: 'DELETE' });
+    await fetch(`${s.modelUrl}/_faults`, { method: 'DELETE', headers: FAULTS_AUTH });
   }
 });
 

@@ -1,5 +1,6 @@
 import { freePorts } from '../../src/dev/free-port';
 import { dashboardQueries, startPrometheus } from '../support/prometheus';
+import { FAULTS_AUTH } from '../support/model-server';
 import { startPrivateStack, type PrivateStack } from '../support/private-stack';
 
 /**
@@ -46,7 +47,7 @@ test('every dashboard query returns data from a real Prometheus scraping the sta
   // Two failing attempts (retried), then a burst; the tenant's per-minute limit refuses its tail.
   await fetch(`${model}/_faults`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...FAULTS_AUTH },
     body: JSON.stringify({ script: [{ kind: 'status', status: 500, count: 2 }] }),
   });
   expect(

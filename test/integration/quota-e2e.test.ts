@@ -1,5 +1,6 @@
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
 import { spawnSystemProcess, type SystemProcess } from '../support/processes';
+import { FAULTS_AUTH } from '../support/model-server';
 import { expectQuotaMatchesLedger, startStack, type Stack } from '../support/stack';
 
 /** Quotas end to end: HTTP → API → Temporal → workers → Redis/PostgreSQL. */
@@ -124,7 +125,7 @@ test('Redis flushed in the middle of a run: counters rebuilt from the ledger, no
 test('model failures leave nothing reserved and usage equal to the ledger', async () => {
   await fetch(`${s.modelUrl}/_faults`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...FAULTS_AUTH },
     body: JSON.stringify({ script: [{ kind: 'status', status: 400, count: 3 }] }),
   });
   const ids = await Promise.all(

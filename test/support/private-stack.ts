@@ -9,6 +9,7 @@ import {
   type PrivateService,
 } from './private-services';
 import { temporalBinaries } from './toolchain';
+import { TEST_MODEL_ADMIN_TOKEN } from './model-server';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -55,6 +56,9 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
     MODEL_SERVICE_PORT: String(modelPort),
     MODEL_SERVICE_MODELS: 'ref-small',
     MODEL_SERVICE_DECODE_MS_PER_TOKEN: '2',
+    MODEL_SERVICE_ADMIN_TOKEN: TEST_MODEL_ADMIN_TOKEN,
+    MODEL_SERVICE_HOST: '127.0.0.1',
+    METRICS_HOST: '127.0.0.1',
     REFERENCE_MODEL_URL: `http://127.0.0.1:${modelPort}`,
     ...opts.env,
   };

@@ -19,6 +19,7 @@ import { createAdapters } from '../../src/models/create-adapters';
 import { ModelRegistry } from '../../src/models/model-registry';
 import { modelSpecSchema } from '../../src/models/model-spec';
 import { createModelService } from '../../src/model-service/create-model-service';
+import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from './model-server';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { createQuotaStore } from '../../src/runtime/resources';
@@ -209,6 +210,7 @@ export async function startStack(opts: StackOptions = {}) {
     prefillMsPerToken: opts.modelService?.prefillMsPerToken ?? 0,
     decodeMsPerToken: opts.modelService?.decodeMsPerToken ?? 1,
     models: ['ref-small'],
+    adminToken: TEST_MODEL_ADMIN_TOKEN,
     logger,
   });
   const modelHttp = await listen(model.app);
@@ -350,10 +352,10 @@ export async function expectQuotaMatchesLedger(s: Stack): Promise<void> {
 
 /** Scripts faults on the reference model service (see docs/reference-model-service.md). */
 export async function scriptFaults(s: Stack, script: unknown[]): Promise<void> {
-  await fetch(`${s.modelUrl}/_faults`, { method: 'DELETE' });
+  await fetch(`${s.modelUrl}/_faults`, { method: 'DELETE', headers: FAULTS_AUTH });
   const res = await fetch(`${s.modelUrl}/_faults`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...FAULTS_AUTH },
     body: JSON.stringify({ script }),
   });
   if (!res.ok) throw new Error(`scriptFaults: ${res.status} ${await res.text()}`);

@@ -40,3 +40,13 @@ test("the server's own metrics go to the port asked for; unasked, the CLI picks 
   );
   expect(devServerArgs({ port: 7233, dataDir: '/data' })).not.toContain('--metrics-port');
 });
+
+test('the dev server binds its frontend and Web UI to loopback unless given a host', () => {
+  const flag = (args: string[], name: string): string | undefined => args[args.indexOf(name) + 1];
+  const file = devServerArgs({ port: 7233, dataDir: '/data' });
+  expect([flag(file, '--ip'), flag(file, '--ui-ip')]).toEqual(['127.0.0.1', '127.0.0.1']);
+  const open = devServerArgs({ port: 7233, dataDir: '/data', host: '0.0.0.0' });
+  expect([flag(open, '--ip'), flag(open, '--ui-ip')]).toEqual(['0.0.0.0', '0.0.0.0']);
+  // Headless (tests): no Web UI, so no --ui-ip.
+  expect(devServerArgs({ port: 7233 })).not.toContain('--ui-ip');
+});

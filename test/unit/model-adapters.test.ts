@@ -4,7 +4,7 @@ import { KserveV2Adapter } from '../../src/models/kserve-v2-adapter';
 import { ModelCallError } from '../../src/models/model-call-error';
 import { OpenAiAdapter } from '../../src/models/openai-adapter';
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
-import { startModelServer } from '../support/model-server';
+import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN, startModelServer } from '../support/model-server';
 
 type Server = Awaited<ReturnType<typeof startModelServer>>;
 let m: Server;
@@ -15,7 +15,7 @@ afterAll(async () => {
   await m.stop();
 });
 afterEach(async () => {
-  await fetch(`${m.url}/_faults`, { method: 'DELETE' });
+  await fetch(`${m.url}/_faults`, { method: 'DELETE', headers: FAULTS_AUTH });
 });
 
 const tokenizer = getTokenizer();
@@ -97,7 +97,11 @@ test('connection refused is retryable', async () => {
 });
 
 test('calls share kept-alive connections: sequential calls, error answers included, use one', async () => {
-  const svc = createModelService({ prefillMsPerToken: 0, decodeMsPerToken: 0 });
+  const svc = createModelService({
+    prefillMsPerToken: 0,
+    decodeMsPerToken: 0,
+    adminToken: TEST_MODEL_ADMIN_TOKEN,
+  });
   const server = svc.app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   let connections = 0;

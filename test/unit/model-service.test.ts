@@ -1,5 +1,5 @@
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
-import { startModelServer } from '../support/model-server';
+import { FAULTS_AUTH, startModelServer } from '../support/model-server';
 
 type Server = Awaited<ReturnType<typeof startModelServer>>;
 let m: Server;
@@ -112,7 +112,7 @@ test('scripted faults are served in order, then service is normal', async () => 
   m = await startModelServer();
   await fetch(`${m.url}/_faults`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...FAULTS_AUTH },
     body: JSON.stringify({
       script: [{ kind: 'status', status: 503, retryAfterS: 7, count: 2 }, { kind: 'drop' }],
     }),
@@ -124,7 +124,7 @@ test('scripted faults are served in order, then service is normal', async () => 
   expect((await post('/v1/completions', body)).status).toBe(503);
   await expect(post('/v1/completions', body)).rejects.toThrow();
   expect((await post('/v1/completions', body)).status).toBe(200);
-  const state = (await (await fetch(`${m.url}/_faults`)).json()) as any;
+  const state = (await (await fetch(`${m.url}/_faults`, { headers: FAULTS_AUTH })).json()) as any;
   expect(state.served).toEqual({ '503': 2, drop: 1 });
 });
 

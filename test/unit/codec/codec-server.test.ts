@@ -76,7 +76,8 @@ test.each([
   ['no token', {}],
   ['a wrong token', { authorization: 'Bearer nope' }],
   ['a token of another scheme', { authorization: `Basic ${TOKEN}` }],
-  ['the UI origin without a token (outside development)', { origin: UI }],
+  ['the Web UI origin without a token', { origin: UI }],
+  ['the Web UI origin with a wrong token', { origin: UI, authorization: 'Bearer nope' }],
 ])('%s: 401', async (_name, headers) => {
   const base = await serve();
   const res = await post(`${base}/decode`, { payloads: [await encryptedJson('x')] }, headers);
@@ -107,12 +108,20 @@ test('CORS preflight from the Web UI origin is allowed; from another origin refu
   expect(other.headers.get('access-control-allow-origin')).toBeNull();
 });
 
-test('in development the Web UI origin may decode without a token (the dev UI cannot send one)', async () => {
-  const base = await serve({ trustUiOrigin: true });
+test('an allowed Origin is no credential: encode and decode need the token, and a refusal is reported', async () => {
+  const refused: string[] = [];
+  const base = await serve({ onRefused: (req) => refused.push(`${req.method} ${req.path}`) });
   const body = { payloads: [await encryptedJson('x')] };
-  expect((await post(`${base}/decode`, body, { origin: UI })).status).toBe(200);
-  expect((await post(`${base}/decode`, body, { origin: 'https://evil.example' })).status).toBe(401);
-  expect((await post(`${base}/decode`, body)).status).toBe(401);
+  for (const op of ['decode', 'encode']) {
+    const res = await post(`${base}/${op}`, body, { origin: UI });
+    expect(res.status).toBe(401);
+    // The browser may read the refusal (CORS headers) but gets nothing decoded.
+    expect(res.headers.get('access-control-allow-origin')).toBe(UI);
+    expect(await res.text()).not.toContain('payloads');
+  }
+  expect(refused).toEqual(['POST /decode', 'POST /encode']);
+  const ok = await post(`${base}/decode`, body, { origin: UI, authorization: `Bearer ${TOKEN}` });
+  expect(ok.status).toBe(200);
 });
 
 test('another namespace, a malformed body and an undecodable payload are 4xx', async () => {

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import { FAULTS_AUTH } from '../../support/model-server';
 import { startService, waitFor, type Running } from './helpers';
 
 let m: Running;
@@ -11,7 +12,7 @@ const body = { model: 'ref-small', prompt: 'hello', max_tokens: 3 };
 const putFaults = (faults: unknown): Promise<Response> =>
   fetch(`${m.url}/_faults`, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...FAULTS_AUTH },
     body: JSON.stringify(faults),
   });
 
@@ -81,7 +82,7 @@ test('a scripted entry with a model only hits that model; PUT replaces the scrip
   await putFaults({ rates: { rate500: 1 } });
   expect((await m.post('/v1/completions', body)).status).toBe(400); // script first
   expect((await m.post('/v1/completions', body)).status).toBe(500); // then rates
-  const cleared = await (await fetch(`${m.url}/_faults`, { method: 'DELETE' })).json();
+  const cleared = await (await fetch(`${m.url}/_faults`, { method: 'DELETE', headers: FAULTS_AUTH })).json();
   expect(cleared).toMatchObject({ script: [], served: {}, rates: { rate500: 0 } });
   expect((await m.post('/v1/completions', body)).status).toBe(200);
 });
@@ -218,7 +219,7 @@ test.each([
 
 test('with the fault API disabled, /_faults is 404 and X-Fault is ignored', async () => {
   m = await startService({ faultApi: false });
-  expect((await fetch(`${m.url}/_faults`)).status).toBe(404);
+  expect((await fetch(`${m.url}/_faults`, { headers: FAULTS_AUTH })).status).toBe(404);
   expect((await putFaults({ script: [{ kind: 'drop' }] })).status).toBe(404);
   expect((await m.post('/v1/completions', body, { headers: { 'x-fault': '503' } })).status).toBe(200);
 });

@@ -5,6 +5,7 @@ import {
   type ModelService,
   type ModelServiceOptions,
 } from '../../../src/model-service/create-model-service';
+import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from '../../support/model-server';
 
 /** A model service listening on a random local port. */
 export interface Running {
@@ -22,11 +23,17 @@ export interface Running {
 
 /** Starts the service fast by default (no prefill, 0.2 ms per token); `opts` override. */
 export async function startService(opts: ModelServiceOptions = {}): Promise<Running> {
-  const svc = createModelService({ prefillMsPerToken: 0, decodeMsPerToken: 0.2, ...opts });
+  const svc = createModelService({
+    prefillMsPerToken: 0,
+    decodeMsPerToken: 0.2,
+    adminToken: TEST_MODEL_ADMIN_TOKEN,
+    ...opts,
+  });
   const server: Server = svc.app.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const get = async (path: string) => (await fetch(`${url}${path}`)).json();
+  // With the fault API's token: `get('/_faults')` reads its state.
+  const get = async (path: string) => (await fetch(`${url}${path}`, { headers: FAULTS_AUTH })).json();
   return {
     svc,
     url,

@@ -1,4 +1,5 @@
 import { getTokenizer } from '../../../src/tokenizer/tokenizer';
+import { FAULTS_AUTH } from '../../support/model-server';
 import { sseData, startService, waitFor, type Running } from './helpers';
 
 const tk = getTokenizer();
@@ -10,7 +11,7 @@ afterAll(async () => {
   await m.stop();
 });
 afterEach(async () => {
-  await fetch(`${m.url}/_faults`, { method: 'DELETE' });
+  await fetch(`${m.url}/_faults`, { method: 'DELETE', headers: FAULTS_AUTH });
 });
 
 const generate = { text_input: 'What is a GPU?', parameters: { max_tokens: 6, temperature: 0.7 } };

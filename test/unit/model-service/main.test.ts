@@ -41,13 +41,22 @@ test('main: listens on MODEL_SERVICE_PORT, logs one line, drains on SIGTERM and 
       MODEL_SERVICE_SLOTS: '3',
       MODEL_SERVICE_MODELS: 'alpha, beta',
       MODEL_SERVICE_DECODE_MS_PER_TOKEN: '5',
+      MODEL_SERVICE_HOST: '127.0.0.1',
+      MODEL_SERVICE_ADMIN_TOKEN: 'main-test-admin-token',
       LOG_LEVEL: 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
   const listening = await logLine(child, 'model service listening');
-  expect(listening).toMatchObject({ component: 'model-service', port, slots: 3, models: ['alpha', 'beta'] });
+  expect(listening).toMatchObject({
+    component: 'model-service',
+    host: '127.0.0.1',
+    port,
+    slots: 3,
+    models: ['alpha', 'beta'],
+    faultApi: true,
+  });
 
   const url = `http://127.0.0.1:${port}`;
   const list = (await (await fetch(`${url}/v1/models`)).json()) as { data: { id: string }[] };
@@ -67,4 +76,17 @@ test('main: listens on MODEL_SERVICE_PORT, logs one line, drains on SIGTERM and 
   expect(res.status).toBe(200);
   expect(((await res.json()) as any).usage.completion_tokens).toBe(100);
   expect(await exited).toBe(0);
+});
+
+test('main: with the fault API on and no MODEL_SERVICE_ADMIN_TOKEN it refuses to start, naming it', async () => {
+  child = spawn(process.execPath, ['--import', 'tsx', 'src/model-service/main.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, APP_ENV: 'development', MODEL_SERVICE_PORT: String(await freePort()) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
+  expect(code).toBe(1);
+  expect(stderr).toMatch(/MODEL_SERVICE_ADMIN_TOKEN/);
 });

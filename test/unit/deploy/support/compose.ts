@@ -7,6 +7,7 @@ import { defaultRegistry } from '../../../../src/models/model-registry';
 import { FAIRNESS_DYNAMIC_CONFIG } from '../../../../src/dev/temporal-dev-server';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../../../src/shared/search-attributes';
 import composeSpec from '../fixtures/compose-spec.json';
+import { credentialProblems } from './compose-credentials';
 import { interpolate, requiresFromEnvironment } from './compose-interpolation';
 import type { Image } from './dockerfile';
 import { entryFileProblem } from './entry-file';
@@ -153,6 +154,10 @@ export function composeProblems(
     problems.push(...invalid.map((p) => `${where}: config invalid: ${p}`));
     if (invalid.length) continue;
     const cfg = parseEnv(env);
+    if (file === REFERENCE_MODEL_SERVICE && cfg.FAULT_API_ENABLED && !cfg.MODEL_SERVICE_ADMIN_TOKEN)
+      problems.push(
+        `${where}: fault API on without MODEL_SERVICE_ADMIN_TOKEN: the model service refuses to start`,
+      );
     for (const key of ['DATABASE_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS', 'REFERENCE_MODEL_URL'] as const) {
       const value = env[key];
       if (value && !services[hostOf(value)])
@@ -174,7 +179,11 @@ export function composeProblems(
           problems.push(`${where}: serves ${q}, not a queue of the registry`);
     }
   }
-  problems.push(...temporalProblems(services), ...missingBindMounts(compose));
+  problems.push(
+    ...temporalProblems(services),
+    ...missingBindMounts(compose),
+    ...credentialProblems(compose, shell).filter((p) => !problems.includes(p)),
+  );
   return problems;
 }
 
