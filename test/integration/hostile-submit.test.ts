@@ -280,7 +280,7 @@ describe('status reads of unknown ids', () => {
   test('a batch item whose child has not started is looked up in Temporal (its reservation is not made yet)', async () => {
     const batchId = `batch_${randomUUID().replace(/-/g, '')}`;
     const input = inferenceInput('no-queue', { tenantId: s.tenantId });
-    await new BatchRepo(s.pool).create({
+    await new BatchRepo(s.pool, s.atRest).create({
       id: batchId,
       tenantId: s.tenantId,
       concurrency: 1,
