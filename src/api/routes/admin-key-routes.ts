@@ -69,7 +69,8 @@ export function adminKeyRoutes(deps: {
       target: keyId,
       params: { prefix: r.prefix },
     });
-    const propagated = await deps.invalidator.publish({ tenant, key: keyId });
+    // Every replica refuses the key and ends the streams and waits it opened.
+    const propagated = await deps.invalidator.publish({ tenant, key: keyId, effect: 'revoke' });
     res.json({ ...keyView(r), propagated });
   });
 
@@ -88,7 +89,12 @@ export function adminKeyRoutes(deps: {
       params: { grace_s: body.grace_s, new_key_id: r.created.id, new_prefix: r.created.prefix },
     });
     // Also with a grace period: replicas re-read the key, learn its end and cache it no longer.
-    const propagated = await deps.invalidator.publish({ tenant, key: keyId });
+    // Without one the old key is revoked now, and its open streams and waits end with it.
+    const propagated = await deps.invalidator.publish({
+      tenant,
+      key: keyId,
+      ...(body.grace_s ? {} : { effect: 'revoke' as const }),
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ ...createdView(r.created), replaced: { ...keyView(r.old), propagated } });
   });

@@ -4,6 +4,7 @@ import type { QuotaStore } from '../../quota/quota-store';
 import { limitsToWire } from '../../tenants/limits';
 import type { TenantAdminRepo, TenantAdminView, TenantChanges } from '../../tenants/tenant-admin-repo';
 import type { AdminAuditRepo } from '../../tenants/admin-audit-repo';
+import type { ShutdownCounts, TenantShutdown } from '../../tenants/tenant-shutdown';
 import type { KeyInvalidator } from '../key-invalidation';
 import { parseStrict, tenantListQuerySchema } from '../query-schemas';
 import { actorOf, logAction, refusal, tenantParam } from './admin-common';
@@ -28,6 +29,8 @@ export interface AdminTenantDeps {
   audit: AdminAuditRepo;
   quota: QuotaStore;
   invalidator: KeyInvalidator;
+  /** Cancels a disabled tenant's requests and batches. @default none */
+  shutdown?: Pick<TenantShutdown, 'cancelWork'>;
   logger: Logger;
 }
 
@@ -95,8 +98,10 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     if (typeof r === 'string') throw refusal(r, { tenant: id, tier: changes.tier });
     logAction(deps.logger, { actor, action, tenantId: id, params: { ...changes } });
     if (r.before.tier !== r.after.tier) await deps.quota.setLimits(id, r.after.limits);
-    // Cached lookups carry disabled, tier and limits: every replica drops them now.
-    await deps.invalidator.publish({ tenant: id });
+    // Cached lookups carry disabled, tier and limits: every replica drops them now, and a disable
+    // also ends the tenant's open streams and waits there.
+    const disabled = r.after.disabled && changes.disabled === true;
+    await deps.invalidator.publish({ tenant: id, ...(disabled ? { effect: 'disable' as const } : {}) });
     return r.after;
   };
 
@@ -105,8 +110,15 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     const body = parseStrict(updateTenantSchema, req.body);
     res.json(tenantView(await change(req, body, 'tenant.update')));
   });
+  /**
+   * Disables a tenant: its keys are refused, its open streams and waits end (every replica), and its
+   * queued and running requests and unfinished batches are cancelled. The cancels are idempotent: a
+   * retry after a failure (503) finishes them, as does the API's periodic sweep.
+   */
   router.post('/admin/tenants/:id/disable', async (req, res) => {
-    res.json(tenantView(await change(req, { disabled: true }, 'tenant.disable')));
+    const after = await change(req, { disabled: true }, 'tenant.disable');
+    const cancelled: ShutdownCounts | undefined = await deps.shutdown?.cancelWork(after.id);
+    res.json({ ...tenantView(after), ...(cancelled ? { cancelled } : {}) });
   });
   router.post('/admin/tenants/:id/enable', async (req, res) => {
     res.json(tenantView(await change(req, { disabled: false }, 'tenant.enable')));
