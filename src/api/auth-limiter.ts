@@ -41,18 +41,26 @@ export class FailedAuthLimiter {
     return b;
   }
 
-  /** Seconds `source` must wait before its next attempt may fail, or 0 when it may try now. */
-  retryAfterS(source: string): number {
+  /**
+   * Takes one failure's token from `source` before its key is checked, so look-ups under way at
+   * once cannot exceed its burst: 0 when taken, else the seconds until one is regained. A key that
+   * turns out valid gives it back ({@link refund}).
+   */
+  take(source: string): number {
     const b = this.refill(source);
-    if (!b || b.tokens >= 1) return 0;
-    return (1 - b.tokens) / this.opts.ratePerS;
+    if (!b) {
+      this.buckets.set(source, { tokens: this.opts.burst - 1, at: this.now() });
+      return 0;
+    }
+    if (b.tokens < 1) return (1 - b.tokens) / this.opts.ratePerS;
+    b.tokens -= 1;
+    return 0;
   }
 
-  /** Counts a failed authentication of `source`. */
-  fail(source: string): void {
+  /** Gives back the token of an attempt that succeeded. */
+  refund(source: string): void {
     const b = this.refill(source);
-    if (b) b.tokens = Math.max(0, b.tokens - 1);
-    else this.buckets.set(source, { tokens: this.opts.burst - 1, at: this.now() });
+    if (b) b.tokens = Math.min(this.opts.burst, b.tokens + 1);
   }
 
   /** Sources tracked. */

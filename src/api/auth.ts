@@ -73,7 +73,8 @@ export class KeyAuthenticator {
     const hit = cache.get(digest);
     let found = hit?.key;
     if (!found) {
-      const waitS = limiter.retryAfterS(source);
+      // The token is taken before the look-up, so concurrent attempts cannot overrun the burst.
+      const waitS = limiter.take(source);
       if (waitS > 0) {
         metrics.rateLimited.inc();
         throw this.refuse(
@@ -105,10 +106,12 @@ export class KeyAuthenticator {
             }),
           );
         }
-        if (found) this.gauge();
+        if (found) {
+          limiter.refund(source);
+          this.gauge();
+        }
       }
       if (!found) {
-        limiter.fail(source);
         this.gauge();
         throw this.refuse('invalid', new AppError(ErrorType.Authentication, 'invalid API key'));
       }

@@ -70,24 +70,24 @@ describe('ApiKeyCache', () => {
 });
 
 describe('FailedAuthLimiter', () => {
-  test('a source may fail `burst` times, then waits 1/rate s per further failure', () => {
+  test('a source may fail `burst` times, then waits 1/rate s per further failure; a success gives its token back', () => {
     let now = 0;
     const l = new FailedAuthLimiter({ burst: 3, ratePerS: 0.5, now: () => now });
-    for (let i = 0; i < 3; i++) {
-      expect(l.retryAfterS('a')).toBe(0);
-      l.fail('a');
-    }
-    expect(l.retryAfterS('a')).toBeCloseTo(2);
-    expect(l.retryAfterS('b')).toBe(0); // another source is not held back
+    for (let i = 0; i < 3; i++) expect(l.take('a')).toBe(0);
+    expect(l.take('a')).toBeCloseTo(2);
+    expect(l.take('b')).toBe(0); // another source is not held back
     now += 1000;
-    expect(l.retryAfterS('a')).toBeCloseTo(1);
+    expect(l.take('a')).toBeCloseTo(1);
     now += 1000;
-    expect(l.retryAfterS('a')).toBe(0);
+    expect(l.take('a')).toBe(0);
+    l.refund('a'); // that attempt's key was valid
+    expect(l.take('a')).toBe(0);
+    expect(l.take('a')).toBeGreaterThan(0);
   });
 
   test('the table of sources is bounded', () => {
     const l = new FailedAuthLimiter({ burst: 1, ratePerS: 1, maxSources: 50 });
-    for (let i = 0; i < 10_000; i++) l.fail(`10.0.${i >> 8}.${i & 255}`);
+    for (let i = 0; i < 10_000; i++) l.take(`10.0.${i >> 8}.${i & 255}`);
     expect(l.size).toBe(50);
   });
 });
@@ -168,6 +168,19 @@ describe('KeyAuthenticator', () => {
     expect(calls.length).toBe(7);
     expect((await metrics.rateLimited.get()).values[0]!.value).toBe(996);
     expect((await metrics.failures.get()).values.find((v) => v.labels.reason === 'invalid')!.value).toBe(6);
+  });
+
+  test('wrong keys at once from one address cannot overrun its burst while their look-ups are under way', async () => {
+    let calls = 0;
+    const { auth } = authenticator({
+      lookup: { findApiKey: () => new Promise((r) => setTimeout(() => r(void calls++), 20)) },
+      burst: 5,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => statusOf(auth.authenticate(`w-${i}`, 'evil'))),
+    );
+    expect(calls).toBe(5);
+    expect(answers.filter((a) => a !== 'ok' && a.type === 'rate_limit_error').length).toBe(195);
   });
 
   test('a repeated wrong key is answered from the miss cache (still counted against its source)', async () => {
