@@ -126,6 +126,7 @@ beforeAll(async () => {
     cfg: {
       ...ttl,
       API_TRUST_PROXY: ['loopback'],
+      AUTH_FAILURE_BURST: 20,
       AUTH_LOOKUP_CONCURRENCY: 4,
       API_KEY_CACHE_MAX_KEYS: 100,
       API_KEY_CACHE_MAX_MISSES: 100,
