@@ -91,7 +91,11 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     res.json(tenantView(t));
   });
 
-  const change = async (req: Request, changes: TenantChanges, action: string): Promise<TenantAdminView> => {
+  const change = async (
+    req: Request,
+    changes: TenantChanges,
+    action: string,
+  ): Promise<Record<string, unknown>> => {
     const id = tenantParam(req);
     const actor = actorOf(req);
     const r = await deps.tenantAdmin.update(id, changes, actor, action);
@@ -102,26 +106,26 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     // also ends the tenant's open streams and waits there.
     const disabled = r.after.disabled && changes.disabled === true;
     await deps.invalidator.publish({ tenant: id, ...(disabled ? { effect: 'disable' as const } : {}) });
-    return r.after;
+    // Idempotent: a retried disable (after a 503 here) finishes the cancels; so does the sweep.
+    const cancelled: ShutdownCounts | undefined = disabled ? await deps.shutdown?.cancelWork(id) : undefined;
+    return { ...tenantView(r.after), ...(cancelled ? { cancelled } : {}) };
   };
 
   router.patch('/admin/tenants/:id', async (req, res) => {
     tenantParam(req);
     const body = parseStrict(updateTenantSchema, req.body);
-    res.json(tenantView(await change(req, body, 'tenant.update')));
+    res.json(await change(req, body, 'tenant.update'));
   });
   /**
-   * Disables a tenant: its keys are refused, its open streams and waits end (every replica), and its
-   * queued and running requests and unfinished batches are cancelled. The cancels are idempotent: a
-   * retry after a failure (503) finishes them, as does the API's periodic sweep.
+   * Disables a tenant (as PATCH `disabled: true` does): its keys are refused, its open streams and
+   * waits end (every replica), and its queued and running requests and unfinished batches are
+   * cancelled; the answer counts them in `cancelled`.
    */
   router.post('/admin/tenants/:id/disable', async (req, res) => {
-    const after = await change(req, { disabled: true }, 'tenant.disable');
-    const cancelled: ShutdownCounts | undefined = await deps.shutdown?.cancelWork(after.id);
-    res.json({ ...tenantView(after), ...(cancelled ? { cancelled } : {}) });
+    res.json(await change(req, { disabled: true }, 'tenant.disable'));
   });
   router.post('/admin/tenants/:id/enable', async (req, res) => {
-    res.json(tenantView(await change(req, { disabled: false }, 'tenant.enable')));
+    res.json(await change(req, { disabled: false }, 'tenant.enable'));
   });
   return router;
 }
