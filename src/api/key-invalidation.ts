@@ -13,13 +13,16 @@ export function invalidationChannel(keyPrefix: string): string {
 
 /**
  * What to drop: one key of a tenant, or (no key) every key of the tenant. Never a secret or digest.
- * `effect` (a revoke, a disable) also ends the open streams and waits of that key or tenant; other
- * changes (limits, tier, rotation with a grace period, enable) only drop cached lookups.
+ * `effect` (a revoke, a disable) also ends the open streams and waits of that key or tenant, or
+ * (`expire`, a rotation with a grace period) ends them at `until`; other changes (limits, tier,
+ * enable) only drop cached lookups.
  */
 const messageSchema = z.object({
   tenant: z.string().min(1),
   key: z.string().min(1).optional(),
-  effect: z.enum(['revoke', 'disable']).optional(),
+  effect: z.enum(['revoke', 'disable', 'expire']).optional(),
+  /** With `expire` (a key rotated with a grace period): when it stops working, ms since the epoch. */
+  until: z.number().int().nonnegative().optional(),
 });
 export type Invalidation = z.infer<typeof messageSchema>;
 
@@ -44,9 +47,10 @@ export function applyInvalidation(msg: Invalidation, t: InvalidationTargets): vo
   t.metrics.invalidations.inc({ scope: msg.key ? 'key' : 'tenant' });
   t.metrics.entriesDropped.inc(dropped);
   t.logger.debug({ tenant: msg.tenant, key: msg.key, dropped }, 'key cache invalidated');
-  if (msg.effect && t.live) {
-    t.live.end(msg.tenant, msg.key, msg.effect === 'disable' ? 'tenant_disabled' : 'key_revoked');
-  }
+  if (!msg.effect || !t.live) return;
+  if (msg.effect === 'expire') {
+    if (msg.key && msg.until !== undefined) t.live.expireAt(msg.tenant, msg.key, msg.until);
+  } else t.live.end(msg.tenant, msg.key, msg.effect === 'disable' ? 'tenant_disabled' : 'key_revoked');
 }
 
 /**

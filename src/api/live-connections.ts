@@ -52,14 +52,21 @@ export class LiveConnections {
     if (!set) this.byTenant.set(tenantId, (set = new Set()));
     set.add(c);
     const expires = req.apiKey?.expiresAt?.getTime();
-    if (expires !== undefined) {
-      const ms = Math.max(0, expires - Date.now());
-      if (ms <= MAX_TIMER_MS) {
-        c.timer = setTimeout(() => this.close(c, 'key_expired'), ms);
-        c.timer.unref();
-      }
-    }
+    if (expires !== undefined) this.endAt(c, expires);
     return { signal: c.ac.signal, release: () => this.forget(c) };
+  }
+
+  private endAt(c: Conn, at: number): void {
+    const ms = Math.max(0, at - Date.now());
+    if (ms > MAX_TIMER_MS) return;
+    clearTimeout(c.timer);
+    c.timer = setTimeout(() => this.close(c, 'key_expired'), ms);
+    c.timer.unref();
+  }
+
+  /** The key was rotated with a grace period: its open streams and waits end at `at` (ms). */
+  expireAt(tenantId: string, keyId: string, at: number): void {
+    for (const c of this.byTenant.get(tenantId) ?? []) if (c.keyId === keyId) this.endAt(c, at);
   }
 
   private forget(c: Conn): void {

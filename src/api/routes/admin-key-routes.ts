@@ -89,11 +89,13 @@ export function adminKeyRoutes(deps: {
       params: { grace_s: body.grace_s, new_key_id: r.created.id, new_prefix: r.created.prefix },
     });
     // Also with a grace period: replicas re-read the key, learn its end and cache it no longer.
-    // Without one the old key is revoked now, and its open streams and waits end with it.
+    // Its open streams and waits end with it: now, or when the grace ends.
     const propagated = await deps.invalidator.publish({
       tenant,
       key: keyId,
-      ...(body.grace_s ? {} : { effect: 'revoke' as const }),
+      ...(body.grace_s && r.old.revokedAt
+        ? { effect: 'expire' as const, until: r.old.revokedAt.getTime() }
+        : { effect: 'revoke' as const }),
     });
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ ...createdView(r.created), replaced: { ...keyView(r.old), propagated } });

@@ -33,7 +33,7 @@ test('a revoke ends only its key’s streams and waits; a disable ends the tenan
   const other = live.hold(req('u', 'k3'), 'sse');
 
   applyInvalidation({ tenant: 't' }, targets); // limits or tier changed: nothing ends
-  applyInvalidation({ tenant: 't', key: 'k2' }, targets); // rotated with a grace period: nothing ends
+  applyInvalidation({ tenant: 't', key: 'k2' }, targets); // a message without effect: nothing ends
   expect([k1, k1wait, k2, other].some((h) => h.signal.aborted)).toBe(false);
 
   applyInvalidation({ tenant: 't', key: 'k1', effect: 'revoke' }, targets);
@@ -66,4 +66,17 @@ test('a released stream is not ended, and a rotated key’s streams end at its e
   await new Promise((r) => setTimeout(r, 60));
   expect(grace.signal.aborted).toBe(true);
   expect((grace.signal.reason as AppError).message).toMatch(/expired/);
+});
+
+test('a key rotated with a grace period: the streams it opened before the rotation end when the grace does', async () => {
+  const { live, targets } = setup();
+  const before = live.hold(req('t', 'old'), 'sse'); // opened before the rotation: no known end
+  const other = live.hold(req('t', 'new'), 'sse');
+  applyInvalidation({ tenant: 't', key: 'old', effect: 'expire', until: Date.now() + 40 }, targets);
+  expect(before.signal.aborted).toBe(false);
+  await new Promise((r) => setTimeout(r, 80));
+  expect(before.signal.aborted).toBe(true);
+  expect((before.signal.reason as AppError).type).toBe('authentication_error');
+  expect(other.signal.aborted).toBe(false);
+  other.release();
 });
