@@ -39,6 +39,13 @@ import { createBatchDeps } from '../batches/create-batch-deps';
 import { ApiKeyCache } from './key-cache';
 import { keyCacheMetrics } from './key-cache-metrics';
 import { invalidationChannel, keyInvalidator, subscribeKeyInvalidations } from './key-invalidation';
+import { FailedAuthLimiter, LookupGate } from './auth-limiter';
+import { authMetrics } from './auth-metrics';
+import { KeyAuthenticator } from './auth';
+import { LiveConnections } from './live-connections';
+import { TenantShutdown } from '../tenants/tenant-shutdown';
+import { BatchRepo } from '../batches/batch-repo';
+import { TemporalBatchGateway } from '../batches/batch-gateway';
 import { readinessChecks } from './routes/health-routes';
 
 /** The API's app and what must stop with it (the deferred workflow starts). */
@@ -78,15 +85,43 @@ export function buildApi(
     maxDeferMs: cfg.WORKFLOW_START_MAX_DEFER_MS,
   });
   const workflows = cancellingPendingStarts(temporal, starts);
-  // Revokes and disables reach every replica's key cache over pub/sub; the TTL is the safety net.
-  const keyCache = new ApiKeyCache({ ttlS: cfg.API_KEY_CACHE_TTL_S });
+  // Revokes and disables reach every replica's key cache and open streams over pub/sub; the TTL is
+  // the safety net.
+  const keyCache = new ApiKeyCache({
+    ttlS: cfg.API_KEY_CACHE_TTL_S,
+    maxEntries: cfg.API_KEY_CACHE_MAX_KEYS,
+    maxMisses: cfg.API_KEY_CACHE_MAX_MISSES,
+  });
+  const authM = authMetrics(metrics.registry);
+  const live = new LiveConnections({ metrics: authM, logger });
   const keys = {
     redis,
     channel: invalidationChannel(cfg.REDIS_KEY_PREFIX),
     metrics: keyCacheMetrics(metrics.registry),
     logger,
   };
-  subscribeKeyInvalidations({ ...keys, cache: keyCache });
+  const targets = { cache: keyCache, live, metrics: keys.metrics, logger };
+  subscribeKeyInvalidations({ ...keys, ...targets });
+  const auth = new KeyAuthenticator({
+    lookup: new TenantsRepo(pool),
+    cache: keyCache,
+    limiter: new FailedAuthLimiter({
+      burst: cfg.AUTH_FAILURE_BURST,
+      ratePerS: cfg.AUTH_FAILURE_RATE_PER_S,
+      maxSources: cfg.AUTH_FAILURE_MAX_SOURCES,
+    }),
+    gate: new LookupGate({ concurrency: cfg.AUTH_LOOKUP_CONCURRENCY, maxQueued: cfg.AUTH_LOOKUP_QUEUE }),
+    metrics: authM,
+  });
+  const shutdown = new TenantShutdown({
+    pool,
+    workflows,
+    batches: new BatchRepo(pool, atRest),
+    batchGateway: new TemporalBatchGateway(client, cfg.ORCHESTRATION_TASK_QUEUE),
+    registry: metrics.registry,
+    logger,
+  });
+  shutdown.start(cfg.TENANT_DISABLE_SWEEP_S * 1000);
   const headroom = new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) });
   const submit = new SubmitService({
     registry,
@@ -131,14 +166,17 @@ export function buildApi(
     metrics,
     logger,
     adminToken: cfg.ADMIN_TOKEN,
-    keyCache,
+    auth,
+    live,
+    trustProxy: cfg.API_TRUST_PROXY,
     admin: {
       tenantAdmin: new TenantAdminRepo(pool),
       keys: new ApiKeysRepo(pool),
       audit: new AdminAuditRepo(pool),
       usage: new UsageRepo(pool),
       quota,
-      invalidator: keyInvalidator(keys),
+      invalidator: keyInvalidator({ ...keys, local: targets }),
+      shutdown,
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
@@ -147,5 +185,11 @@ export function buildApi(
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
       : readinessChecks({ workflows, pool, redis }),
   });
-  return { app, stop: () => starts.stop() };
+  return {
+    app,
+    stop: async () => {
+      await shutdown.stop();
+      await starts.stop();
+    },
+  };
 }

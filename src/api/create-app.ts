@@ -16,7 +16,7 @@ import type { RequestFollower } from '../streams/request-follower';
 import type { StreamMetrics } from '../streams/stream-metrics';
 import { ErrorType } from '../shared/error-types';
 import type { TenantsRepo } from '../tenants/tenants-repo';
-import { adminAuth, tenantAuth } from './auth';
+import { adminAuth, tenantAuth, type KeyAuthenticator } from './auth';
 import { errorMiddleware } from './error-middleware';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes';
 import { inferenceRoutes } from './routes/inference-routes';
@@ -24,7 +24,7 @@ import { modelsRoutes } from './routes/models-routes';
 import { openAiRoutes } from './routes/openai-routes';
 import { streamRoutes } from './routes/stream-routes';
 import { adminRoutes, quotaRoutes } from './routes/quota-routes';
-import type { ApiKeyCache } from './key-cache';
+import type { LiveConnections } from './live-connections';
 import { adminApiRoutes, type AdminApiDeps } from './routes/admin-api-routes';
 import { listRoutes } from './routes/list-routes';
 import { usageRoutes } from './routes/usage-routes';
@@ -53,8 +53,15 @@ export interface AppDeps {
   waitMaxMs: number;
   /** Position, ETA and diagnosis on the status of waiting requests. @default none */
   queueInsight?: QueueInsight;
-  /** Key lookup cache that invalidations empty (its TTL: API_KEY_CACHE_TTL_S). */
-  keyCache: ApiKeyCache;
+  /** Tenant authentication: key caches, the failed-authentication limit, the look-up cap. */
+  auth: KeyAuthenticator;
+  /** Open streams and waits, ended by a revoke or a disable. @default none */
+  live?: LiveConnections;
+  /**
+   * Express `trust proxy`: which proxies' X-Forwarded-For names the client whose failed
+   * authentications are limited (API_TRUST_PROXY). @default false (the peer address)
+   */
+  trustProxy?: boolean | number | string[];
   /** Admin API (tenants, keys, usage, action log) and GET /v1/usage. @default not mounted */
   admin?: AdminApiDeps;
   /** POST /v1/batches and the other batch routes. @default not mounted */
@@ -72,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.trustProxy ?? false);
 
   app.use((req, res, next) => {
     const stop = deps.metrics.httpDuration.startTimer();
@@ -87,7 +95,7 @@ export function createApp(deps: AppDeps): Express {
   // Authenticate before reading a body, so an unknown client cannot make the API buffer and parse
   // up to maxBodyBytes; a body over the limit is a 413 (request_too_large) on every route after this.
   app.use('/admin', adminAuth(deps.adminToken));
-  app.use('/v1', tenantAuth(deps.tenants, deps.keyCache));
+  app.use('/v1', tenantAuth(deps.auth));
   // Before the app-wide parser: POST /v1/batches reads its own, larger body (JSON or JSONL).
   if (deps.batches) app.use(batchRoutes(deps.batches));
   app.use(express.json({ limit: deps.maxBodyBytes }));

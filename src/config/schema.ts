@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ORCHESTRATION_TASK_QUEUE } from '../shared/constants';
 import { parsePayloadKeys } from '../codec/payload-keys';
+import { parseTrustProxy } from './trust-proxy';
 import { DEVELOPMENT_SECRETS, adminTokenProblem, codecTokenProblem } from './secret-rules';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -154,6 +155,50 @@ export const envSchema = z
      * message be lost. 0: no cache. @default 30
      */
     API_KEY_CACHE_TTL_S: nonNegative.max(300).default(30),
+    /** Valid API keys an API replica caches at most (least recently used leave first). @default 10000 */
+    API_KEY_CACHE_MAX_KEYS: positiveInt.default(10_000),
+    /**
+     * Wrong keys (misses) an API replica caches at most, apart from the valid ones, so a flood of
+     * wrong keys never evicts a valid one. @default 10000
+     */
+    API_KEY_CACHE_MAX_MISSES: positiveInt.default(10_000),
+    /**
+     * Failed authentications a client address may make at once; past them (and until it regains one
+     * at AUTH_FAILURE_RATE_PER_S) any key not already cached as valid is answered 429 with Retry-After,
+     * without a PostgreSQL query. @default 20
+     */
+    AUTH_FAILURE_BURST: positiveInt.default(20),
+    /** Failed authentications per second a client address regains, up to AUTH_FAILURE_BURST. @default 1 */
+    AUTH_FAILURE_RATE_PER_S: z.coerce.number().positive().default(1),
+    /** Client addresses the failure limit tracks at most (about 100 bytes each). @default 100000 */
+    AUTH_FAILURE_MAX_SOURCES: positiveInt.default(100_000),
+    /**
+     * API key look-ups in PostgreSQL at once per API replica, over every client, so wrong keys from
+     * many addresses cannot take the pool. @default 8
+     */
+    AUTH_LOOKUP_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+    /** Look-ups waiting for one of those at most; past it a key not cached is answered 503. @default 1000 */
+    AUTH_LOOKUP_QUEUE: z.coerce.number().int().min(0).default(1000),
+    /**
+     * Which proxies the API trusts to name the client in X-Forwarded-For (express `trust proxy`), for
+     * the failed-authentication limit: `false` (the peer address), `true` (any: only behind a proxy
+     * that overwrites the header), a hop count, or comma-separated proxy addresses/CIDRs or
+     * loopback/linklocal/uniquelocal. @default false
+     */
+    API_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .superRefine((s, ctx) => {
+        const r = parseTrustProxy(s);
+        if (typeof r === 'object' && 'problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+      })
+      .transform((s) => parseTrustProxy(s) as boolean | number | string[]),
+    /**
+     * Seconds between the API's sweeps that cancel the open requests and batches of disabled tenants
+     * (the disable does it at once; the sweep finishes what a crash or a concurrent accept left).
+     * @default 30
+     */
+    TENANT_DISABLE_SWEEP_S: positiveInt.default(30),
     /** Max request body in bytes. @default 1048576 */
     API_MAX_BODY_BYTES: positiveInt.default(1048576),
     /** Max body of POST /v1/batches in bytes (JSON array or JSONL); larger is a 413. @default 67108864 (64 MiB) */

@@ -21,7 +21,7 @@ export const ERROR_STATUS_TEXT: Record<number, string> = {
   409: 'Conflict with the resource’s state (`conflict_error`)',
   413: 'Body over the size limit (`request_too_large`)',
   422: 'Idempotency-Key reused with a different body (`idempotency_key_reused`)',
-  429: 'Quota exceeded (`quota_exceeded`); `Retry-After` and `X-RateLimit-*` headers',
+  429: 'Quota exceeded (`quota_exceeded`; `Retry-After` and `X-RateLimit-*` headers), or too many failed authentications from this address (`rate_limit_error`; `Retry-After`)',
   500: 'Unexpected (`internal_error`); details only in the server logs',
   502: 'The model service failed (`model_unavailable`, `model_bad_response`)',
   503: 'A backing service is unavailable (`service_unavailable`); `Retry-After`',

@@ -22,6 +22,8 @@ export interface ApiReplicaOptions {
 export interface ApiReplica {
   url: string;
   metrics: Metrics;
+  /** Its own PostgreSQL pool (tests may count its queries). */
+  pool: ReturnType<typeof createPool>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startApiReplica(s: Stack, o: ApiReplicaOptions): Promise<A
   return {
     url,
     metrics,
+    pool,
     async stop() {
       await closeServer(server);
       await built.stop();

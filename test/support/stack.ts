@@ -202,6 +202,9 @@ export async function startStack(opts: StackOptions = {}) {
     ORCHESTRATION_TASK_QUEUE: `orch-${suffix}`,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     API_KEY_CACHE_TTL_S: '0',
+    // Every test client is 127.0.0.1: suites that send wrong keys on purpose (hostile-input fuzzes
+    // hundreds) must not be rate-limited by one another; hostile-auth sets its own limits.
+    AUTH_FAILURE_BURST: '1000000',
     ...opts.env,
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });

@@ -35,10 +35,10 @@ const key = (tenant: string, keyId: string, expiresAt: Date | null = null): Acti
 test('the key cache drops by key, by tenant, at its TTL and at a key’s end of grace', () => {
   let now = 1_000_000;
   const c = new ApiKeyCache({ ttlS: 300, now: () => now });
-  c.set('d1', key('a', 'k1'));
-  c.set('d2', key('a', 'k2'));
-  c.set('d3', key('b', 'k3', new Date(now + 2000)));
-  c.set('d4', undefined);
+  c.set('d1', key('a', 'k1'), c.ticket());
+  c.set('d2', key('a', 'k2'), c.ticket());
+  c.set('d3', key('b', 'k3', new Date(now + 2000)), c.ticket());
+  c.set('d4', undefined, c.ticket());
   expect(c.drop('a', 'k1')).toBe(1);
   expect(c.get('d1')).toBeUndefined();
   expect(c.get('d2')?.key?.keyId).toBe('k2');

@@ -5,6 +5,7 @@ import type { UsageRepo } from '../../requests/usage-repo';
 import type { AdminAuditRepo } from '../../tenants/admin-audit-repo';
 import type { ApiKeysRepo } from '../../tenants/api-keys-repo';
 import type { TenantAdminRepo } from '../../tenants/tenant-admin-repo';
+import type { TenantShutdown } from '../../tenants/tenant-shutdown';
 import type { KeyInvalidator } from '../key-invalidation';
 import { adminKeyRoutes } from './admin-key-routes';
 import { adminTenantRoutes } from './admin-tenant-routes';
@@ -19,6 +20,8 @@ export interface AdminApiDeps {
   quota: QuotaStore;
   /** Tells every API replica to drop cached key lookups (revoke, rotate, disable). */
   invalidator: KeyInvalidator;
+  /** Cancels a disabled tenant's requests and batches. @default none (disable only refuses its keys) */
+  shutdown?: Pick<TenantShutdown, 'cancelWork'>;
   logger: Logger;
 }
 

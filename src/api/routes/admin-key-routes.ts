@@ -69,7 +69,8 @@ export function adminKeyRoutes(deps: {
       target: keyId,
       params: { prefix: r.prefix },
     });
-    const propagated = await deps.invalidator.publish({ tenant, key: keyId });
+    // Every replica refuses the key and ends the streams and waits it opened.
+    const propagated = await deps.invalidator.publish({ tenant, key: keyId, effect: 'revoke' });
     res.json({ ...keyView(r), propagated });
   });
 
@@ -88,7 +89,14 @@ export function adminKeyRoutes(deps: {
       params: { grace_s: body.grace_s, new_key_id: r.created.id, new_prefix: r.created.prefix },
     });
     // Also with a grace period: replicas re-read the key, learn its end and cache it no longer.
-    const propagated = await deps.invalidator.publish({ tenant, key: keyId });
+    // Its open streams and waits end with it: now, or when the grace ends.
+    const propagated = await deps.invalidator.publish({
+      tenant,
+      key: keyId,
+      ...(body.grace_s && r.old.revokedAt
+        ? { effect: 'expire' as const, until: r.old.revokedAt.getTime() }
+        : { effect: 'revoke' as const }),
+    });
     res.setHeader('Cache-Control', 'no-store');
     res.status(201).json({ ...createdView(r.created), replaced: { ...keyView(r.old), propagated } });
   });

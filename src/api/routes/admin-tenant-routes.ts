@@ -4,6 +4,7 @@ import type { QuotaStore } from '../../quota/quota-store';
 import { limitsToWire } from '../../tenants/limits';
 import type { TenantAdminRepo, TenantAdminView, TenantChanges } from '../../tenants/tenant-admin-repo';
 import type { AdminAuditRepo } from '../../tenants/admin-audit-repo';
+import type { ShutdownCounts, TenantShutdown } from '../../tenants/tenant-shutdown';
 import type { KeyInvalidator } from '../key-invalidation';
 import { parseStrict, tenantListQuerySchema } from '../query-schemas';
 import { actorOf, logAction, refusal, tenantParam } from './admin-common';
@@ -28,6 +29,8 @@ export interface AdminTenantDeps {
   audit: AdminAuditRepo;
   quota: QuotaStore;
   invalidator: KeyInvalidator;
+  /** Cancels a disabled tenant's requests and batches. @default none */
+  shutdown?: Pick<TenantShutdown, 'cancelWork'>;
   logger: Logger;
 }
 
@@ -88,28 +91,41 @@ export function adminTenantRoutes(deps: AdminTenantDeps): Router {
     res.json(tenantView(t));
   });
 
-  const change = async (req: Request, changes: TenantChanges, action: string): Promise<TenantAdminView> => {
+  const change = async (
+    req: Request,
+    changes: TenantChanges,
+    action: string,
+  ): Promise<Record<string, unknown>> => {
     const id = tenantParam(req);
     const actor = actorOf(req);
     const r = await deps.tenantAdmin.update(id, changes, actor, action);
     if (typeof r === 'string') throw refusal(r, { tenant: id, tier: changes.tier });
     logAction(deps.logger, { actor, action, tenantId: id, params: { ...changes } });
     if (r.before.tier !== r.after.tier) await deps.quota.setLimits(id, r.after.limits);
-    // Cached lookups carry disabled, tier and limits: every replica drops them now.
-    await deps.invalidator.publish({ tenant: id });
-    return r.after;
+    // Cached lookups carry disabled, tier and limits: every replica drops them now, and a disable
+    // also ends the tenant's open streams and waits there.
+    const disabled = r.after.disabled && changes.disabled === true;
+    await deps.invalidator.publish({ tenant: id, ...(disabled ? { effect: 'disable' as const } : {}) });
+    // Idempotent: a retried disable (after a 503 here) finishes the cancels; so does the sweep.
+    const cancelled: ShutdownCounts | undefined = disabled ? await deps.shutdown?.cancelWork(id) : undefined;
+    return { ...tenantView(r.after), ...(cancelled ? { cancelled } : {}) };
   };
 
   router.patch('/admin/tenants/:id', async (req, res) => {
     tenantParam(req);
     const body = parseStrict(updateTenantSchema, req.body);
-    res.json(tenantView(await change(req, body, 'tenant.update')));
+    res.json(await change(req, body, 'tenant.update'));
   });
+  /**
+   * Disables a tenant (as PATCH `disabled: true` does): its keys are refused, its open streams and
+   * waits end (every replica), and its queued and running requests and unfinished batches are
+   * cancelled; the answer counts them in `cancelled`.
+   */
   router.post('/admin/tenants/:id/disable', async (req, res) => {
-    res.json(tenantView(await change(req, { disabled: true }, 'tenant.disable')));
+    res.json(await change(req, { disabled: true }, 'tenant.disable'));
   });
   router.post('/admin/tenants/:id/enable', async (req, res) => {
-    res.json(tenantView(await change(req, { disabled: false }, 'tenant.enable')));
+    res.json(await change(req, { disabled: false }, 'tenant.enable'));
   });
   return router;
 }

@@ -17,6 +17,7 @@ import { submitBodySchema } from '../schemas';
 import { findOwned } from './find-owned';
 import { awaitEnd } from '../../streams/await-end';
 import { QueueInsight } from '../../inference/queue-insight';
+import { holdIn, type LiveConnections } from '../live-connections';
 
 /** Longest `Prefer: wait=N` honoured, seconds. */
 export const MAX_WAIT_S = 60;
@@ -73,6 +74,8 @@ export function inferenceRoutes(deps: {
   /** Position, ETA and diagnosis of requests waiting for a GPU. */
   queueInsight?: QueueInsight;
   streamMetrics: StreamMetrics;
+  /** Open waits, ended when their key is revoked or their tenant disabled. @default none */
+  live?: LiveConnections;
 }): Router {
   const router = Router();
 
@@ -129,8 +132,11 @@ export function inferenceRoutes(deps: {
     const waitS = preferWaitS(req.header('prefer'));
     if (waitS > 0) {
       res.setHeader('Preference-Applied', `wait=${waitS}`);
-      const wait = AbortSignal.timeout(waitS * 1000);
-      const row = await awaitEnd(deps, input.requestId, tenant.id, wait, !replayed);
+      const held = holdIn(deps.live, req, 'wait');
+      const wait = AbortSignal.any([AbortSignal.timeout(waitS * 1000), held.signal]);
+      const row = await awaitEnd(deps, input.requestId, tenant.id, wait, !replayed).finally(held.release);
+      // Revoked or disabled while waiting: 401/403 (the request was accepted; a disable cancels it).
+      if (held.signal.aborted) throw held.signal.reason;
       if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
     }
     res.status(accepted.status).location(`/v1/inference/${input.requestId}`).json(accepted.body);

@@ -19,6 +19,7 @@ import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { awaitEnd, terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
+import { endedBody, holdIn, type Held, type LiveConnections } from '../live-connections';
 import { clientGone, SseWriter } from '../sse';
 
 /** Dependencies of {@link openAiRoutes}. */
@@ -33,6 +34,14 @@ export interface OpenAiRoutesDeps {
   logger: Logger;
   /** Longest a non-streaming call waits for its request: the request deadline plus a margin. */
   waitMaxMs: number;
+  /** Open streams and waits, ended when their key is revoked or their tenant disabled. @default none */
+  live?: LiveConnections;
+}
+
+/** The error chunk of a stream ended by a revoke or a disable, in OpenAI's shape. */
+function openAiEnded(signal: AbortSignal): Record<string, unknown> {
+  const { error } = endedBody(signal);
+  return { error: { ...error, param: null, code: error.type } };
 }
 
 /** The request's failure as the API error it maps to (status, type, message). */
@@ -110,23 +119,27 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
       }
       const terminalStatus = terminalStatusOf(deps.requests, id, tenant.id);
 
+      const held = holdIn(deps.live, req, body.stream ? 'openai_stream' : 'wait');
       if (body.stream) {
         await stream(kind, head, body.stream_options?.include_usage === true, {
           gone,
+          held,
           terminalStatus,
           req,
           res,
-        });
+        }).finally(held.release);
         return;
       }
       const row = await awaitEnd(
         deps,
         id,
         tenant.id,
-        AbortSignal.any([gone, AbortSignal.timeout(deps.waitMaxMs)]),
+        AbortSignal.any([gone, held.signal, AbortSignal.timeout(deps.waitMaxMs)]),
         !replayed,
-      );
+      ).finally(held.release);
       if (gone.aborted) return;
+      // Revoked or disabled while waiting: 401/403 (a disable cancels the request; a revoke does not).
+      if (held.signal.aborted) throw held.signal.reason;
       if (!row) {
         throw new AppError(
           ErrorType.ModelTimeout,
@@ -141,7 +154,13 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
     kind: OpenAiKind,
     head: ResponseHead,
     includeUsage: boolean,
-    c: { gone: AbortSignal; terminalStatus: () => Promise<string | undefined>; req: Request; res: Response },
+    c: {
+      gone: AbortSignal;
+      held: Held;
+      terminalStatus: () => Promise<string | undefined>;
+      req: Request;
+      res: Response;
+    },
   ): Promise<void> {
     const sse = new SseWriter(c.res);
     const kindLabel = { kind: 'openai_stream' };
@@ -150,7 +169,7 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
     let sentText = false;
     try {
       for await (const { event } of deps.follower.follow(head.id, {
-        signal: c.gone,
+        signal: AbortSignal.any([c.gone, c.held.signal]),
         terminalStatus: c.terminalStatus,
       })) {
         if (event.type === 'attempt' && event.attempt > 1 && sentText) {
@@ -174,8 +193,10 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
           sse.event('[DONE]');
         }
       }
+      if (c.held.signal.aborted && !c.gone.aborted) sse.event(openAiEnded(c.held.signal));
     } catch (err) {
-      if (!c.gone.aborted) {
+      if (c.held.signal.aborted && !c.gone.aborted) sse.event(openAiEnded(c.held.signal));
+      else if (!c.gone.aborted) {
         sse.event({
           error: { type: ErrorType.Unavailable, message: (err as Error).message, param: null, code: null },
         });

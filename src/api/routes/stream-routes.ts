@@ -6,6 +6,7 @@ import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
+import { endedBody, holdIn, type LiveConnections } from '../live-connections';
 import { clientGone, SseWriter } from '../sse';
 import { findOwned } from './find-owned';
 
@@ -37,6 +38,8 @@ export function streamRoutes(deps: {
   accepted: AcceptedIds;
   follower: RequestFollower;
   streamMetrics: StreamMetrics;
+  /** Open streams, ended when their key is revoked or their tenant disabled. @default none */
+  live?: LiveConnections;
 }): Router {
   const router = Router();
   router.get('/v1/inference/:id/stream', async (req, res) => {
@@ -45,13 +48,14 @@ export function streamRoutes(deps: {
     const lastId = req.header('last-event-id');
     const afterId = lastId && STREAM_ID.test(lastId) ? lastId : undefined;
     const signal = clientGone(res);
+    const held = holdIn(deps.live, req, 'sse');
     const sse = new SseWriter(res);
     deps.streamMetrics.clientsAttached.inc({ kind: 'sse' });
     let sentText = false;
     try {
       for await (const { id, event } of deps.follower.follow(found.id, {
         afterId,
-        signal,
+        signal: AbortSignal.any([signal, held.signal]),
         terminalStatus: terminalStatusOf(deps.requests, found.id, tenantId),
       })) {
         if (event.type === 'attempt') {
@@ -71,14 +75,19 @@ export function streamRoutes(deps: {
           sse.event(doneEvent(row, found.id, event.status), { id, event: 'done' });
         }
       }
+      // The key was revoked or the tenant disabled: the stream ends with why (the request runs on
+      // after a revoke; a disable cancels it).
+      if (held.signal.aborted && !signal.aborted) sse.event(endedBody(held.signal), { event: 'error' });
     } catch (err) {
-      if (!signal.aborted) {
+      if (held.signal.aborted && !signal.aborted) sse.event(endedBody(held.signal), { event: 'error' });
+      else if (!signal.aborted) {
         sse.event(
           { error: { type: 'service_unavailable', message: (err as Error).message } },
           { event: 'error' },
         );
       }
     } finally {
+      held.release();
       deps.streamMetrics.clientsAttached.dec({ kind: 'sse' });
       sse.end();
     }

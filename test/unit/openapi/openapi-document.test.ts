@@ -3,7 +3,6 @@ import { dirname, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createApp, type AppDeps } from '../../../src/api/create-app';
-import { ApiKeyCache } from '../../../src/api/key-cache';
 import { apiDocument, ROUTE_DOCS } from '../../../src/openapi/api-document';
 import { mountedRoutes } from '../../../src/openapi/express-routes';
 import { createMetrics } from '../../../src/observability/metrics';
@@ -22,7 +21,6 @@ function appWithEveryRoute() {
   const given: Partial<AppDeps> = {
     metrics: createMetrics('openapi-test'),
     adminToken: 'x'.repeat(32),
-    keyCache: new ApiKeyCache({ ttlS: 0 }),
     maxBodyBytes: 1024,
     waitMaxMs: 1000,
     checks: [],
