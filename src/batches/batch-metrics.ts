@@ -20,7 +20,7 @@ export interface BatchMetrics {
 export const batchMetrics: (registry: Registry) => BatchMetrics = perRegistry((r) => ({
   batchesCreated: new Counter({
     name: 'inference_batches_created_total',
-    help: 'POST /v1/batches by outcome: accepted, invalid (400), too_large (413), quota (token quota), capped (batches/items/enqueued tokens in flight), busy (too many uploads at once), error; nothing is stored unless accepted',
+    help: 'POST /v1/batches by outcome: accepted, invalid (400), too_large (413), too_slow (408: body not read within BATCH_UPLOAD_TIMEOUT_S or paused past BATCH_UPLOAD_IDLE_TIMEOUT_S), quota (token quota), capped (batches/items/enqueued tokens in flight), busy (too many uploads at once), error; nothing is stored unless accepted',
     labelNames: ['outcome'],
     ...r,
   }),

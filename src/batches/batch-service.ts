@@ -60,6 +60,8 @@ function outcomeOf(err: unknown): string {
   switch (err.type) {
     case ErrorType.RequestTooLarge:
       return 'too_large';
+    case ErrorType.RequestTimeout:
+      return 'too_slow';
     case ErrorType.QuotaExceeded:
       return err.param?.startsWith('batch') ? 'capped' : 'quota';
     case ErrorType.RateLimited:

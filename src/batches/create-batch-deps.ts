@@ -36,6 +36,10 @@ export function createBatchDeps(
     batches,
     gateway,
     maxBodyBytes: cfg.BATCH_MAX_BODY_BYTES,
+    uploadDeadline: {
+      totalMs: cfg.BATCH_UPLOAD_TIMEOUT_S * 1000,
+      idleMs: cfg.BATCH_UPLOAD_IDLE_TIMEOUT_S * 1000,
+    },
     service: new BatchService({
       submit: deps.submit,
       batches,

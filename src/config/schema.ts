@@ -210,6 +210,13 @@ export const envSchema = z
     BATCH_MAX_ITEM_BYTES: positiveInt.default(2_097_152),
     /** Batch bodies one API process reads at once, all tenants; past it a 503 with Retry-After. @default 4 */
     BATCH_MAX_CONCURRENT_UPLOADS: positiveInt.default(4),
+    /**
+     * Longest time to read one batch body, seconds: an upload holds a slot of
+     * BATCH_MAX_CONCURRENT_UPLOADS and an open transaction while it is read; past it a 408. @default 120
+     */
+    BATCH_UPLOAD_TIMEOUT_S: positiveInt.default(120),
+    /** Longest pause between two pieces of a batch body, seconds; past it a 408. @default 15 */
+    BATCH_UPLOAD_IDLE_TIMEOUT_S: positiveInt.default(15),
     /** Batch bodies one API process reads at once for one tenant; past it a 429 with Retry-After. @default 1 */
     BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT: positiveInt.default(1),
     /** Batches of one tenant not yet ended (validating, in progress, cancelling); past it a 429. @default 100 */

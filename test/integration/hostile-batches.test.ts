@@ -34,6 +34,8 @@ beforeAll(async () => {
     ...env,
     API_KEY_CACHE_TTL_S: '30',
     BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT: '4',
+    // A trickled body is cut after 2 s without bytes (the slow-upload test); the floods never pause.
+    BATCH_UPLOAD_IDLE_TIMEOUT_S: '2',
   });
   await s.setLimits({ tokens_per_day: 1_000_000_000, tokens_per_month: 1_000_000_000 });
 }, 120_000);
@@ -311,6 +313,36 @@ describe('batches decided against quota and caps at create; refused work leaves 
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(0);
     slow.end('"body":{"model":"ref-small","prompt":"hi [[stop:1]]","max_tokens":2}}\n');
     expect(await firstAnswer).toBe(202);
+  });
+
+  test('a body trickled with pauses: 408 after BATCH_UPLOAD_IDLE_TIMEOUT_S, its upload slot freed, nothing stored', async () => {
+    const t = await newTenant();
+    const slow = request(`${api.url}/v1/batches`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/jsonl' },
+    });
+    const started = Date.now();
+    const answer = new Promise<{ status: number; body: string }>((resolve) => {
+      slow.on('response', (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (d: string) => (body += d));
+        r.on('end', () => resolve({ status: r.statusCode!, body }));
+      });
+      slow.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    slow.write(JSON.stringify(item(0, 'first item, whole')) + '\n{"custom_id":"c-1",');
+    const a = await answer;
+    const tookMs = Date.now() - started;
+    slow.destroy();
+    expect(a.status).toBe(408);
+    expect(JSON.parse(a.body).error).toMatchObject({ type: 'request_timeout', param: 'body' });
+    expect(tookMs).toBeGreaterThanOrEqual(1900);
+    expect(tookMs).toBeLessThan(15_000);
+    expect(await traces(t.id)).toEqual(NOTHING);
+    // The gate's slot (one upload per tenant at a time) is free again.
+    const next = await s.callAt(api.url, 'POST', '/v1/batches', [item(0, 'hello [[stop:1]]', 2)], t.key);
+    expect(next.status).toBe(202);
   });
 
   test('refusals are counted by outcome', async () => {

@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import type { BatchGateway } from '../../batches/batch-gateway';
+import { withUploadDeadline, type UploadDeadlineOptions } from '../../batches/upload-deadline';
 import type { BatchRepo } from '../../batches/batch-repo';
 import {
   batchIdParams,
@@ -25,6 +26,8 @@ export interface BatchRoutesDeps {
   gateway: BatchGateway;
   /** Largest body of POST /v1/batches, bytes; larger is a 413 (BATCH_MAX_BODY_BYTES). */
   maxBodyBytes: number;
+  /** How long a body may take to arrive (BATCH_UPLOAD_TIMEOUT_S, BATCH_UPLOAD_IDLE_TIMEOUT_S). */
+  uploadDeadline: UploadDeadlineOptions;
 }
 
 const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson'];
@@ -32,7 +35,7 @@ const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson'];
 const RESULTS_PAGE = 500;
 
 /** The unread body of POST /v1/batches, after the checks its headers allow (type, encoding, length). */
-function uploadOf(req: Request, limit: number): BatchUpload {
+function uploadOf(req: Request, limit: number, deadline: UploadDeadlineOptions): BatchUpload {
   const format = req.is(JSONL_TYPES) ? 'jsonl' : req.is('application/json') ? 'json' : undefined;
   if (!format)
     throw new AppError(
@@ -59,7 +62,8 @@ function uploadOf(req: Request, limit: number): BatchUpload {
       },
     );
   // Not destroyed when the parser stops early: the error answer still goes out on this socket.
-  return { format, body: req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer> };
+  const body = req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
+  return { format, body: withUploadDeadline(body, deadline) };
 }
 
 /** The public shape of a batch. */
@@ -98,7 +102,7 @@ export function batchRoutes(deps: BatchRoutesDeps): Router {
   // The body is read as it arrives (never whole), by the service's streaming parser.
   router.post('/v1/batches', async (req, res) => {
     try {
-      const b = await deps.service.create(tenantOf(req), uploadOf(req, limit));
+      const b = await deps.service.create(tenantOf(req), uploadOf(req, limit, deps.uploadDeadline));
       res.status(202).location(`/v1/batches/${b.id}`).json(batchView(b));
     } catch (err) {
       // Refused before the body was all read: close the connection after the answer rather than
