@@ -94,7 +94,9 @@ describe('idempotency_keys.input', () => {
 
 describe('batch_items.input and batch results', () => {
   test('items stored sealed; a page opens old-key and clear rows; results open sealed outputs and errors', async () => {
+    // create: BEGIN, the batch, its items, its totals, COMMIT.
     const { pool, calls } = fakePool([
+      [],
       [],
       [],
       [],
