@@ -94,6 +94,11 @@ export class LookupGate {
 
   constructor(private readonly opts: LookupGateOptions) {}
 
+  /** The look-up of `digest` under way, if any: joining it costs no slot and no query. */
+  joined<T>(digest: string): Promise<T> | undefined {
+    return this.inFlight.get(digest) as Promise<T> | undefined;
+  }
+
   /** Runs `fn` for `digest` when a slot frees; throws LookupGateFull when the queue is full. */
   run<T>(digest: string, fn: () => Promise<T>): Promise<T> {
     const same = this.inFlight.get(digest);

@@ -72,6 +72,10 @@ export class KeyAuthenticator {
     const digest = hash.toString('hex');
     const hit = cache.get(digest);
     let found = hit?.key;
+    // A look-up of the same key already under way (a cold replica's burst of one client): its
+    // answer is awaited without a token, so a valid key is never refused while it is being read.
+    const joined = hit ? undefined : gate.joined<ActiveKey | undefined>(digest);
+    if (!found && joined) found = await joined;
     if (!found) {
       // The token is taken before the look-up, so concurrent attempts cannot overrun the burst.
       const waitS = limiter.take(source);
@@ -86,7 +90,7 @@ export class KeyAuthenticator {
           ),
         );
       }
-      if (!hit) {
+      if (!hit && !joined) {
         try {
           // The ticket is taken by the one query that reads, so a look-up joined later cannot cache
           // an answer read before an invalidation it came after.

@@ -183,6 +183,47 @@ describe('KeyAuthenticator', () => {
     expect(answers.filter((a) => a !== 'ok' && a.type === 'rate_limit_error').length).toBe(195);
   });
 
+  test('a burst with one valid key not yet cached (a cold replica): every request served, one look-up, no token', async () => {
+    let calls = 0;
+    const { auth } = authenticator({
+      lookup: {
+        findApiKey: (h) =>
+          new Promise((r) =>
+            setTimeout(
+              () => (calls++, r(h.toString('hex') === validHash ? active('t', 'k') : undefined)),
+              20,
+            ),
+          ),
+      },
+      burst: 5,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 1000 }, () => statusOf(auth.authenticate('valid-key', 'one-nat'))),
+    );
+    expect(answers.every((a) => a === 'ok')).toBe(true);
+    expect(calls).toBe(1);
+    // The source's whole burst is still there for its own failures.
+    for (let i = 0; i < 5; i++)
+      expect(await statusOf(auth.authenticate(`w-${i}`, 'one-nat'))).toMatchObject({
+        type: 'authentication_error',
+      });
+    expect(await statusOf(auth.authenticate('w-6', 'one-nat'))).toMatchObject({ type: 'rate_limit_error' });
+  });
+
+  test("joiners of a wrong key's look-up under way are failures of their source too", async () => {
+    let calls = 0;
+    const { auth } = authenticator({
+      lookup: { findApiKey: () => new Promise((r) => setTimeout(() => r(void calls++), 20)) },
+      burst: 5,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => statusOf(auth.authenticate('same-wrong', 'evil'))),
+    );
+    expect(calls).toBe(1);
+    expect(answers.filter((a) => a !== 'ok' && a.type === 'authentication_error').length).toBe(5);
+    expect(answers.filter((a) => a !== 'ok' && a.type === 'rate_limit_error').length).toBe(45);
+  });
+
   test('a repeated wrong key is answered from the miss cache (still counted against its source)', async () => {
     const calls: string[] = [];
     const { auth } = authenticator({ lookup: lookupOf(calls), burst: 3 });
