@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import { ApplicationFailure } from '@temporalio/common';
 import { ModelCallError } from '../../../src/models/model-call-error';
 import { ErrorType } from '../../../src/shared/error-types';
 import { inferenceInput } from '../../support/inference-input';
-import { gpuSetup, resultOf, stream } from './gpu-fakes';
+import { gpuSetup, nextHeartbeat, resultOf, stream } from './gpu-fakes';
 
 /**
  * callModel across attempts: which attempt its writes name (the repo keeps only the current
@@ -19,7 +18,7 @@ test('a later attempt marks and keeps its partial output under its own number, a
   const s = gpuSetup(
     async (o) => {
       stream(o, ['second ', 'try']);
-      await once(s.env, 'heartbeat');
+      await nextHeartbeat(s.env);
       throw new ModelCallError(ErrorType.ModelOverloaded, 'busy', true, { status: 503, retryAfterMs: 1500 });
     },
     // Attempt 2 heartbeated 40 tokens before it died; its output is dropped by this attempt's mark.

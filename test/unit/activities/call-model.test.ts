@@ -1,9 +1,8 @@
-import { once } from 'node:events';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { HEARTBEAT_EVERY_MS } from '../../../activities/gpu-activities';
 import { ErrorType } from '../../../src/shared/error-types';
 import { inferenceInput } from '../../support/inference-input';
-import { gpuSetup, resultOf, stream, untilAborted } from './gpu-fakes';
+import { gpuSetup, nextHeartbeat, resultOf, stream, untilAborted } from './gpu-fakes';
 
 /**
  * callModel's outcomes in a MockActivityEnvironment with a scripted adapter and a recording requests
@@ -17,7 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('success: returns the result, heartbeats the tokens so far, keeps no partial and stops heartbeating', async () => {
   const s = gpuSetup(async (o) => {
     stream(o, ['Hello ', 'there ', 'world']);
-    await once(s.env, 'heartbeat'); // the ticker reports while the call runs, not only at the end
+    await nextHeartbeat(s.env); // the ticker reports while the call runs, not only at the end
     return resultOf('Hello there world');
   });
   const inp = input();
@@ -45,7 +44,7 @@ test('an unknown model fails at once, non-retryable, without marking an attempt'
 test('cancelled mid-stream: the abort reaches the call, the output so far is kept as cancelled, the cancel is rethrown', async () => {
   const s = gpuSetup(async (o) => {
     stream(o, ['Hello ', 'world']);
-    await once(s.env, 'heartbeat');
+    await nextHeartbeat(s.env);
     s.env.cancel(); // what a workflow's cancel delivers with the next heartbeat response
     return untilAborted(o.signal);
   });

@@ -1,7 +1,8 @@
+import { once } from 'node:events';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { DefaultLogger } from '@temporalio/worker';
-import { createGpuActivities, type GpuDeps } from '../../../activities/gpu-activities';
+import { createGpuActivities, HEARTBEAT_EVERY_MS, type GpuDeps } from '../../../activities/gpu-activities';
 import type { GenerateOptions, ModelAdapter } from '../../../src/models/model-adapter';
 import { createLogger } from '../../../src/observability/logger';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics';
@@ -32,6 +33,16 @@ export function stream(opts: GenerateOptions, pieces: string[]): void {
     opts.onText?.(p);
     opts.onProgress?.(words(text));
   }
+}
+
+/** Waits for the next heartbeat, or four heartbeat periods if none comes (the test then fails on it). */
+export async function nextHeartbeat(env: MockActivityEnvironment): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    once(env, 'heartbeat'),
+    new Promise((r) => (timer = setTimeout(r, HEARTBEAT_EVERY_MS * 4))),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Rejects with the signal's reason when it aborts, as the HTTP adapters rethrow the caller's abort. */
