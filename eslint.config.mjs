@@ -28,6 +28,18 @@ const forbiddenInWorkflows = [
   '@temporalio/activity',
 ];
 
+// Workflows are started by typed reference (src/contract/temporal-contract.ts), never by a string
+// name: a typo or a rename would start a type no worker knows, and the input would go unchecked.
+const workflowName = ":matches(Literal, TemplateLiteral, MemberExpression[object.name='WorkflowType'])";
+const startedByName = [
+  `CallExpression[callee.property.name=/^(start|execute|signalWithStart)$/]:matches([callee.object.property.name='workflow'], [callee.object.name='workflow']) > ${workflowName}.arguments:first-child`,
+  `CallExpression[callee.name=/^(startChild|executeChild)$/] > ${workflowName}.arguments:first-child`,
+  `NewExpression[callee.name='WithStartWorkflowOperation'] > ${workflowName}.arguments:first-child`,
+].map((selector) => ({
+  selector,
+  message: 'Start a workflow by its typed reference from src/contract/temporal-contract.ts, not by name.',
+}));
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -40,6 +52,24 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'import-x/no-cycle': 'error',
+      'no-restricted-syntax': ['error', ...startedByName],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/contract/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)workflows(/|$)',
+              message: 'src/ reaches workflow code only through src/contract/temporal-contract.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

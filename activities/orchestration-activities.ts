@@ -1,4 +1,10 @@
-import { UnknownTenantError, type QuotaStore, type SettleResult } from '../src/quota/quota-store';
+import {
+  reservationRefOf as ref,
+  UnknownTenantError,
+  type QuotaStore,
+  type SettleResult,
+} from '../src/quota/quota-store';
+import { refusalFigures } from '../src/quota/refusal';
 import type { RequestsRepo } from '../src/requests/requests-repo';
 import type { Logger } from '../src/observability/logger';
 import type { Metrics } from '../src/observability/metrics';
@@ -21,12 +27,6 @@ export interface OrchestrationDeps {
    */
   webhooks?: Pick<WebhookNotifier, 'requestEnded'>;
 }
-
-const ref = (i: InferenceInput): { requestId: string; tenantId: string; acceptedAt: Date } => ({
-  requestId: i.requestId,
-  tenantId: i.tenantId,
-  acceptedAt: new Date(i.acceptedAt),
-});
 
 /**
  * Activities on the orchestration queue: PostgreSQL and Redis bookkeeping. Each one is idempotent, so
@@ -77,9 +77,8 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
         admitted: false,
         limit: r.limit,
         limitValue: r.limitValue,
-        remaining: Math.max(0, r.limitValue - r.used - r.reserved),
         resetAt: r.resetsAt.toISOString(),
-        retryAfterS: Math.max(1, Math.ceil((r.resetsAt.getTime() - Date.now()) / 1000)),
+        ...refusalFigures(r),
       };
     },
 

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
+import { inferenceWorkflow } from '../src/contract/temporal-contract';
 import { loadConfig } from '../src/config/load-config';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
@@ -83,10 +84,11 @@ async function main(): Promise<void> {
     const id = `direct-${tag}-${i}`;
     await quota.reserve({ requestId: id, tenantId: tenant, acceptedAt: new Date() }, 100);
     // The real API starts inferenceWorkflow; the start call is the same RPC whatever the type.
-    await client.workflow.start('inferenceWorkflow', {
+    await client.workflow.start(inferenceWorkflow, {
       taskQueue: 'accept-bench-idle',
       workflowId: id,
-      args: [],
+      // Never run (no worker polls this queue): an empty input keeps the RPC's payload as before.
+      args: [] as unknown as Parameters<typeof inferenceWorkflow>,
     });
   };
   const update = async (i: number, tag: string): Promise<void> => {

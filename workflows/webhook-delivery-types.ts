@@ -1,6 +1,3 @@
-/** Workflow type of one webhook delivery. */
-export const WEBHOOK_DELIVERY_WORKFLOW_TYPE = 'webhookDeliveryWorkflow';
-
 /** Failure types a delivery does not retry. */
 export const WebhookFailure = {
   /** The URL resolves to an address the policy refuses (checked again at delivery time). */
@@ -9,7 +6,7 @@ export const WebhookFailure = {
   TargetGone: 'webhook_target_gone',
 } as const;
 
-/** Input of {@link WEBHOOK_DELIVERY_WORKFLOW_TYPE}; the retry policy travels with it, fixed at start. */
+/** Input of `webhookDeliveryWorkflow`; the retry policy travels with it, fixed at start. */
 export interface WebhookDeliveryInput {
   /** Delivery id = workflow id = the `webhook-id` header. */
   deliveryId: string;

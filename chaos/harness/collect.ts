@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Client } from '@temporalio/client';
+import { WorkflowType } from '../../src/contract/temporal-contract';
 
 const OPEN = ['queued', 'running'];
 
@@ -63,10 +64,10 @@ export async function snapshot(pool: Pool, client: Client): Promise<Snapshot> {
     ),
   ]);
   const workflows = new Map<string, string[]>();
-  for (const w of await listRuns(client, `WorkflowType = 'inferenceWorkflow'`))
+  for (const w of await listRuns(client, `WorkflowType = '${WorkflowType.inference}'`))
     workflows.set(w.id, [...(workflows.get(w.id) ?? []), w.status]);
   const deliveriesRunning = (
-    await listRuns(client, `WorkflowType = 'webhookDeliveryWorkflow' AND ExecutionStatus = 'Running'`)
+    await listRuns(client, `WorkflowType = '${WorkflowType.webhookDelivery}' AND ExecutionStatus = 'Running'`)
   ).length;
   return {
     requests: new Map(req.rows.map((r) => [r.id, r])),

@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import { AppError } from '../errors/app-error';
+import { AcceptService } from '../inference/accept-service';
 import type { SubmitService } from '../inference/submit-service';
 import type { WorkflowGateway } from '../inference/workflow-gateway';
 import type { ModelRegistry } from '../models/model-registry';
@@ -106,9 +107,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(adminRoutes({ quota: deps.quota, tenants: deps.tenants }));
   app.use(listRoutes(deps));
   if (deps.admin) app.use(usageRoutes(deps.admin));
-  app.use(inferenceRoutes(deps));
+  // One accept path for the native and the OpenAI-compatible routes.
+  const accept = new AcceptService(deps);
+  app.use(inferenceRoutes({ ...deps, accept }));
   app.use(streamRoutes(deps));
-  app.use(openAiRoutes(deps));
+  app.use(openAiRoutes({ ...deps, accept }));
   app.use(quotaRoutes(deps));
   app.use(modelsRoutes(deps));
   app.use((req, _res, next) => next(new AppError(ErrorType.NotFound, `no route ${req.method} ${req.path}`)));

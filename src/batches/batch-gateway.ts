@@ -1,9 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { TenantIdKey } from '../shared/search-attributes';
-import type { BatchWorkflowInput } from '../../workflows/batch-workflow';
-
-/** Workflow type of a batch. */
-export const BATCH_WORKFLOW_TYPE = 'batchWorkflow';
+import { batchWorkflow, TenantIdKey, type BatchWorkflowInput } from '../contract/temporal-contract';
 
 /** What the API needs from Temporal for batches. */
 export interface BatchGateway {
@@ -21,7 +17,7 @@ export class TemporalBatchGateway implements BatchGateway {
   ) {}
 
   async start(input: BatchWorkflowInput): Promise<void> {
-    await this.client.workflow.start(BATCH_WORKFLOW_TYPE, {
+    await this.client.workflow.start(batchWorkflow, {
       taskQueue: this.taskQueue,
       workflowId: input.batchId,
       args: [input],

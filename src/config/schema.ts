@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ORCHESTRATION_TASK_QUEUE } from '../shared/constants';
+import { ORCHESTRATION_TASK_QUEUE } from '../contract/temporal-contract';
 import { parsePayloadKeys } from '../codec/payload-keys';
 import { parseTrustProxy } from './trust-proxy';
 import { DEVELOPMENT_SECRETS, adminTokenProblem, codecTokenProblem } from './secret-rules';

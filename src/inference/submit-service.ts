@@ -6,13 +6,12 @@ import type { Metrics } from '../observability/metrics';
 import { maxPromptChars, type ModelSpec } from '../models/model-spec';
 import { withTimeout } from '../observability/readiness';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
-import type { QuotaStore, ReservationRef } from '../quota/quota-store';
-import { quotaExceededError } from '../quota/refusal';
+import { reservationRefOf, type QuotaStore, type ReservationRef } from '../quota/quota-store';
+import { quotaExceededError, type Refusal } from '../quota/refusal';
 import type { RequestsRepo } from '../requests/requests-repo';
 import { REQUEST_ID_PREFIX } from '../shared/constants';
 import { ErrorType } from '../shared/error-types';
 import type { InferenceInput } from '../shared/types';
-import type { LimitName } from '../tenants/limits';
 import type { TenantWithLimits } from '../tenants/tenants-repo';
 import { getTokenizer } from '../tokenizer/tokenizer';
 import type { SubmitBody } from '../api/schemas';
@@ -82,15 +81,6 @@ export interface SubmitOptions {
 
 export function newRequestId(): string {
   return `${REQUEST_ID_PREFIX}${randomUUID().replace(/-/g, '')}`;
-}
-
-/** Figures of a refused quota check, from reserve or from the headroom check. */
-interface Refusal {
-  limit: LimitName;
-  limitValue: number;
-  used: number;
-  reserved: number;
-  resetsAt: Date;
 }
 
 /** Characters of the prompt, and the field to name when it is too long (the longest message's content). */
@@ -262,11 +252,7 @@ export class SubmitService {
    * PostgreSQL is back.
    */
   async submit(input: InferenceInput, opts: SubmitOptions = {}): Promise<void> {
-    const ref: ReservationRef = {
-      requestId: input.requestId,
-      tenantId: input.tenantId,
-      acceptedAt: new Date(input.acceptedAt),
-    };
+    const ref = reservationRefOf(input);
     // Starts asked for meanwhile (this one's included) wait for the end of this accept.
     const accepted = this.deps.starts?.accepting();
     try {

@@ -1,7 +1,12 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { INFERENCE_WORKFLOW_TYPE } from '../shared/constants';
-import { InferenceStatusKey, ModelKey, TenantIdKey } from '../shared/search-attributes';
-import { isRequestStatus, type InferenceInput, type RequestStatus } from '../shared/types';
+import {
+  inferenceWorkflow,
+  InferenceStatusKey,
+  ModelKey,
+  TenantIdKey,
+  type InferenceInput,
+} from '../contract/temporal-contract';
+import { isRequestStatus, type RequestStatus } from '../shared/types';
 
 /** A request's workflow as Temporal knows it (used before the request row is written). */
 export interface WorkflowView {
@@ -48,7 +53,7 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
 
   async start(input: InferenceInput): Promise<void> {
     try {
-      await this.client.workflow.start(INFERENCE_WORKFLOW_TYPE, {
+      await this.client.workflow.start(inferenceWorkflow, {
         taskQueue: this.taskQueue,
         workflowId: input.requestId,
         args: [input],

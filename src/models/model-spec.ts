@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_GPU_TASK_QUEUE } from '../shared/constants';
+import { DEFAULT_GPU_TASK_QUEUE } from '../contract/temporal-contract';
 import { TOKENIZER_FAMILIES } from '../tokenizer/tokenizer';
 
 /** One model as the registry declares it. */

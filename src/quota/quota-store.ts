@@ -7,6 +7,7 @@ import { QUOTA_SCRIPTS as SCRIPTS } from './scripts';
 import { BUCKET_TTL_S, bucketStart, bucketsFor, type WindowBucket } from './windows';
 import { runScript } from './run-script';
 import { refusalFrom, type QuotaRefusal } from './refusal';
+import type { InferenceInput } from '../shared/types';
 
 /** Options for {@link QuotaStore}. */
 export interface QuotaStoreOptions {
@@ -25,11 +26,19 @@ export interface QuotaStoreOptions {
   onRebuild?: (tenantId: string, openReservations: number) => void;
 }
 
+/** The reservation of one request: what reserve, commit and release are keyed and windowed by. */
 export interface ReservationRef {
   requestId: string;
   tenantId: string;
   /** Anchors the windows: the request is charged to the buckets containing this time. */
   acceptedAt: Date;
+}
+
+/** The reservation of a request (accept, admit and settle all hold the same one). */
+export function reservationRefOf(
+  input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'acceptedAt'>,
+): ReservationRef {
+  return { requestId: input.requestId, tenantId: input.tenantId, acceptedAt: new Date(input.acceptedAt) };
 }
 
 export type ReserveResult = { outcome: 'reserved' } | { outcome: 'exists'; state: string } | QuotaRefusal;

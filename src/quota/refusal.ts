@@ -13,6 +13,25 @@ export interface QuotaRefusal {
   resetsAt: Date;
 }
 
+/** The figures of a refusal, without its outcome tag: what a 429 and a workflow's refusal report. */
+export type Refusal = Omit<QuotaRefusal, 'outcome'>;
+
+/** What a refused client is told: the room left under the limit and how long to wait for more. */
+export interface RefusalFigures {
+  /** Tokens (or requests) still free under the limit: never negative. */
+  remaining: number;
+  /** Seconds until the limit's window resets (at least 1): the `Retry-After`. */
+  retryAfterS: number;
+}
+
+/** {@link RefusalFigures} of a refusal at `now`: the one place the 429's numbers are computed. */
+export function refusalFigures(r: Refusal, now: number = Date.now()): RefusalFigures {
+  return {
+    remaining: Math.max(0, r.limitValue - r.used - r.reserved),
+    retryAfterS: Math.max(1, Math.ceil((r.resetsAt.getTime() - now) / 1000)),
+  };
+}
+
 /**
  * The refusal a quota script answered (`refused, limit, limitValue, used, reserved`): windows are
  * anchored at `windowsAt`; the in-flight limit frees up as soon as a request ends (`now` + 1 s).
@@ -41,13 +60,8 @@ export function refusalFrom(reply: (string | number)[], windowsAt: Date, now: Da
  * The 429 of a refused quota check (reserve or headroom), with Retry-After and X-RateLimit-*
  * headers; `needs` is the request's tokens (or its lower bound, or a batch's total).
  */
-export function quotaExceededError(
-  r: Omit<QuotaRefusal, 'outcome'>,
-  needs: number | string,
-  what = 'this request',
-): AppError {
-  const remaining = Math.max(0, r.limitValue - r.used - r.reserved);
-  const retryAfterS = Math.max(1, Math.ceil((r.resetsAt.getTime() - Date.now()) / 1000));
+export function quotaExceededError(r: Refusal, needs: number | string, what = 'this request'): AppError {
+  const { remaining, retryAfterS } = refusalFigures(r);
   return new AppError(
     ErrorType.QuotaExceeded,
     `${r.limit} exceeded: limit ${r.limitValue}, used ${r.used}, reserved ${r.reserved}, ${what} needs ${r.limit.startsWith('tokens') ? needs : 1}`,

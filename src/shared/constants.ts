@@ -1,16 +1,8 @@
 /**
- * Names shared by the API, workers and workflows: task queues, the workflow type and search
- * attributes. Pure constants only, so workflows may import this module.
+ * Names shared by the API, workers and workflows: search attributes and the request id prefix. Pure
+ * constants only, so workflows may import this module. Workflow types and task queues are in the
+ * Temporal contract (src/contract/temporal-contract.ts).
  */
-
-/** Task queue of the orchestration worker (quota, PostgreSQL, workflow tasks). */
-export const ORCHESTRATION_TASK_QUEUE = 'inference-orchestration';
-
-/** Default GPU task queue; each model in the registry may name its own. */
-export const DEFAULT_GPU_TASK_QUEUE = 'gpu-default';
-
-/** The one workflow type per inference request. */
-export const INFERENCE_WORKFLOW_TYPE = 'inferenceWorkflow';
 
 /** Custom search attributes registered on the namespace (see docs/operations.md). */
 export const SEARCH_ATTRIBUTES = {

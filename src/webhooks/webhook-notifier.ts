@@ -1,10 +1,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from '../observability/logger';
 import type { InferenceInput, Usage } from '../shared/types';
-import {
-  WEBHOOK_DELIVERY_WORKFLOW_TYPE,
-  type WebhookDeliveryInput,
-} from '../../workflows/webhook-delivery-types';
+import { webhookDeliveryWorkflow, type WebhookDeliveryInput } from '../contract/temporal-contract';
 import { eventType, type WebhookEvent } from './webhook-events';
 import type { WebhookMetrics } from './webhook-metrics';
 import type { WebhookTarget, WebhooksRepo } from './webhooks-repo';
@@ -70,10 +67,10 @@ export class WebhookNotifier {
         },
       });
       try {
-        await client.workflow.start(WEBHOOK_DELIVERY_WORKFLOW_TYPE, {
+        await client.workflow.start(webhookDeliveryWorkflow, {
           taskQueue: this.opts.taskQueue,
           workflowId: id,
-          args: [{ deliveryId: id, ...this.opts.retry } satisfies WebhookDeliveryInput],
+          args: [{ deliveryId: id, ...this.opts.retry }],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
         });
         metrics.started.inc({ event: end.status });

@@ -1,7 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { newRequestId } from '../../src/inference/submit-service';
-import { INFERENCE_WORKFLOW_TYPE } from '../../src/shared/constants';
+import { inferenceWorkflow } from '../../src/contract/temporal-contract';
 import type { InferenceInput } from '../../src/shared/types';
 import { FAULTS_AUTH } from '../support/model-server';
 import { expectQuotaMatchesLedger, scriptFaults, startStack, type Stack } from '../support/stack';
@@ -65,7 +65,7 @@ test('a permanent error in a bookkeeping step (a tenant that does not exist) fai
     priority: { priorityKey: 3, fairnessKey: 'ghost' },
   };
   const t0 = Date.now();
-  const handle = await s.client.workflow.start(INFERENCE_WORKFLOW_TYPE, {
+  const handle = await s.client.workflow.start(inferenceWorkflow, {
     taskQueue: s.cfg.ORCHESTRATION_TASK_QUEUE,
     workflowId: input.requestId,
     args: [input],

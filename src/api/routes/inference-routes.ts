@@ -1,21 +1,16 @@
 import { Router } from 'express';
 import { AppError } from '../../errors/app-error';
-import type { SubmitService } from '../../inference/submit-service';
+import type { AcceptService } from '../../inference/accept-service';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
 import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import { isTerminal, type InferenceInput } from '../../shared/types';
 import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
-import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
-import type { StoredResponse } from '../../idempotency/idempotency-store';
 import type { RequestWebhooks } from '../../webhooks/request-webhooks';
 import { tenantOf } from '../auth';
-import type { RequestFollower } from '../../streams/request-follower';
-import type { StreamMetrics } from '../../streams/stream-metrics';
 import { submitBodySchema } from '../schemas';
 import { findOwned } from './find-owned';
-import { awaitEnd } from '../../streams/await-end';
 import { QueueInsight } from '../../inference/queue-insight';
 import { holdIn, type LiveConnections } from '../live-connections';
 
@@ -61,19 +56,16 @@ function acceptedView(input: InferenceInput): Record<string, unknown> {
 }
 
 export function inferenceRoutes(deps: {
-  submit: SubmitService;
-  /** Idempotency-Key handling; without it the header is ignored. @default none */
-  idempotent?: IdempotentSubmit;
-  /** `webhook_url` on submit and deliveries on GET; without it `webhook_url` is refused. @default none */
+  /** The accept path (idempotency, quota, webhooks, submit, wait), shared with the OpenAI routes. */
+  accept: AcceptService;
+  /** Webhook deliveries on GET. @default none */
   webhooks?: RequestWebhooks;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   /** Ids accepted without their row yet: only those are looked up in Temporal. */
   accepted: AcceptedIds;
-  follower: RequestFollower;
   /** Position, ETA and diagnosis of requests waiting for a GPU. */
   queueInsight?: QueueInsight;
-  streamMetrics: StreamMetrics;
   /** Open waits, ended when their key is revoked or their tenant disabled. @default none */
   live?: LiveConnections;
 }): Router {
@@ -81,52 +73,19 @@ export function inferenceRoutes(deps: {
 
   router.post('/v1/inference', async (req, res) => {
     const tenant = tenantOf(req);
-    const key = idempotencyKeyOf(req);
+    const idempotencyKey = idempotencyKeyOf(req);
     const body = submitBodySchema.parse(req.body ?? {});
-    if (!deps.webhooks && body.webhook_url !== undefined) {
-      throw new AppError(ErrorType.InvalidRequest, 'webhooks are not enabled', { param: 'webhook_url' });
-    }
-    // Nothing costly before the quota decision: the URL's syntax now, its DNS look-up only once a
-    // read-only quota check has passed, its row only once quota is reserved (afterReserve).
-    deps.webhooks?.checkSyntax(body);
-    const webhook = deps.webhooks && body.webhook_url !== undefined ? deps.webhooks : undefined;
-    const prepare = async (): Promise<InferenceInput> => {
-      const i = await deps.submit.prepare(tenant, body, {
-        sideEffectsNext: !!(webhook || (key && deps.idempotent)),
-      });
-      await webhook?.check(body);
-      return i;
-    };
-    // The target is stored under the request id before the workflow starts, so its end finds it.
-    const afterReserve = webhook
-      ? async (i: InferenceInput): Promise<void> => webhook.bind(i.requestId, tenant.id, body)
-      : undefined;
-    let input: InferenceInput;
-    let stored: StoredResponse | undefined;
-    let replayed = false;
-    if (key && deps.idempotent) {
-      const accepted = await deps.idempotent.accept({
-        tenantId: tenant.id,
-        key,
-        endpoint: 'POST /v1/inference',
-        body,
-        prepare,
-        afterReserve,
-        respond: (i) => ({ status: 202, body: acceptedView(i) }),
-      });
-      input = accepted.input;
-      stored = accepted.response;
-      replayed = accepted.replayed;
-      if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    } else {
-      input = await prepare();
-      await deps.submit.submit(input, afterReserve ? { afterReserve } : {});
-    }
-    const accepted = stored ?? { status: 202, body: acceptedView(input) };
-    // A key started by an earlier API version without its response (see IdempotentSubmit.complete).
-    if (key && deps.idempotent && !stored) {
-      await deps.idempotent.complete(tenant.id, key, input.requestId, accepted);
-    }
+    const accepted = await deps.accept.accept({
+      tenant,
+      idempotencyKey,
+      endpoint: 'POST /v1/inference',
+      body,
+      submit: body,
+      respond: (i) => ({ status: 202, body: acceptedView(i) }),
+    });
+    const { input } = accepted;
+    if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    const response = accepted.response ?? { status: 202, body: acceptedView(input) };
     // `Prefer: wait=N`: answer 200 with the finished request if it ends within N s, else 202 as
     // usual. The request runs on either way; a client that leaves early cancels nothing.
     const waitS = preferWaitS(req.header('prefer'));
@@ -134,12 +93,12 @@ export function inferenceRoutes(deps: {
       res.setHeader('Preference-Applied', `wait=${waitS}`);
       const held = holdIn(deps.live, req, 'wait');
       const wait = AbortSignal.any([AbortSignal.timeout(waitS * 1000), held.signal]);
-      const row = await awaitEnd(deps, input.requestId, tenant.id, wait, !replayed).finally(held.release);
+      const row = await deps.accept.wait(accepted, wait).finally(held.release);
       // Revoked or disabled while waiting: 401/403 (the request was accepted; a disable cancels it).
       if (held.signal.aborted) throw held.signal.reason;
       if (row) return void res.status(200).location(`/v1/inference/${row.id}`).json(toView(row));
     }
-    res.status(accepted.status).location(`/v1/inference/${input.requestId}`).json(accepted.body);
+    res.status(response.status).location(`/v1/inference/${input.requestId}`).json(response.body);
   });
 
   router.get('/v1/inference/:id', async (req, res) => {

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { AppError } from '../../errors/app-error';
-import type { SubmitService } from '../../inference/submit-service';
+import type { AcceptService } from '../../inference/accept-service';
 import type { WorkflowGateway } from '../../inference/workflow-gateway';
 import type { Logger } from '../../observability/logger';
 import {
@@ -12,21 +12,18 @@ import {
 import { chatCompletionBody, completionBody, toSubmit } from '../../openai/openai-schemas';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
-import type { InferenceInput } from '../../shared/types';
 import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
-import type { IdempotentSubmit } from '../../idempotency/idempotent-submit';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
-import { awaitEnd, terminalStatusOf } from '../../streams/await-end';
+import { terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
 import { endedBody, holdIn, type Held, type LiveConnections } from '../live-connections';
 import { clientGone, SseWriter } from '../sse';
 
 /** Dependencies of {@link openAiRoutes}. */
 export interface OpenAiRoutesDeps {
-  submit: SubmitService;
-  /** Idempotency-Key handling; without it the header is ignored. @default none */
-  idempotent?: IdempotentSubmit;
+  /** The accept path (idempotency, quota, submit, wait), shared with `POST /v1/inference`. */
+  accept: AcceptService;
   requests: RequestsRepo;
   workflows: WorkflowGateway;
   follower: RequestFollower;
@@ -69,32 +66,17 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
       const key = idempotencyKeyOf(req);
       const body = schema.parse(req.body ?? {});
       const { submit, sampling } = toSubmit(body);
-      const prepare = async (): Promise<InferenceInput> => {
-        // With a key, a row follows: checked against quota first, so a refusal writes none.
-        const prepared = await deps.submit.prepare(tenant, submit, {
-          sideEffectsNext: !!(key && deps.idempotent),
-        });
-        if (sampling) prepared.sampling = sampling;
-        return prepared;
-      };
-      let input: InferenceInput;
-      let replayed = false;
-      if (key && deps.idempotent) {
-        // A replay attaches to the same request: its stream, or its result once it ends.
-        const accepted = await deps.idempotent.accept({
-          tenantId: tenant.id,
-          key,
-          endpoint: `POST ${req.path}`,
-          body,
-          prepare,
-        });
-        input = accepted.input;
-        replayed = accepted.replayed;
-        if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-      } else {
-        input = await prepare();
-        await deps.submit.submit(input);
-      }
+      // With a key, a replay attaches to the same request: its stream, or its result once it ends.
+      const accepted = await deps.accept.accept({
+        tenant,
+        idempotencyKey: key,
+        endpoint: `POST ${req.path}`,
+        body,
+        submit,
+        sampling,
+      });
+      const { input } = accepted;
+      if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');
       const id = input.requestId;
       res.setHeader('X-Request-Id', id);
       const head: ResponseHead = {
@@ -130,13 +112,9 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
         }).finally(held.release);
         return;
       }
-      const row = await awaitEnd(
-        deps,
-        id,
-        tenant.id,
-        AbortSignal.any([gone, held.signal, AbortSignal.timeout(deps.waitMaxMs)]),
-        !replayed,
-      ).finally(held.release);
+      const row = await deps.accept
+        .wait(accepted, AbortSignal.any([gone, held.signal, AbortSignal.timeout(deps.waitMaxMs)]))
+        .finally(held.release);
       if (gone.aborted) return;
       // Revoked or disabled while waiting: 401/403 (a disable cancels the request; a revoke does not).
       if (held.signal.aborted) throw held.signal.reason;
