@@ -119,7 +119,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
       taskQueue: sh.gpuQueue,
       dataConverter,
       activities: createGpuActivities({
-        adapters: createAdapters(registry, [sh.gpuQueue], {}),
+        adapters: createAdapters(registry, [sh.gpuQueue], {}, { metrics: metrics.registry, logger }),
         requests,
         metrics,
         logger,
