@@ -53,8 +53,14 @@ export async function startTestLlamaServer(o: {
  * A proxy in front of a model server that removes `usage` from its streamed chunks, as servers that
  * send none do (llama-cpp-python's server, older vLLM); everything else passes through unchanged.
  */
-export async function usageStrippingProxy(target: string): Promise<{ url: string; server: Server }> {
+export async function usageStrippingProxy(target: string): Promise<{
+  url: string;
+  server: Server;
+  /** The usage the server sent for each generation, in order (what the system never saw). */
+  stripped: { prompt_tokens: number; completion_tokens: number }[];
+}> {
   const t = new URL(target);
+  const stripped: { prompt_tokens: number; completion_tokens: number }[] = [];
   const server = createServer((req, res) => {
     const up = request(
       { host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
@@ -70,7 +76,8 @@ export async function usageStrippingProxy(target: string): Promise<{ url: string
           for (const e of events) {
             const data = e.startsWith('data: ') ? e.slice(6) : undefined;
             if (data && data !== '[DONE]') {
-              const parsed = JSON.parse(data) as { usage?: unknown; choices?: unknown[] };
+              const parsed = JSON.parse(data) as { usage?: any; choices?: unknown[] };
+              if (parsed.usage) stripped.push(parsed.usage);
               delete parsed.usage;
               // The usage-only chunk (no choices) is dropped whole, as such a server never sends it.
               if (Array.isArray(parsed.choices) && parsed.choices.length === 0) continue;
@@ -89,5 +96,5 @@ export async function usageStrippingProxy(target: string): Promise<{ url: string
     req.pipe(up);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, stripped };
 }
