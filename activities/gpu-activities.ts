@@ -8,6 +8,7 @@ import { RelayWriter } from '../src/streams/relay-writer';
 import { streamMetrics } from '../src/streams/stream-metrics';
 import type { TokenRelay } from '../src/streams/token-relay';
 import { ErrorType } from '../src/shared/error-types';
+import { tokenCountMetrics } from '../src/models/token-count-metrics';
 import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
 
 /** How often a model call heartbeats (tokens so far). */
@@ -66,6 +67,7 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 export function createGpuActivities(deps: GpuDeps) {
   const { adapters, requests, metrics, logger, relay } = deps;
   const stream = streamMetrics(metrics.registry);
+  const counted = tokenCountMetrics(metrics.registry);
   const openRelay = (requestId: string, attempt: number): RelayWriter | undefined =>
     relay &&
     new RelayWriter(
@@ -148,6 +150,12 @@ export function createGpuActivities(deps: GpuDeps) {
           },
         );
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
+        if (result.usageReported && input.promptTokens > 0) {
+          counted.promptActualOverEstimate.observe(
+            { model: input.model },
+            result.usage.prompt_tokens / input.promptTokens,
+          );
+        }
         await closeRelay(live, result.finishReason);
         // A mark that failed (PostgreSQL down) fails the attempt, as it did before the call.
         await marking;
@@ -181,8 +189,13 @@ export function createGpuActivities(deps: GpuDeps) {
             : failure.type === ErrorType.ModelTimeout
               ? 'timeout'
               : 'error';
+          // Counted the model's way, and never more than the request may produce.
+          const produced = await adapter
+            .countTokens(output)
+            .then((n) => Math.min(n, input.maxTokens))
+            .catch(() => input.maxTokens);
           await requests
-            .recordPartial(input.requestId, attempt, output, adapter.countTokens(output), reason)
+            .recordPartial(input.requestId, attempt, output, produced, reason)
             .catch((e: unknown) =>
               logger.error({ err: e, requestId: input.requestId }, 'could not record partial output'),
             );

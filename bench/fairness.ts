@@ -18,7 +18,7 @@ import { createModelService } from '../src/model-service/create-model-service';
 import { createLogger } from '../src/observability/logger';
 import { createMetrics } from '../src/observability/metrics';
 import type { InferenceInput } from '../src/shared/types';
-import { getTokenizer } from '../src/tokenizer/tokenizer';
+import { localCounter } from '../src/tokenizer/token-counter';
 import { inferenceWorkflow } from '../workflows';
 
 const num = (name: string, def: number): number => Number(process.env[name] ?? def);
@@ -53,7 +53,7 @@ async function run(
     baseUrl: url,
     model: 'bench',
     timeoutMs: 600_000,
-    tokenizer: getTokenizer(),
+    counter: localCounter(),
   });
   const gpu = createGpuActivities({
     adapters: new Map([['bench', adapter]]),

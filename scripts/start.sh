@@ -9,6 +9,18 @@ fi
 if [ -z "${TEMPORAL_ADDRESS:-}" ]; then
   eval "$(SKIP_TEST_SERVER=1 bash scripts/temporal-toolchain.sh)"
 fi
+# LOCAL_MODEL=gemma-3-270m: a real model on CPU beside the reference one. llama-server and the weights
+# are built/fetched on the first start (about 6 minutes on 2 cores) and cached; later starts reuse them.
+if [ -n "${LOCAL_MODEL:-}" ]; then
+  case "$LOCAL_MODEL" in
+    gemma-3-270m) ;;
+    *)
+      echo "LOCAL_MODEL='$LOCAL_MODEL' is not a local model; the one available is gemma-3-270m." >&2
+      exit 1
+      ;;
+  esac
+  eval "$(bash scripts/local-model.sh)"
+fi
 # The stack's processes run the compiled JavaScript, as the image does: tsx would add about 37 MiB
 # to each (incremental build: about 5 s after the first).
 npm run --silent build

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const registry = loadRegistry(cfg);
   const queues = servedQueues(cfg, registry);
   // Model auth secrets are named by the registry, so they are looked up by name here.
-  const adapters = createAdapters(registry, queues, process.env);
+  const adapters = createAdapters(registry, queues, process.env, { metrics: metrics.registry, logger });
   const pool = createPgPool(cfg, 'gpu-worker', { dependencies });
   // Redis carries only the live token stream here: best effort, so it is not a readiness dependency.
   const redis = createRedis(cfg, 'gpu-worker');

@@ -1,5 +1,8 @@
 import { createAtRestSealer } from '../codec/at-rest-sealer';
 import type { Client } from '@temporalio/client';
+import { headersOf } from '../models/create-adapters';
+import type { ModelSpec } from '../models/model-spec';
+import { TokenCounters } from '../models/token-counters';
 import type { Express } from 'express';
 import type { Pool } from 'pg';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
@@ -55,6 +58,16 @@ export interface Api {
   stop(): Promise<void>;
 }
 
+/** A model's auth header for its tokenize calls; none (logged) when its secret is not set here. */
+function authHeaders(spec: ModelSpec, env: NodeJS.ProcessEnv, logger: Logger): Record<string, string> {
+  try {
+    return headersOf(spec, env);
+  } catch (err) {
+    logger.warn({ model: spec.name, error: (err as Error).message }, 'tokenize calls sent without auth');
+    return {};
+  }
+}
+
 /** Wires the API from its clients; the entry point and the integration tests share this. */
 export function buildApi(
   cfg: Env,
@@ -67,6 +80,11 @@ export function buildApi(
     logger: Logger;
     /** Told the outcome of every readiness check, and probes them in the background. @default none */
     dependencies?: DependencyMonitor;
+    /**
+     * Where the models' auth secrets are looked up by name (`auth_header.value_env`), for the calls
+     * to a model server's tokenize endpoint (`tokenizer: server`). @default none: sent without
+     */
+    secretsEnv?: NodeJS.ProcessEnv;
   },
 ): Api {
   const { pool, redis, client, registry, metrics, logger } = deps;
@@ -125,6 +143,11 @@ export function buildApi(
   const headroom = new QuotaHeadroom({ redis, keys: quota.keys, rebuild: (t) => quota.rebuildTenant(t) });
   const submit = new SubmitService({
     registry,
+    counters: new TokenCounters(registry, {
+      metrics: metrics.registry,
+      logger,
+      headersOf: (spec) => authHeaders(spec, deps.secretsEnv ?? {}, logger),
+    }),
     quota,
     headroom,
     workflows,

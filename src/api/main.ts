@@ -21,7 +21,17 @@ async function main(): Promise<void> {
   const redis = createRedis(cfg, 'api', { dependencies });
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
-  const api = buildApi(cfg, { pool, redis, client, registry, metrics, logger, dependencies });
+  // Model auth secrets are named by the registry, so they are looked up by name (tokenize calls).
+  const api = buildApi(cfg, {
+    pool,
+    redis,
+    client,
+    registry,
+    metrics,
+    logger,
+    dependencies,
+    secretsEnv: process.env,
+  });
   dependencies.start();
   const queueStats = new QueueStatsExporter({
     connection,

@@ -364,6 +364,22 @@ export const envSchema = z
      * it to STACK_BIND_HOST. @default 0.0.0.0
      */
     MODEL_SERVICE_HOST: z.string().min(1).default('0.0.0.0'),
+    /**
+     * `npm start` only: also run a real model on CPU, llama.cpp's `llama-server` with the named
+     * weights, registered beside ref-small and ref-large (scripts/local-model.sh builds and caches
+     * both; docs/models.md). One value: `gemma-3-270m`. @default none
+     */
+    LOCAL_MODEL: z.enum(['gemma-3-270m']).optional(),
+    /** `npm start` with LOCAL_MODEL: the llama-server port (loopback only). @default 8092 */
+    LOCAL_MODEL_PORT: port.default(8092),
+    /** `npm start` with LOCAL_MODEL: llama-server's parallel slots. @default 4 */
+    LOCAL_MODEL_SLOTS: positiveInt.default(4),
+    /** `npm start` with LOCAL_MODEL: context length of each slot, in tokens. @default 2048 */
+    LOCAL_MODEL_CONTEXT: positiveInt.default(2048),
+    /** The llama-server binary for LOCAL_MODEL (set by scripts/local-model.sh). @default built and cached */
+    LLAMA_SERVER_BIN: z.string().min(1).optional(),
+    /** The GGUF weights for LOCAL_MODEL (set by scripts/local-model.sh). @default fetched and cached */
+    LOCAL_MODEL_GGUF: z.string().min(1).optional(),
     /** Reference model service port. @default 8090 */
     MODEL_SERVICE_PORT: port.default(8090),
     /** Reference model service: concurrent generation slots (like a GPU batch). @default 8 */

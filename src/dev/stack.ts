@@ -16,6 +16,8 @@ import { exitOf, hasExited } from './child-exit';
 import { hostPort, stackListenEnv } from './stack-listen';
 import { applyStackPriority, type StackRole } from './process-priority';
 import { withMemorySettings } from '../runtime/memory-settings';
+import { loadRegistry } from '../models/model-registry';
+import { localModelFiles, localModelSpec, startLlamaServer, waitLlamaServer } from './local-model';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DATA = join(ROOT, '.data');
@@ -25,7 +27,7 @@ const WORKFLOW_BUNDLE = join(DATA, 'workflow-bundle.js');
 const t0 = Date.now();
 const secs = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 let stepNo = 0;
-const STEPS = 8;
+let STEPS = 8;
 async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
   stepNo++;
   process.stdout.write(`[${stepNo}/${STEPS}] ${label} ... `);
@@ -100,6 +102,31 @@ async function main(): Promise<void> {
     ...(modelAdminToken ? { MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken } : {}),
   });
   const codecUrl = local(cfg.CODEC_SERVER_PORT);
+  const localModel = cfg.LOCAL_MODEL
+    ? {
+        name: cfg.LOCAL_MODEL,
+        url: `http://127.0.0.1:${cfg.LOCAL_MODEL_PORT}`,
+        registry: join(DATA, 'model-registry.json'),
+      }
+    : undefined;
+  if (localModel) {
+    STEPS++;
+    // The API and the GPU worker read the registry the stack writes: yours (MODEL_REGISTRY) or the
+    // built-in one, with the local model beside it.
+    const models = [
+      ...loadRegistry(cfg)
+        .list()
+        .filter((m) => m.name !== localModel.name),
+      localModelSpec({
+        name: localModel.name,
+        baseUrl: localModel.url,
+        slots: cfg.LOCAL_MODEL_SLOTS,
+        contextPerSlot: cfg.LOCAL_MODEL_CONTEXT,
+      }),
+    ];
+    writeFileSync(localModel.registry, `${JSON.stringify({ models }, null, 2)}\n`);
+    stackEnv.MODEL_REGISTRY = localModel.registry;
+  }
   // The Temporal SDK's metrics of the workers (schedule-to-start, workflow task failures): on by default here.
   const sdkPorts = {
     orchestration: cfg.ORCHESTRATION_SDK_METRICS_PORT ?? 9466,
@@ -107,6 +134,7 @@ async function main(): Promise<void> {
   };
   const children: { name: string; proc: ChildProcess }[] = [];
   let temporal: ChildProcess | undefined;
+  let llama: ChildProcess | undefined;
   let localRedis: ChildProcess | undefined;
 
   const stopAll = async (): Promise<void> => {
@@ -115,6 +143,10 @@ async function main(): Promise<void> {
     // hang the shutdown and leave the Temporal server running.
     await Promise.all(children.map(({ proc }) => exitOf(proc)));
     if (localRedis && !hasExited(localRedis)) localRedis.kill('SIGTERM');
+    if (llama && !hasExited(llama)) {
+      llama.kill('SIGTERM');
+      await exitOf(llama);
+    }
     if (temporal && !hasExited(temporal)) {
       temporal.kill('SIGTERM');
       await exitOf(temporal);
@@ -227,6 +259,30 @@ async function main(): Promise<void> {
         'model-service',
       ),
     );
+    if (localModel) {
+      await step(
+        `local model ${localModel.name} (llama-server ${localModel.url}, ${cfg.LOCAL_MODEL_SLOTS} slots)`,
+        async () => {
+          // Built or fetched on the first start only (scripts/local-model.sh caches both).
+          const files = localModelFiles({ bin: cfg.LLAMA_SERVER_BIN, gguf: cfg.LOCAL_MODEL_GGUF });
+          llama = startLlamaServer({
+            ...files,
+            name: localModel.name,
+            port: cfg.LOCAL_MODEL_PORT,
+            slots: cfg.LOCAL_MODEL_SLOTS,
+            contextPerSlot: cfg.LOCAL_MODEL_CONTEXT,
+            stdio: 'pipe',
+          });
+          const log = createWriteStream(join(LOGS, 'llama-server.log'), { flags: 'a' });
+          llama.stdout?.pipe(log);
+          llama.stderr?.pipe(log);
+          applyStackPriority(llama, 'background', cfg.STACK_BACKGROUND_NICE);
+          await waitLlamaServer(localModel.url, 120_000, llama).catch((err: Error) => {
+            throw new Error(`${err.message}; see ${join(LOGS, 'llama-server.log')}`);
+          });
+        },
+      );
+    }
     await step(`orchestration worker (metrics :${cfg.ORCHESTRATION_METRICS_PORT})`, () =>
       // Bundled here, once, so the worker process never loads webpack (as the image does it at build).
       writeWorkflowBundle(WORKFLOW_BUNDLE).then(() =>
@@ -296,13 +352,24 @@ Stack ready in ${secs()}, every listener on ${bind} (STACK_BIND_HOST).
       ? `the API first, the stack's other processes at nice ${cfg.STACK_BACKGROUND_NICE}`
       : 'every process alike'
   } (STACK_BACKGROUND_NICE)
-  Tenant demo     API key ${apiKey}
+  Tenant demo     API key ${apiKey}${
+    localModel
+      ? `
+  Local model     ${localModel.name} on llama-server ${localModel.url} (log ${join(LOGS, 'llama-server.log')}; registry ${localModel.registry})`
+      : ''
+  }
 
 Try it:
   curl -s -X POST ${api}/v1/inference -H 'Authorization: Bearer ${apiKey}' -H 'Content-Type: application/json' -d '{"model":"ref-small","prompt":"Hello, GPU!","max_tokens":32}'
 then GET the Location it returns:
   curl -s ${api}/v1/inference/<id> -H 'Authorization: Bearer ${apiKey}'
-and read its workflow history, decrypted:
+${
+  localModel
+    ? `or, with the official openai client (npm's, from this directory):
+  node -e "new (require('openai'))({baseURL:'${api}/v1',apiKey:'${apiKey}'}).chat.completions.create({model:'${localModel.name}',messages:[{role:'user',content:'Name three colours.'}],max_tokens:32}).then(r=>console.log(r.choices[0].message.content,r.usage))"
+`
+    : ''
+}and read its workflow history, decrypted:
   temporal workflow show -w <id> --codec-endpoint ${codecUrl} --codec-auth 'Bearer ${cfg.CODEC_SERVER_TOKEN}'
 
 Ctrl-C stops everything.`);

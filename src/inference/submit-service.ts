@@ -13,7 +13,7 @@ import { REQUEST_ID_PREFIX } from '../shared/constants';
 import { ErrorType } from '../shared/error-types';
 import type { InferenceInput } from '../shared/types';
 import type { TenantWithLimits } from '../tenants/tenants-repo';
-import { getTokenizer } from '../tokenizer/tokenizer';
+import { TokenCounters } from '../models/token-counters';
 import type { SubmitBody } from '../api/schemas';
 import { inputMetrics, type InputMetrics } from './input-metrics';
 import type { DeferredStarts } from './deferred-starts';
@@ -38,6 +38,8 @@ export interface SubmitDeps {
   starts?: Pick<DeferredStarts, 'seal' | 'startSoon' | 'accepting'>;
   metrics: Metrics;
   logger: Logger;
+  /** Each model's token counter (its registry `tokenizer`). @default built from `registry` */
+  counters?: TokenCounters;
   /**
    * Prompts of at least this many characters are checked against the tenant's quota (one read-only
    * Redis round trip) before they are tokenized; shorter ones cost less to count (about 0.5 ms at
@@ -109,9 +111,13 @@ export class SubmitService {
   private readonly input: InputMetrics;
   private readonly headroomMinChars: number;
   private readonly rowWriteTimeoutMs: number;
+  private readonly counters: TokenCounters;
 
   constructor(private readonly deps: SubmitDeps) {
     this.input = inputMetrics(deps.metrics.registry);
+    this.counters =
+      deps.counters ??
+      new TokenCounters(deps.registry, { metrics: deps.metrics.registry, logger: deps.logger });
     this.headroomMinChars = deps.headroomCheckMinChars ?? 8192;
     this.rowWriteTimeoutMs = deps.rowWriteTimeoutMs ?? 2000;
   }
@@ -214,7 +220,13 @@ export class SubmitService {
     }
   }
 
-  /** Prompt tokens, counted without holding the event loop; stops early once over `limit`. */
+  /**
+   * Prompt tokens as the model counts them (its registry `tokenizer`), without holding the event
+   * loop: in process, a count that stops early once over `limit`; `server`, one bounded call to the
+   * model server's tokenize endpoint (the prompt is already within max_prompt_chars). When the server
+   * does not answer, the count is an upper bound (its UTF-8 bytes): a prompt that may not fit by it
+   * is refused with a 503 rather than reserved short or refused as too long.
+   */
   private async countPrompt(
     spec: ModelSpec,
     body: SubmitBody,
@@ -222,7 +234,7 @@ export class SubmitService {
     limit: number,
   ): Promise<number> {
     const started = performance.now();
-    const tokens = await getTokenizer(spec.tokenizer).countPromptAsync(body, { limit });
+    const { tokens, source } = await this.counters.of(spec).countPrompt(body, { limit });
     const seconds = (performance.now() - started) / 1000;
     this.input.tokenizeSeconds.observe({ model: spec.name }, seconds);
     this.input.tokenizedChars.inc({ model: spec.name }, chars);
@@ -230,6 +242,13 @@ export class SubmitService {
       this.deps.logger.warn(
         { model: spec.name, chars, tokens, ms: Math.round(seconds * 1000) },
         'slow prompt tokenization',
+      );
+    }
+    if (source === 'fallback' && tokens > limit) {
+      throw new AppError(
+        ErrorType.Unavailable,
+        `the tokenizer of ${spec.name} (its model server) did not answer, and the prompt may not fit its context length of ${spec.context_length} tokens; retry later`,
+        { retryAfterS: 5 },
       );
     }
     return tokens;

@@ -1,13 +1,15 @@
 import type { Env } from '../config/schema';
-import { getTokenizer } from '../tokenizer/tokenizer';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../observability/logger';
 import type { ModelAdapter } from './model-adapter';
 import type { ModelRegistry } from './model-registry';
 import type { ModelSpec } from './model-spec';
 import { OpenAiAdapter } from './openai-adapter';
 import { KserveV2Adapter } from './kserve-v2-adapter';
+import { createTokenCounter } from './token-counters';
 
 /** Builds the auth header of a model from the environment (secrets never live in the registry file). */
-function headersOf(spec: ModelSpec, env: NodeJS.ProcessEnv): Record<string, string> {
+export function headersOf(spec: ModelSpec, env: NodeJS.ProcessEnv): Record<string, string> {
   if (!spec.auth_header) return {};
   const secret = env[spec.auth_header.value_env];
   if (!secret)
@@ -22,16 +24,18 @@ export function createAdapters(
   registry: ModelRegistry,
   queues: readonly string[],
   secretsEnv: NodeJS.ProcessEnv,
+  counting: { metrics: Registry; logger: Logger },
 ): Map<string, ModelAdapter> {
   const out = new Map<string, ModelAdapter>();
   for (const spec of registry.list()) {
     if (!queues.includes(spec.gpu_task_queue)) continue;
+    const headers = headersOf(spec, secretsEnv);
     const common = {
       baseUrl: spec.base_url,
       model: spec.upstream_model ?? spec.name,
-      headers: headersOf(spec, secretsEnv),
+      headers,
       timeoutMs: spec.request_timeout_ms,
-      tokenizer: getTokenizer(spec.tokenizer),
+      counter: createTokenCounter(spec, { ...counting, headers }),
     };
     out.set(spec.name, spec.protocol === 'openai' ? new OpenAiAdapter(common) : new KserveV2Adapter(common));
   }

@@ -1,5 +1,5 @@
 import type { ModelCallResult, SamplingParams } from '../shared/types';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { TokenCounter } from '../tokenizer/token-counter';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
 import { streamJson } from './http-call';
 
@@ -11,8 +11,8 @@ export interface KserveV2AdapterOptions {
   model: string;
   headers?: Record<string, string>;
   timeoutMs: number;
-  /** The v2 generate protocol reports no usage: tokens are counted with this tokenizer. */
-  tokenizer: Tokenizer;
+  /** The v2 generate protocol reports no usage: tokens are counted with this counter. */
+  counter: TokenCounter;
 }
 
 /** Flattens chat messages for servers that only take text (Triton's generate extension). */
@@ -52,7 +52,7 @@ export class KserveV2Adapter implements ModelAdapter {
         onProgress?.(++pieces);
       }
     });
-    const completion = this.opts.tokenizer.count(text);
+    const completion = Math.min(req.maxTokens, await this.countTokens(text));
     return {
       text,
       finishReason: completion >= req.maxTokens ? 'length' : 'stop',
@@ -65,8 +65,8 @@ export class KserveV2Adapter implements ModelAdapter {
     };
   }
 
-  countTokens(text: string): number {
-    return this.opts.tokenizer.count(text);
+  async countTokens(text: string): Promise<number> {
+    return (await this.opts.counter.countText(text)).tokens;
   }
 }
 

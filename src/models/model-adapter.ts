@@ -8,7 +8,7 @@ export interface GenerateRequest {
   temperature?: number;
   /** Passed through to the service as given. */
   sampling?: SamplingParams;
-  /** Prompt tokens counted by our tokenizer; used when the service reports no usage. */
+  /** Prompt tokens counted at submit (the model's way); used when the service reports no usage. */
   promptTokens: number;
 }
 
@@ -25,6 +25,6 @@ export interface GenerateOptions {
 /** One model-service protocol. Errors are thrown as ModelCallError. */
 export interface ModelAdapter {
   generate(req: GenerateRequest, opts: GenerateOptions): Promise<ModelCallResult>;
-  /** Tokens of `text` with the model's tokenizer (for output the service did not account for). */
-  countTokens(text: string): number;
+  /** Tokens of `text` counted the model's way (for output the service did not account for). */
+  countTokens(text: string): Promise<number>;
 }

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { DEFAULT_GPU_TASK_QUEUE } from '../contract/temporal-contract';
+import { TOKENIZE_APIS } from '../tokenizer/server-token-counter';
 import { TOKENIZER_FAMILIES } from '../tokenizer/tokenizer';
+
+/** What the registry's `tokenizer` can name: a BPE family counted in process, or the model server. */
+export const MODEL_TOKENIZERS = [...TOKENIZER_FAMILIES, 'server'] as const;
 
 /** One model as the registry declares it. */
 export const modelSpecSchema = z.strictObject({
@@ -31,8 +35,17 @@ export const modelSpecSchema = z.strictObject({
   max_attempts: z.number().int().positive().default(5),
   /** Context window: prompt + max_tokens must fit. @default 8192 */
   context_length: z.number().int().positive().default(8192),
-  /** Tokenizer used to estimate prompt tokens. @default cl100k_base */
-  tokenizer: z.enum(TOKENIZER_FAMILIES).default('cl100k_base'),
+  /**
+   * How tokens are counted: `cl100k_base`/`o200k_base` in process (exact for OpenAI models, an
+   * estimate for others), or `server`: the model server's own tokenize endpoint (`tokenize_api`),
+   * chat template included, for prompts at submit and for generated text the server sends no usage
+   * for. @default cl100k_base
+   */
+  tokenizer: z.enum(MODEL_TOKENIZERS).default('cl100k_base'),
+  /** The server's tokenize endpoint, for `tokenizer: server`. @default llama.cpp */
+  tokenize_api: z.enum(TOKENIZE_APIS).default('llama.cpp'),
+  /** Longest wait for one tokenize call, in milliseconds. @default 5000 */
+  tokenize_timeout_ms: z.number().int().positive().default(5000),
   /** Default max_tokens when the request gives none. @default 256 */
   default_max_tokens: z.number().int().positive().default(256),
   /**

@@ -1,5 +1,5 @@
 import type { ModelCallResult } from '../shared/types';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { TokenCounter } from '../tokenizer/token-counter';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
 import { streamJson } from './http-call';
 
@@ -11,8 +11,8 @@ export interface OpenAiAdapterOptions {
   model: string;
   headers?: Record<string, string>;
   timeoutMs: number;
-  /** Counts completion tokens when the service reports no usage. */
-  tokenizer: Tokenizer;
+  /** Counts completion tokens (the model's way) when the service reports no usage. */
+  counter: TokenCounter;
 }
 
 interface StreamChunk {
@@ -61,7 +61,11 @@ export class OpenAiAdapter implements ModelAdapter {
     });
     const usageReported = typeof reported?.completion_tokens === 'number';
     const prompt = reported?.prompt_tokens ?? req.promptTokens;
-    const completion = usageReported ? reported!.completion_tokens! : this.opts.tokenizer.count(text);
+    // The service's own usage when it sends it; else the text counted the model's way, never more
+    // than max_tokens (a re-tokenization of generated text can merge or split tokens differently).
+    const completion = usageReported
+      ? reported!.completion_tokens!
+      : Math.min(req.maxTokens, await this.countTokens(text));
     return {
       text,
       finishReason,
@@ -70,7 +74,7 @@ export class OpenAiAdapter implements ModelAdapter {
     };
   }
 
-  countTokens(text: string): number {
-    return this.opts.tokenizer.count(text);
+  async countTokens(text: string): Promise<number> {
+    return (await this.opts.counter.countText(text)).tokens;
   }
 }

@@ -17,7 +17,7 @@ import type { Env } from '../../src/config/schema';
 import { createPool } from '../../src/db/pool';
 import { createAdapters } from '../../src/models/create-adapters';
 import { ModelRegistry } from '../../src/models/model-registry';
-import { modelSpecSchema } from '../../src/models/model-spec';
+import { modelSpecSchema, type ModelSpec } from '../../src/models/model-spec';
 import { createModelService } from '../../src/model-service/create-model-service';
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from './model-server';
 import { createLogger } from '../../src/observability/logger';
@@ -61,6 +61,8 @@ export interface StackOptions {
   gpu?: boolean;
   /** Extra configuration variables (e.g. REQUEST_DEADLINE_S). */
   env?: Record<string, string>;
+  /** Further registry entries beside ref-small (e.g. a real model server), on the stack's GPU queue. */
+  extraModels?: (gpuQueue: string) => ModelSpec[];
 }
 
 interface Shared {
@@ -123,7 +125,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
       taskQueue: sh.gpuQueue,
       dataConverter,
       activities: createGpuActivities({
-        adapters: createAdapters(registry, [sh.gpuQueue], {}),
+        adapters: createAdapters(registry, [sh.gpuQueue], {}, { metrics: metrics.registry, logger }),
         requests,
         metrics,
         logger,
@@ -227,7 +229,10 @@ export async function startStack(opts: StackOptions = {}) {
     max_attempts: opts.model?.max_attempts ?? 4,
     request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
   };
-  const registry = new ModelRegistry([modelSpecSchema.parse(registrySpec)]);
+  const registry = new ModelRegistry([
+    modelSpecSchema.parse(registrySpec),
+    ...(opts.extraModels?.(gpuQueue) ?? []),
+  ]);
   const shared: Shared = {
     cfg,
     registry,

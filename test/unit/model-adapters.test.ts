@@ -4,6 +4,7 @@ import { KserveV2Adapter } from '../../src/models/kserve-v2-adapter';
 import { ModelCallError } from '../../src/models/model-call-error';
 import { OpenAiAdapter } from '../../src/models/openai-adapter';
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
+import { localCounter } from '../../src/tokenizer/token-counter';
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN, startModelServer } from '../support/model-server';
 
 type Server = Awaited<ReturnType<typeof startModelServer>>;
@@ -19,7 +20,8 @@ afterEach(async () => {
 });
 
 const tokenizer = getTokenizer();
-const openai = () => new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+const counter = localCounter();
+const openai = () => new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, counter });
 const signal = () => new AbortController().signal;
 
 test('OpenAI adapter: completions and chat stream, with usage from the service and progress', async () => {
@@ -42,7 +44,7 @@ test('OpenAI adapter: completions and chat stream, with usage from the service a
 });
 
 test('KServe v2 adapter counts tokens itself (the protocol reports none)', async () => {
-  const k = new KserveV2Adapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+  const k = new KserveV2Adapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 2000, counter });
   const r = await k.generate({ prompt: 'hello', maxTokens: 5, promptTokens: 1 }, { signal: signal() });
   expect(r).toMatchObject({
     usageReported: false,
@@ -59,7 +61,7 @@ test.each([
   [{ 'x-fault': 'drop' }, 'model_unavailable', true],
   [{ 'x-fault': 'hang' }, 'model_timeout', true],
 ])('fault %j is classified as %s (retryable %s)', async (headers, type, retryable) => {
-  const a = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 500, tokenizer, headers });
+  const a = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 500, counter, headers });
   const err = await a
     .generate({ prompt: 'x', maxTokens: 2, promptTokens: 1 }, { signal: signal() })
     .catch((e: unknown) => e);
@@ -72,7 +74,7 @@ test('Retry-After is carried; context-length errors keep the service message', a
     baseUrl: m.url,
     model: 'ref-small',
     timeoutMs: 2000,
-    tokenizer,
+    counter,
     headers: { 'x-fault': '503' },
   });
   const err = (await a
@@ -87,7 +89,7 @@ test('Retry-After is carried; context-length errors keep the service message', a
 });
 
 test('connection refused is retryable', async () => {
-  const a = new OpenAiAdapter({ baseUrl: 'http://127.0.0.1:1', model: 'x', timeoutMs: 1000, tokenizer });
+  const a = new OpenAiAdapter({ baseUrl: 'http://127.0.0.1:1', model: 'x', timeoutMs: 1000, counter });
   await expect(
     a.generate({ prompt: 'x', maxTokens: 1, promptTokens: 1 }, { signal: signal() }),
   ).rejects.toMatchObject({
@@ -108,12 +110,12 @@ test('calls share kept-alive connections: sequential calls, error answers includ
   server.on('connection', () => connections++);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   try {
-    const ok = new OpenAiAdapter({ baseUrl: url, model: 'ref-small', timeoutMs: 2000, tokenizer });
+    const ok = new OpenAiAdapter({ baseUrl: url, model: 'ref-small', timeoutMs: 2000, counter });
     const refused = new OpenAiAdapter({
       baseUrl: url,
       model: 'ref-small',
       timeoutMs: 2000,
-      tokenizer,
+      counter,
       headers: { 'x-fault': '503' },
     });
     for (let i = 0; i < 3; i++) {
@@ -134,7 +136,7 @@ test('calls share kept-alive connections: sequential calls, error answers includ
 });
 
 test("a caller's abort mid-stream ends the call at once, as the caller's abort, not a model error", async () => {
-  const slow = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 10_000, tokenizer });
+  const slow = new OpenAiAdapter({ baseUrl: m.url, model: 'ref-small', timeoutMs: 10_000, counter });
   const ac = new AbortController();
   const started = performance.now();
   const err = await slow

@@ -76,7 +76,10 @@ export function gpuSetup(
     recordPartial: async (...args) => void calls.push(['recordPartial', ...args]),
     recordAttemptError: async (...args) => void calls.push(['recordAttemptError', ...args]),
   };
-  const adapter: ModelAdapter = { generate: (_req, opts) => script(opts), countTokens: words };
+  const adapter: ModelAdapter = {
+    generate: (_req, opts) => script(opts),
+    countTokens: async (t) => words(t),
+  };
   const metrics: Metrics = createMetrics('test');
   const activities = createGpuActivities({
     adapters: new Map([['m', adapter]]),
