@@ -14,7 +14,8 @@ import { createLogger, type Logger } from '../src/observability/logger';
 import { createMetrics, type Metrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { RequestsRepo } from '../src/requests/requests-repo';
-import { createPgPool, createRedis, temporalAddress } from '../src/runtime/resources';
+import { createQuotaRedis as createRedis } from '../src/quota/redis-client';
+import { createPgPool, temporalAddress } from '../src/runtime/resources';
 import { WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { createTokenRelay } from '../src/streams/create-relay';
 

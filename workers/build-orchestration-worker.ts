@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { createBatchActivities, createOrchestrationActivities } from '../activities';
+import { createBatchActivities, createOrchestrationActivities, createWebhookActivities } from '../activities';
 import { batchMetrics } from '../src/batches/batch-metrics';
 import { BatchRepo } from '../src/batches/batch-repo';
 import { createAtRestSealer, type AtRestSealer } from '../src/codec/at-rest-sealer';
@@ -16,17 +16,18 @@ import { createLogger, type Logger } from '../src/observability/logger';
 import { createMetrics, type Metrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
-import type { QuotaRedis } from '../src/quota/redis-client';
 import type { QuotaStore } from '../src/quota/quota-store';
 import type { QuotaSweeper } from '../src/quota/quota-sweeper';
 import { abandonedRequestSweeper } from '../src/requests/abandoned-requests';
 import { RequestsRepo } from '../src/requests/requests-repo';
-import { createPgPool, createQuotaStore, createRedis, temporalAddress } from '../src/runtime/resources';
+import { createQuotaStore } from '../src/quota/create-quota-store';
+import { createQuotaRedis as createRedis, type QuotaRedis } from '../src/quota/redis-client';
+import { createPgPool, temporalAddress } from '../src/runtime/resources';
 import { WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { workflowSource } from '../src/runtime/workflow-bundle';
 import { createTokenRelay } from '../src/streams/create-relay';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
-import { createWebhooks } from '../src/webhooks/create-webhooks';
+import { createWebhooks, webhookPolicy } from '../src/webhooks/create-webhooks';
 
 /** What a test changes in {@link buildOrchestrationWorker}; the process main passes none. */
 export interface OrchestrationWorkerOptions {
@@ -99,7 +100,13 @@ export async function buildOrchestrationWorker(
       relay: createTokenRelay(cfg, redis, atRest),
       webhooks: webhooks.notifier,
     }),
-    ...webhooks.activities,
+    ...createWebhookActivities({
+      repo: webhooks.repo,
+      policy: webhookPolicy(cfg),
+      metrics: webhooks.metrics,
+      logger,
+      timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
+    }),
     ...createBatchActivities({
       batches: new BatchRepo(pool, atRest),
       metrics: batchMetrics(metrics.registry),

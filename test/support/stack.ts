@@ -16,7 +16,7 @@ import { createModelService } from '../../src/model-service/create-model-service
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from './model-server';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
-import { createQuotaStore } from '../../src/runtime/resources';
+import { createQuotaStore } from '../../src/quota/create-quota-store';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { buildGpuWorker, type GpuWorker } from '../../workers/build-gpu-worker';
