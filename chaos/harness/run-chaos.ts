@@ -4,12 +4,9 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
 import { QuotaAuditor } from '../../src/quota/quota-audit';
-import {
-  createPgPool,
-  createQuotaStore,
-  createRedis,
-  createTemporalClient,
-} from '../../src/runtime/resources';
+import { createQuotaStore } from '../../src/quota/create-quota-store';
+import { createQuotaRedis as createRedis } from '../../src/quota/redis-client';
+import { createPgPool, createTemporalClient } from '../../src/runtime/resources';
 import { evaluate, type Check } from './checks';
 import { openRequests, runningWorkflows, snapshot, type Snapshot } from './collect';
 import { inject, type FaultRecord } from './faults';

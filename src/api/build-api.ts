@@ -31,7 +31,7 @@ import type { QuotaRedis } from '../quota/redis-client';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createFollower, createTokenRelay } from '../streams/create-relay';
 import { streamMetrics } from '../streams/stream-metrics';
-import { createQuotaStore } from '../runtime/resources';
+import { createQuotaStore } from '../quota/create-quota-store';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { AdminAuditRepo } from '../tenants/admin-audit-repo';
 import { ApiKeysRepo } from '../tenants/api-keys-repo';

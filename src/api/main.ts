@@ -5,7 +5,8 @@ import { createLogger } from '../observability/logger';
 import { createMetrics } from '../observability/metrics';
 import { startMetricsServer } from '../observability/metrics-server';
 import { QueueStatsExporter } from '../observability/queue-stats-exporter';
-import { createPgPool, createRedis, createTemporalClient, onShutdown } from '../runtime/resources';
+import { createQuotaRedis as createRedis } from '../quota/redis-client';
+import { createPgPool, createTemporalClient, onShutdown } from '../runtime/resources';
 import { buildApi } from './build-api';
 
 /**

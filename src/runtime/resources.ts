@@ -4,22 +4,12 @@ import { createDataConverter } from '../codec/data-converter';
 import type { Env } from '../config/schema';
 import { createPool } from '../db/pool';
 import type { DependencyReporter } from '../observability/dependency-monitor';
-import type { Metrics } from '../observability/metrics';
-import { PgQuotaStateSource } from '../quota/quota-state-source';
-import { QuotaStore } from '../quota/quota-store';
-import type { QuotaRedis } from '../quota/redis-client';
 import type { Logger } from '../observability/logger';
 
 /** Temporal frontend address: TEMPORAL_ADDRESS or the local dev server. */
 export function temporalAddress(cfg: Env): string {
   return cfg.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 }
-
-/**
- * The Redis client of a process (one server, or a cluster with REDIS_CLUSTER_NODES): survives Redis
- * restarting, fails fast while it is down. One implementation, in the quota module that needs it most.
- */
-export { createQuotaRedis as createRedis } from '../quota/redis-client';
 
 export function createPgPool(cfg: Env, name: string, deps: { dependencies?: DependencyReporter } = {}): Pool {
   return createPool({
@@ -44,23 +34,6 @@ export async function createTemporalClient(cfg: Env): Promise<{ client: Client; 
   });
   const client = new Client({ connection, namespace: cfg.TEMPORAL_NAMESPACE, dataConverter });
   return { client, connection };
-}
-
-export function createQuotaStore(
-  cfg: Env,
-  deps: { redis: QuotaRedis; pool: Pool; metrics: Metrics; logger: Logger },
-): QuotaStore {
-  return new QuotaStore({
-    redis: deps.redis,
-    source: new PgQuotaStateSource(deps.pool),
-    prefix: cfg.REDIS_KEY_PREFIX,
-    reservationTtlS: cfg.QUOTA_RESERVATION_TTL_S,
-    recordRetentionS: cfg.QUOTA_RECORD_RETENTION_S,
-    onRebuild: (tenant, open) => {
-      deps.metrics.quotaRebuilds.inc({ tenant });
-      deps.logger.warn({ tenant, openReservations: open }, 'quota counters rebuilt from the ledger');
-    },
-  });
 }
 
 /** Runs `close` callbacks once on SIGINT/SIGTERM, then exits. */

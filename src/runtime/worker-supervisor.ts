@@ -58,8 +58,18 @@ export class WorkerSupervisor {
   private wake?: () => void;
   private loop?: Promise<void>;
   private restarts = 0;
+  private markStarted!: () => void;
+  private readonly firstStart = new Promise<void>((resolve) => (this.markStarted = resolve));
 
   constructor(private readonly opts: WorkerSupervisorOptions) {}
+
+  /**
+   * Resolves once the workers were first created (they poll from then on), or on {@link stop}: a
+   * caller that must not race the first poll (a test stack) awaits it; the process main does not.
+   */
+  started(): Promise<void> {
+    return this.firstStart;
+  }
 
   /** Rejects unless the workers' connection reaches the Temporal frontend (readiness probe). */
   async ping(): Promise<void> {
@@ -76,6 +86,7 @@ export class WorkerSupervisor {
   /** Gracefully shuts the running workers down (in-flight tasks finish) and ends {@link run}. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.markStarted();
     this.wake?.();
     this.shutdownWorkers();
     await this.loop;
@@ -90,6 +101,7 @@ export class WorkerSupervisor {
         this.conn = await this.opts.connect();
         this.workers = await this.opts.createWorkers(this.conn);
         if (this.stopping) break;
+        this.markStarted();
         if (this.restarts > 0) logger.warn({ restarts: this.restarts }, 'temporal workers restarted');
         this.opts.dependencies?.report('temporal', true);
         await this.runAll();

@@ -2,11 +2,10 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
 import type { AtRestSealer } from '../codec/at-rest-sealer';
-import { createWebhookActivities, type WebhookActivities } from '../../activities/webhook-activities';
 import type { Env } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import { AddressPolicy } from './address-policy';
-import { webhookMetrics } from './webhook-metrics';
+import { webhookMetrics, type WebhookMetrics } from './webhook-metrics';
 import { WebhookNotifier } from './webhook-notifier';
 import { WebhooksRepo } from './webhooks-repo';
 
@@ -18,7 +17,10 @@ export function webhookPolicy(cfg: Env): AddressPolicy {
   });
 }
 
-/** The orchestration worker's webhook pieces: the notifier its activities call, and the delivery activities. */
+/**
+ * The orchestration worker's webhook pieces: the notifier its activities call, and the repository
+ * and metrics its delivery activities share with it (the worker's composition root registers them).
+ */
 export function createWebhooks(
   cfg: Env,
   deps: {
@@ -29,10 +31,12 @@ export function createWebhooks(
     /** The process's sealer of prompts and outputs at rest (createAtRestSealer). */
     atRest: AtRestSealer;
   },
-): { notifier: WebhookNotifier; activities: WebhookActivities } {
+): { notifier: WebhookNotifier; repo: WebhooksRepo; metrics: WebhookMetrics } {
   const repo = new WebhooksRepo(deps.pool, deps.atRest);
   const metrics = webhookMetrics(deps.registry);
   return {
+    repo,
+    metrics,
     notifier: new WebhookNotifier({
       repo,
       client: deps.client,
@@ -45,13 +49,6 @@ export function createWebhooks(
         retryWindowS: cfg.WEBHOOK_RETRY_WINDOW_S,
         attemptTimeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
       },
-    }),
-    activities: createWebhookActivities({
-      repo,
-      policy: webhookPolicy(cfg),
-      metrics,
-      logger: deps.logger,
-      timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
     }),
   };
 }

@@ -1,33 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
-import { createBatchActivities, createGpuActivities, createOrchestrationActivities } from '../../activities';
-import { BatchRepo } from '../../src/batches/batch-repo';
-import { batchMetrics } from '../../src/batches/batch-metrics';
 import { buildApi } from '../../src/api/build-api';
 import { createAtRestSealer } from '../../src/codec/at-rest-sealer';
 import { createDataConverter } from '../../src/codec/data-converter';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
 import { createPool } from '../../src/db/pool';
-import { createAdapters } from '../../src/models/create-adapters';
 import { ModelRegistry } from '../../src/models/model-registry';
 import { modelSpecSchema, type ModelSpec } from '../../src/models/model-spec';
 import { createModelService } from '../../src/model-service/create-model-service';
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from './model-server';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';
-import { createQuotaStore } from '../../src/runtime/resources';
-import { RequestsRepo } from '../../src/requests/requests-repo';
-import { createTokenRelay } from '../../src/streams/create-relay';
-import { createWebhooks } from '../../src/webhooks/create-webhooks';
+import { createQuotaStore } from '../../src/quota/create-quota-store';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
+import { buildGpuWorker, type GpuWorker } from '../../workers/build-gpu-worker';
+import { buildOrchestrationWorker, type OrchestrationWorker } from '../../workers/build-orchestration-worker';
 import { quietRuntime } from './temporal';
 
 quietRuntime();
@@ -68,14 +61,14 @@ export interface StackOptions {
 interface Shared {
   cfg: Env;
   registry: ModelRegistry;
-  gpuQueue: string;
   logger: ReturnType<typeof createLogger>;
-  workflowBundle: { code: string };
 }
 
 /**
  * One replica of the system's processes, in-process: API, orchestration worker and (optionally) a GPU
- * worker, each with its own PostgreSQL pool, Redis connection and Temporal connections.
+ * worker, each with its own PostgreSQL pool, Redis connection and Temporal connections. The workers
+ * are built by the same functions as the worker processes (startup rebuild, sweeper, audit and
+ * /metrics included), on free metrics ports.
  */
 async function startNode(sh: Shared, withGpu: boolean) {
   const { cfg, registry, logger } = sh;
@@ -85,59 +78,31 @@ async function startNode(sh: Shared, withGpu: boolean) {
   const tenants = new TenantsRepo(pool);
   // PAYLOAD_KEYS in `env` seals prompts and outputs at rest, as it encrypts history.
   const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
-  const requests = new RequestsRepo(pool, atRest);
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
-  const relay = createTokenRelay(cfg, redis, atRest);
   const connection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS! });
   // PAYLOAD_KEYS in `env` turns payload encryption on for this node's client and workers.
-  const dataConverter = createDataConverter(cfg);
-  const client = new Client({ connection, dataConverter });
-  const native = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS! });
-  const webhooks = createWebhooks(cfg, { pool, client, registry: metrics.registry, logger, atRest });
-  const orchestrationWorker = () =>
-    Worker.create({
-      connection: native,
-      taskQueue: cfg.ORCHESTRATION_TASK_QUEUE,
-      dataConverter,
-      workflowBundle: sh.workflowBundle,
-      activities: {
-        ...createOrchestrationActivities({
-          requests,
-          quota,
-          metrics,
-          logger,
-          relay,
-          webhooks: webhooks.notifier,
-        }),
-        ...webhooks.activities,
-        ...createBatchActivities({
-          batches: new BatchRepo(pool, atRest),
-          metrics: batchMetrics(metrics.registry),
-          logger,
-          requestDeadlineS: cfg.REQUEST_DEADLINE_S,
-        }),
-      },
-    });
-  const workers: Worker[] = [await orchestrationWorker()];
-  const gpuWorker = () =>
-    Worker.create({
-      connection: native,
-      taskQueue: sh.gpuQueue,
-      dataConverter,
-      activities: createGpuActivities({
-        adapters: createAdapters(registry, [sh.gpuQueue], {}, { metrics: metrics.registry, logger }),
-        requests,
-        metrics,
-        logger,
-        relay,
-      }),
-      maxConcurrentActivityTaskExecutions: 16,
-      shutdownGraceTime: '1s',
-      maxHeartbeatThrottleInterval: '500ms',
-      defaultHeartbeatThrottleInterval: '500ms',
-    });
-  if (withGpu) workers.push(await gpuWorker());
-  const running = workers.map((w) => w.run());
+  const client = new Client({ connection, dataConverter: createDataConverter(cfg) });
+
+  const startOrchestration = async (): Promise<OrchestrationWorker> => {
+    const w = await buildOrchestrationWorker(cfg, { logger, metricsPort: 0 });
+    await w.start();
+    await w.supervisor.started();
+    return w;
+  };
+  const startGpu = async (): Promise<GpuWorker> => {
+    const w = buildGpuWorker(cfg, { logger, registry, metricsPort: 0 });
+    await w.start();
+    await w.supervisor.started();
+    return w;
+  };
+  /** The node's running workers: what the worker processes would be. */
+  const workers: { orchestration?: OrchestrationWorker; gpu: GpuWorker[] } = {
+    orchestration: await startOrchestration(),
+    gpu: withGpu ? [await startGpu()] : [],
+  };
+  const stopGpuWorkers = async (): Promise<void> => {
+    await Promise.all(workers.gpu.splice(0).map((w) => w.stop()));
+  };
 
   const built = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
   const api = await listen(built.app);
@@ -150,40 +115,29 @@ async function startNode(sh: Shared, withGpu: boolean) {
     metrics,
     atRest,
     apiUrl: api.url,
+    workers,
     /** Stops this node's workers (its API keeps serving). */
     async stopWorkers() {
-      workers.forEach((w) => w.shutdown());
-      await Promise.allSettled(running);
-      workers.length = 0;
-      running.length = 0;
+      const orchestration = workers.orchestration;
+      workers.orchestration = undefined;
+      await Promise.all([orchestration?.stop(), stopGpuWorkers()]);
     },
     /** Stops this node's GPU workers only (the orchestration worker keeps running). */
-    async stopGpuWorkers() {
-      const gpu = workers.splice(1);
-      const gpuRuns = running.splice(1);
-      gpu.forEach((w) => w.shutdown());
-      await Promise.allSettled(gpuRuns);
-    },
+    stopGpuWorkers,
     /** Starts the orchestration worker (and the GPU worker if the node had one) after stopWorkers. */
     async restartWorkers() {
-      const fresh: Worker[] = [];
-      if (!workers.length) fresh.push(await orchestrationWorker());
-      if (withGpu && workers.length + fresh.length < 2) fresh.push(await gpuWorker());
-      workers.push(...fresh);
-      running.push(...fresh.map((w) => w.run()));
+      workers.orchestration ??= await startOrchestration();
+      if (withGpu && !workers.gpu.length) workers.gpu.push(await startGpu());
     },
     /** Starts (another) GPU worker in this node. */
     async addGpuWorker() {
-      const w = await gpuWorker();
-      workers.push(w);
-      running.push(w.run());
+      workers.gpu.push(await startGpu());
     },
     async stop() {
       await closeServer(api.server);
       await built.stop();
-      workers.forEach((w) => w.shutdown());
-      await Promise.allSettled(running);
-      await Promise.allSettled([pool.end(), redis.quit(), connection.close(), native.close()]);
+      await this.stopWorkers();
+      await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
     },
   };
 }
@@ -207,6 +161,10 @@ export async function startStack(opts: StackOptions = {}) {
     // Every test client is 127.0.0.1: suites that send wrong keys on purpose (hostile-input fuzzes
     // hundreds) must not be rate-limited by one another; hostile-auth sets its own limits.
     AUTH_FAILURE_BURST: '1000000',
+    // The workers run as production builds them, from this config: the bundle global setup wrote,
+    // and a one-second drain (a test that stops a GPU worker mid-call waits no longer).
+    WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE,
+    GPU_DRAIN_GRACE_S: '1',
     ...opts.env,
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
@@ -236,9 +194,7 @@ export async function startStack(opts: StackOptions = {}) {
   const shared: Shared = {
     cfg,
     registry,
-    gpuQueue,
     logger,
-    workflowBundle: { code: readFileSync(process.env.TEST_WORKFLOW_BUNDLE!, 'utf8') },
   };
   const node = await startNode(shared, opts.gpu !== false);
   const { pool, tenants } = node;

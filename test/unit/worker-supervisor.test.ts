@@ -74,3 +74,37 @@ test('ping rejects while no connection is open', async () => {
   });
   await expect(sup.ping()).rejects.toThrow('not connected');
 });
+
+test('started() waits for the first workers past a failed connect, and does not hang a stop before them', async () => {
+  let connects = 0;
+  const w = fakeWorker();
+  const sup = new WorkerSupervisor({
+    logger,
+    initialBackoffMs: 1,
+    connect: async () => {
+      if (++connects === 1) throw new Error('connect ECONNREFUSED');
+      return { close: async () => undefined } as unknown as NativeConnection;
+    },
+    createWorkers: async () => [w as unknown as Worker],
+  });
+  let started = false;
+  void sup.started().then(() => (started = true));
+  await new Promise((r) => setTimeout(r, 20));
+  expect(started).toBe(false);
+  const run = sup.run();
+  await sup.started();
+  expect(connects).toBe(2);
+  await until(() => w.getState() === 'RUNNING');
+  await sup.stop();
+  await run;
+
+  const never = new WorkerSupervisor({
+    logger,
+    connect: () => new Promise(() => undefined),
+    createWorkers: async () => [],
+  });
+  void never.run();
+  const stopped = never.started();
+  void never.stop();
+  await expect(stopped).resolves.toBeUndefined();
+});
