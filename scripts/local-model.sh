@@ -40,11 +40,24 @@ find_python() {
   exit 1
 }
 
+# need <command> <debian package> <advice>: installs the package with apt-get (as root, or through
+# sudo) when the command is missing, as scripts/prometheus-toolchain.sh does; else says what to do.
 need() {
-  command -v "$1" >/dev/null 2>&1 || {
-    log "'$1' is needed to build llama-server: $2"
-    exit 1
-  }
+  command -v "$1" >/dev/null 2>&1 && return 0
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo="sudo -n" || {
+      log "'$1' is needed to build llama-server: $3"
+      exit 1
+    }
+  fi
+  log "'$1' is missing: installing Debian's $2 with apt-get"
+  { $sudo apt-get install -y --no-install-recommends "$2" >&2 ||
+    { $sudo apt-get update >&2 && $sudo apt-get install -y --no-install-recommends "$2" >&2; }; } ||
+    {
+      log "'$1' is needed to build llama-server: $3"
+      exit 1
+    }
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -67,8 +80,8 @@ build_llama_server() {
     echo "$bin"
     return 0
   fi
-  need cmake "install cmake (e.g. 'apt-get install cmake')"
-  need c++ "install a C++ compiler (e.g. 'apt-get install build-essential')"
+  need cmake cmake "install cmake (e.g. 'apt-get install cmake')"
+  need c++ g++ "install a C++ compiler (e.g. 'apt-get install build-essential')"
   local py work sdist start
   py="$(find_python)"
   start=$(date +%s)
