@@ -61,11 +61,14 @@ export class OpenAiAdapter implements ModelAdapter {
     });
     const usageReported = typeof reported?.completion_tokens === 'number';
     const prompt = reported?.prompt_tokens ?? req.promptTokens;
-    // The service's own usage when it sends it; else the text counted the model's way, never more
-    // than max_tokens (a re-tokenization of generated text can merge or split tokens differently).
     const completion = usageReported
       ? reported!.completion_tokens!
-      : Math.min(req.maxTokens, await this.countTokens(text));
+      : completionWithoutUsage({
+          finishReason,
+          chunks,
+          maxTokens: req.maxTokens,
+          counted: await this.countTokens(text),
+        });
     return {
       text,
       finishReason,
@@ -77,4 +80,20 @@ export class OpenAiAdapter implements ModelAdapter {
   async countTokens(text: string): Promise<number> {
     return (await this.opts.counter.countText(text)).tokens;
   }
+}
+
+/**
+ * Completion tokens of a stream that carried no usage. A generation ended by `length` produced
+ * exactly `max_tokens`. Otherwise the text counted the model's way, but never fewer than the
+ * stream's non-empty chunks (each carries at least one generated token: re-tokenizing generated
+ * text can merge two tokens into one, e.g. runs of spaces in code) and never more than `max_tokens`.
+ */
+export function completionWithoutUsage(c: {
+  finishReason: string;
+  chunks: number;
+  maxTokens: number;
+  counted: number;
+}): number {
+  if (c.finishReason === 'length') return c.maxTokens;
+  return Math.min(c.maxTokens, Math.max(c.counted, c.chunks));
 }

@@ -154,9 +154,9 @@ describe('OpenAI adapter billing with the model counter', () => {
     countPrompt: async () => ({ tokens: n, source: 'model' }),
     countText: async () => ({ tokens: n, source: 'model' }),
   });
-  const sse = (usage?: object) => [
+  const sse = (usage?: object, finish = 'stop') => [
     { choices: [{ text: 'one two three', finish_reason: null }] },
-    { choices: [{ text: ' four', finish_reason: 'length' }] },
+    { choices: [{ text: ' four', finish_reason: finish }] },
     ...(usage ? [{ choices: [], usage }] : []),
   ];
   const adapter = (c: TokenCounter) =>
@@ -189,6 +189,15 @@ describe('OpenAI adapter billing with the model counter', () => {
       { signal: signal() },
     );
     expect(r.usage.completion_tokens).toBe(24);
+  });
+
+  test('without usage, ended by length: exactly max_tokens (the text may re-tokenize to fewer)', async () => {
+    f.answer = () => ({ sse: sse(undefined, 'length') });
+    const r = await adapter(fixed(7)).generate(
+      { prompt: 'p', maxTokens: 8, promptTokens: 3 },
+      { signal: signal() },
+    );
+    expect(r).toMatchObject({ finishReason: 'length', usage: { completion_tokens: 8 } });
   });
 });
 
