@@ -1,13 +1,21 @@
+import { ownDatabase } from '../support/own-database';
 import { scriptFaults, startStack, type Stack } from '../support/stack';
 
 /** Position, ETA and diagnosis of waiting requests on GET /v1/inference/:id, each cause for real. */
 let s: Stack;
+let db: Awaited<ReturnType<typeof ownDatabase>> | undefined;
 beforeAll(async () => {
+  // Its own database: a position counts every queued request of the model ('ref-small'), and the
+  // test files running beside this one queue theirs in the shared database too.
+  db = await ownDatabase('qinsight');
   // No GPU worker at first: the queue has no poller.
-  s = await startStack({ gpu: false, modelService: { decodeMsPerToken: 5 } });
+  s = await startStack({ gpu: false, modelService: { decodeMsPerToken: 5 }, env: { DATABASE_URL: db.url } });
   await s.setLimits({ max_in_flight: 1000, requests_per_minute: 10_000, requests_per_day: 100_000 });
 });
-afterAll(() => s?.stop());
+afterAll(async () => {
+  await s?.stop();
+  await db?.drop();
+});
 
 const status = async (id: string, key = s.apiKey) =>
   (await s.call('GET', `/v1/inference/${id}`, undefined, key)).body;
