@@ -30,7 +30,7 @@ import { adminApiRoutes, type AdminApiDeps } from './routes/admin-api-routes';
 import { listRoutes } from './routes/list-routes';
 import { usageRoutes } from './routes/usage-routes';
 import { openApiRoutes } from './routes/openapi-routes';
-import { apiDocument } from '../openapi/api-document';
+import { apiDocument } from './openapi/api-document';
 import { batchRoutes, type BatchRoutesDeps } from './routes/batch-routes';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */

@@ -18,6 +18,8 @@ export { Patch } from '../../workflows/patches';
 export { WebhookFailure, type WebhookDeliveryInput } from '../../workflows/webhook-delivery-types';
 export type { BatchOutcome, BatchWorkflowInput } from '../../workflows/batch-workflow';
 export type { InferenceInput, InferenceOutcome } from '../shared/types';
+/** Activity interfaces, for the names and signatures of activities (a pending call's type). */
+export type { GpuActivities } from '../../activities';
 export { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/error-types';
 export {
   InferenceStatusKey,

@@ -1,4 +1,4 @@
-import type { SubmitBody } from '../api/schemas';
+import type { SubmitBody } from './submit-schema';
 import { AppError } from '../errors/app-error';
 import type { StoredResponse } from '../idempotency/idempotency-store';
 import type { IdempotentSubmit } from '../idempotency/idempotent-submit';

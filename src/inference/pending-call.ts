@@ -1,7 +1,7 @@
 import type { WorkflowClient } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import type { GpuActivities } from '../../activities';
+import type { GpuActivities } from '../contract/temporal-contract';
 
 /** The model call of a request as Temporal sees it (its pending GPU activity). */
 export interface PendingCall {
