@@ -40,6 +40,30 @@ const startedByName = [
   message: 'Start a workflow by its typed reference from src/contract/temporal-contract.ts, not by name.',
 }));
 
+// Import patterns of the layer rules below (relative imports: the project has no path aliases).
+const aboveSrc = {
+  regex: '^(\\.\\./)+(workflows|activities|workers)(/|$)',
+  message:
+    'src/ reaches workflows/, activities/ and workers/ only through src/contract/temporal-contract.ts (layers point down).',
+};
+const intoHttp = {
+  regex: '^(\\.\\./)+api(/|$)',
+  message:
+    'Only the HTTP layer imports src/api: move what a domain module needs down (its domain, src/errors, src/db).',
+};
+const outOfBottom = {
+  regex: '^\\.\\./(?!shared/|errors/|observability/)',
+  message: 'src/shared, src/errors and src/observability are the bottom layer: they import only each other.',
+};
+// The contract names workflow code through its pure leaves only: importing a workflow function or the
+// activities (even as a type) would close an import cycle back into src/ (workers/contract-signatures.ts
+// checks the signatures instead).
+const contractReach = {
+  regex: '^\\.\\./\\.\\./(activities|workflows/(?!patches$|batch-types$|webhook-delivery-types$))',
+  message:
+    'src/contract imports only the pure leaves of workflows/ (patches, batch-types, webhook-delivery-types).',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -62,22 +86,26 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', ...startedByName],
     },
   },
+  // Layers point down (docs/architecture.md, Layers): HTTP (src/api) -> domain services -> repositories,
+  // clients and the bottom layer. Nothing under src/ imports the Temporal code above it (workflows/,
+  // activities/, workers/) except the contract module, and nothing but src/api imports src/api.
   {
     files: ['src/**/*.ts'],
     ignores: ['src/contract/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '(^|/)workflows(/|$)',
-              message: 'src/ reaches workflow code only through src/contract/temporal-contract.ts.',
-            },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc] }] },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/contract/**', 'src/api/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp] }] },
+  },
+  {
+    files: ['src/shared/**/*.ts', 'src/errors/**/*.ts', 'src/observability/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp, outOfBottom] }] },
+  },
+  {
+    files: ['src/contract/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoHttp, contractReach] }] },
   },
   {
     files: ['workflows/**/*.ts'],
