@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
 import type { AcceptedIds } from '../requests/accepted-ids';
 import type { QueueInsight } from '../inference/queue-insight';
-import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import type { IdempotentSubmit } from '../inference/idempotent-submit';
 import type { RequestWebhooks } from '../webhooks/request-webhooks';
 import { webhookAdminRoutes } from './routes/webhook-admin-routes';
 import type { RequestsRepo } from '../requests/requests-repo';
