@@ -1,6 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node builtins, no I/O clients, no
 // activity implementations (types only). This list is the single place that rule lives.
@@ -40,6 +40,30 @@ const startedByName = [
   message: 'Start a workflow by its typed reference from src/contract/temporal-contract.ts, not by name.',
 }));
 
+// Import patterns of the layer rules below (relative imports: the project has no path aliases).
+const aboveSrc = {
+  regex: '^(\\.\\./)+(workflows|activities|workers)(/|$)',
+  message:
+    'src/ reaches workflows/, activities/ and workers/ only through src/contract/temporal-contract.ts (layers point down).',
+};
+const intoHttp = {
+  regex: '^(\\.\\./)+api(/|$)',
+  message:
+    'Only the HTTP layer imports src/api: move what a domain module needs down (its domain, src/errors, src/db).',
+};
+const outOfBottom = {
+  regex: '^\\.\\./(?!shared/|errors/|observability/)',
+  message: 'src/shared, src/errors and src/observability are the bottom layer: they import only each other.',
+};
+// The contract names workflow code through its pure leaves only: importing a workflow function or the
+// activities (even as a type) would close an import cycle back into src/ (workers/contract-signatures.ts
+// checks the signatures instead).
+const contractReach = {
+  regex: '^\\.\\./\\.\\./(activities|workflows/(?!patches$|batch-types$|webhook-delivery-types$))',
+  message:
+    'src/contract imports only the pure leaves of workflows/ (patches, batch-types, webhook-delivery-types).',
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
@@ -47,6 +71,13 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     plugins: { 'import-x': importX },
+    // import-x resolves the relative .ts imports itself (no resolver, it resolves none, and
+    // import-x/no-cycle passes every cycle unseen).
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json', '.node'] })],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
@@ -55,22 +86,26 @@ export default tseslint.config(
       'no-restricted-syntax': ['error', ...startedByName],
     },
   },
+  // Layers point down (docs/architecture.md, Layers): HTTP (src/api) -> domain services -> repositories,
+  // clients and the bottom layer. Nothing under src/ imports the Temporal code above it (workflows/,
+  // activities/, workers/) except the contract module, and nothing but src/api imports src/api.
   {
     files: ['src/**/*.ts'],
     ignores: ['src/contract/**'],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              regex: '(^|/)workflows(/|$)',
-              message: 'src/ reaches workflow code only through src/contract/temporal-contract.ts.',
-            },
-          ],
-        },
-      ],
-    },
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc] }] },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/contract/**', 'src/api/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp] }] },
+  },
+  {
+    files: ['src/shared/**/*.ts', 'src/errors/**/*.ts', 'src/observability/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp, outOfBottom] }] },
+  },
+  {
+    files: ['src/contract/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoHttp, contractReach] }] },
   },
   {
     files: ['workflows/**/*.ts'],

@@ -18,7 +18,7 @@ import { startMetricsServer } from '../src/observability/metrics-server';
 import { QuotaAuditor } from '../src/quota/quota-audit';
 import type { QuotaStore } from '../src/quota/quota-store';
 import type { QuotaSweeper } from '../src/quota/quota-sweeper';
-import { abandonedRequestSweeper } from '../src/requests/abandoned-requests';
+import { abandonedRequestSweeper } from '../src/quota/abandoned-request-sweeper';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { createQuotaStore } from '../src/quota/create-quota-store';
 import { createQuotaRedis as createRedis, type QuotaRedis } from '../src/quota/redis-client';

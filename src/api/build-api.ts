@@ -9,7 +9,7 @@ import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import { describePendingCall } from '../inference/pending-call';
 import { QueueInsight } from '../inference/queue-insight';
 import { SubmitService } from '../inference/submit-service';
-import { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import { IdempotentSubmit } from '../inference/idempotent-submit';
 import { idempotencyMetrics } from '../idempotency/idempotency-metrics';
 import { IdempotencyStore } from '../idempotency/idempotency-store';
 import { webhookPolicy } from '../webhooks/create-webhooks';

@@ -9,7 +9,7 @@ import type { Metrics } from '../observability/metrics';
 import type { QuotaStore } from '../quota/quota-store';
 import type { AcceptedIds } from '../requests/accepted-ids';
 import type { QueueInsight } from '../inference/queue-insight';
-import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import type { IdempotentSubmit } from '../inference/idempotent-submit';
 import type { RequestWebhooks } from '../webhooks/request-webhooks';
 import { webhookAdminRoutes } from './routes/webhook-admin-routes';
 import type { RequestsRepo } from '../requests/requests-repo';
@@ -30,7 +30,7 @@ import { adminApiRoutes, type AdminApiDeps } from './routes/admin-api-routes';
 import { listRoutes } from './routes/list-routes';
 import { usageRoutes } from './routes/usage-routes';
 import { openApiRoutes } from './routes/openapi-routes';
-import { apiDocument } from '../openapi/api-document';
+import { apiDocument } from './openapi/api-document';
 import { batchRoutes, type BatchRoutesDeps } from './routes/batch-routes';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */

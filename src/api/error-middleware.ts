@@ -1,14 +1,9 @@
 import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { AppError, HTTP_STATUS } from '../errors/app-error';
+import { paramOf } from '../errors/param-of';
 import type { Logger } from '../observability/logger';
 import { ErrorType } from '../shared/error-types';
-
-/** Path of a zod issue as an API param: `messages[0].content`. */
-export function paramOf(path: readonly PropertyKey[]): string | undefined {
-  if (!path.length) return undefined;
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
 
 /** Converts anything thrown into an AppError; unknown errors become internal errors. */
 export function toAppError(err: unknown): AppError {

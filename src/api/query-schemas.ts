@@ -4,7 +4,8 @@ import { ErrorType } from '../shared/error-types';
 import { REQUEST_STATUSES } from '../shared/types';
 import { USAGE_GROUPS, type UsageGroup } from '../requests/usage-repo';
 import { decodeCursor } from '../requests/list-cursor';
-import { storable, tenantIdSchema } from './schemas';
+import { storable } from '../db/storable-text';
+import { tenantIdSchema } from '../tenants/tenant-id';
 
 /** Longest usage range, days: bounds the rows one query sums. */
 export const MAX_USAGE_RANGE_DAYS = 400;

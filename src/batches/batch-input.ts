@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error';
-import { paramOf } from '../api/error-middleware';
+import { paramOf } from '../errors/param-of';
 import { ErrorType } from '../shared/error-types';
 import { batchItemSchema, type BatchItemBody } from './batch-schemas';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { storable, submitBodySchema } from '../api/schemas';
+import { storable } from '../db/storable-text';
+import { submitBodySchema } from '../inference/submit-schema';
 import { BATCH_ITEM_STATES, BATCH_STATUSES } from './batch-types';
 
 /** One item of POST /v1/batches, shaped after OpenAI's Batch API input lines. */

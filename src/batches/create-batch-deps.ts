@@ -1,18 +1,29 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { AtRestSealer } from '../codec/at-rest-sealer';
-import type { BatchRoutesDeps } from '../api/routes/batch-routes';
 import { REQUEST_RUN_TIMEOUT_MARGIN_S, type Env } from '../config/schema';
 import type { SubmitService } from '../inference/submit-service';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
-import { TemporalBatchGateway } from './batch-gateway';
+import { TemporalBatchGateway, type BatchGateway } from './batch-gateway';
 import { batchMetrics } from './batch-metrics';
 import { BatchRepo } from './batch-repo';
 import { BatchService } from './batch-service';
 import { MAX_BATCH_ITEMS } from './batch-types';
 import { UploadGate } from './upload-gate';
+import type { UploadDeadlineOptions } from './upload-deadline';
+
+/** What the batch routes need. */
+export interface BatchRoutesDeps {
+  service: BatchService;
+  batches: BatchRepo;
+  gateway: BatchGateway;
+  /** Largest body of POST /v1/batches, bytes; larger is a 413 (BATCH_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** How long a body may take to arrive (BATCH_UPLOAD_TIMEOUT_S, BATCH_UPLOAD_IDLE_TIMEOUT_S). */
+  uploadDeadline: UploadDeadlineOptions;
+}
 
 /** The batch routes' dependencies, wired from the API's clients and its submit service. */
 export function createBatchDeps(

@@ -6,17 +6,19 @@
  * carry a workflow's name and signature, not its code, so nothing of `workflows/` is bundled into
  * the API.
  *
- * Workflows do not import this module (they import the pure leaves it re-exports), so it may import
- * their types without a cycle.
+ * Workflows do not import this module, and it imports only their pure leaves (patches, input and
+ * outcome types): not the workflow functions, whose types reach the activities and through them the
+ * rest of `src/`, so even the type-only import graph has no cycle. The signatures below are declared
+ * here; workers/contract-signatures.ts makes tsc fail if a workflow or activity drifts from them.
  */
 import type { Workflow } from '@temporalio/common';
-import type { batchWorkflow as batchWorkflowFn } from '../../workflows/batch-workflow';
-import type { inferenceWorkflow as inferenceWorkflowFn } from '../../workflows/inference-workflow';
-import type { webhookDeliveryWorkflow as webhookDeliveryWorkflowFn } from '../../workflows/webhook-delivery-workflow';
+import type { BatchOutcome, BatchWorkflowInput } from '../../workflows/batch-types';
+import type { WebhookDeliveryInput } from '../../workflows/webhook-delivery-types';
+import type { InferenceInput, InferenceOutcome } from '../shared/types';
 
 export { Patch } from '../../workflows/patches';
 export { WebhookFailure, type WebhookDeliveryInput } from '../../workflows/webhook-delivery-types';
-export type { BatchOutcome, BatchWorkflowInput } from '../../workflows/batch-workflow';
+export type { BatchOutcome, BatchWorkflowInput } from '../../workflows/batch-types';
 export type { InferenceInput, InferenceOutcome } from '../shared/types';
 export { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/error-types';
 export {
@@ -43,9 +45,15 @@ export const ORCHESTRATION_TASK_QUEUE = 'inference-orchestration';
 /** Default GPU task queue; each model in the registry may name its own (`gpu_task_queue`). */
 export const DEFAULT_GPU_TASK_QUEUE = 'gpu-default';
 
-export type InferenceWorkflow = typeof inferenceWorkflowFn;
-export type BatchWorkflow = typeof batchWorkflowFn;
-export type WebhookDeliveryWorkflow = typeof webhookDeliveryWorkflowFn;
+/** Signature of `inferenceWorkflow` (workflows/inference-workflow.ts). */
+export type InferenceWorkflow = (input: InferenceInput) => Promise<InferenceOutcome>;
+/** Signature of `batchWorkflow` (workflows/batch-workflow.ts). */
+export type BatchWorkflow = (input: BatchWorkflowInput) => Promise<BatchOutcome>;
+/** Signature of `webhookDeliveryWorkflow` (workflows/webhook-delivery-workflow.ts). */
+export type WebhookDeliveryWorkflow = (input: WebhookDeliveryInput) => Promise<'delivered' | 'given_up'>;
+
+/** Activity type of the GPU worker's model call (`GpuActivities['callModel']`), as Temporal names it. */
+export const CALL_MODEL_ACTIVITY = 'callModel';
 
 /**
  * A stand-in for a workflow function, for `client.workflow.start(ref, …)`, `signalWithStart` and

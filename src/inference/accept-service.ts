@@ -1,7 +1,7 @@
-import type { SubmitBody } from '../api/schemas';
+import type { SubmitBody } from './submit-schema';
 import { AppError } from '../errors/app-error';
 import type { StoredResponse } from '../idempotency/idempotency-store';
-import type { IdempotentSubmit } from '../idempotency/idempotent-submit';
+import type { IdempotentSubmit } from './idempotent-submit';
 import type { RequestRecord, RequestsRepo } from '../requests/requests-repo';
 import { ErrorType } from '../shared/error-types';
 import type { InferenceInput, SamplingParams } from '../shared/types';

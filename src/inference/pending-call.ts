@@ -1,7 +1,7 @@
 import type { WorkflowClient } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
-import type { GpuActivities } from '../../activities';
+import { CALL_MODEL_ACTIVITY } from '../contract/temporal-contract';
 
 /** The model call of a request as Temporal sees it (its pending GPU activity). */
 export interface PendingCall {
@@ -24,9 +24,7 @@ export async function describePendingCall(
   now = Date.now(),
 ): Promise<PendingCall | undefined> {
   const d = await client.getHandle(requestId).describe();
-  const call = d.raw.pendingActivities?.find(
-    (a) => a.activityType?.name === ('callModel' satisfies keyof GpuActivities),
-  );
+  const call = d.raw.pendingActivities?.find((a) => a.activityType?.name === CALL_MODEL_ACTIVITY);
   if (!call) return undefined;
   const started = call.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
   const ago = (t: Parameters<typeof optionalTsToMs>[0]): number | undefined => {

@@ -1,11 +1,8 @@
-import { PayloadSealer, type SealedPayload, type SealingConverter } from '../codec/payload-sealer';
+import { PayloadSealer, type SealingConverter } from '../codec/payload-sealer';
+import type { SealedInput } from '../requests/requests-repo';
 import type { InferenceInput } from '../shared/types';
 
-/**
- * A workflow input as the outbox of starts keeps it until its workflow starts: the Temporal payload
- * the data converter makes of it (encrypted when payload encryption is on), in JSON.
- */
-export type SealedInput = SealedPayload;
+export type { SealedInput };
 
 /**
  * Seals and opens workflow inputs with the Temporal client's own data converter, so a prompt is

@@ -14,7 +14,7 @@ import { ErrorType } from '../shared/error-types';
 import type { InferenceInput } from '../shared/types';
 import type { TenantWithLimits } from '../tenants/tenants-repo';
 import { TokenCounters } from '../models/token-counters';
-import type { SubmitBody } from '../api/schemas';
+import type { SubmitBody } from './submit-schema';
 import { inputMetrics, type InputMetrics } from './input-metrics';
 import type { DeferredStarts } from './deferred-starts';
 import type { WorkflowGateway } from './workflow-gateway';

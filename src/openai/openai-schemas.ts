@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { storable, type SubmitBody } from '../api/schemas';
+import { storable } from '../db/storable-text';
+import type { SubmitBody } from '../inference/submit-schema';
 import {
   checkStop,
   METADATA_MAX_KEY_CHARS,

@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { Env } from '../config/schema';
 import { createLogger, type Logger } from '../observability/logger';
 import { createMetrics, type Metrics } from '../observability/metrics';
-import { abandonedRequestSweeper } from '../requests/abandoned-requests';
+import { abandonedRequestSweeper } from './abandoned-request-sweeper';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createPgPool, createTemporalClient } from '../runtime/resources';
 import { createQuotaStore } from './create-quota-store';

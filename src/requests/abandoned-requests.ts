@@ -1,8 +1,5 @@
 import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import type { Logger } from '../observability/logger';
-import type { Metrics } from '../observability/metrics';
-import type { QuotaStore } from '../quota/quota-store';
-import { QuotaSweeper } from '../quota/quota-sweeper';
 import { ErrorType } from '../shared/error-types';
 import type { RequestsRepo } from './requests-repo';
 
@@ -37,24 +34,4 @@ export class AbandonedRequests {
     this.logger.warn({ requestId, reason: message }, 'abandoned request ended as failed');
     return true;
   }
-}
-
-/**
- * The quota sweeper that also ends the rows of the requests whose reservations it reclaims, when no
- * workflow will: what the orchestration worker runs and `npm run quota -- sweep` runs once.
- * `onEnded` is told each row it ended.
- */
-export function abandonedRequestSweeper(d: {
-  quota: QuotaStore;
-  requests: Pick<RequestsRepo, 'finish'>;
-  workflows: Pick<WorkflowClient, 'getHandle'>;
-  metrics: Metrics;
-  logger: Logger;
-  intervalS: number;
-  onEnded?: (requestId: string) => void;
-}): QuotaSweeper {
-  const abandoned = new AbandonedRequests(d.requests, d.workflows, d.logger);
-  return new QuotaSweeper(d.quota, d.metrics, d.logger, d.intervalS, async (id) => {
-    if (await abandoned.settle(id)) d.onEnded?.(id);
-  });
 }

@@ -2,7 +2,6 @@ import type { Pool } from 'pg';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../observability/logger';
 import { perRegistry } from '../observability/per-registry';
-import type { QuotaStore } from '../quota/quota-store';
 
 /** How a status read (GET, cancel, stream) found its request id. */
 export type LookupOutcome =
@@ -28,8 +27,11 @@ export const lookupMetrics: (registry: Registry) => Counter<'outcome'> = perRegi
 
 /** Dependencies of {@link AcceptedIds}. */
 export interface AcceptedIdsDeps {
-  /** Its reservation records, kept QUOTA_RECORD_RETENTION_S after they settle. */
-  quota: Pick<QuotaStore, 'reservationState'>;
+  /**
+   * Its reservation records, kept QUOTA_RECORD_RETENTION_S after they settle (`QuotaStore`): the
+   * state of a request's record, undefined when there is none.
+   */
+  quota: { reservationState(tenantId: string, requestId: string): Promise<string | undefined> };
   pool: Pick<Pool, 'query'>;
   /** Where `inference_request_lookups_total` is registered. */
   registry: Registry;

@@ -1,6 +1,5 @@
 import type { Pool } from 'pg';
-import type { SealedInput } from '../inference/sealed-input';
-import { TERMINAL } from './requests-repo';
+import { TERMINAL, type SealedInput } from './requests-repo';
 
 /** A request acknowledged whose workflow may not have started yet. */
 export interface PendingStart {

@@ -2,7 +2,6 @@ import type { Pool, PoolClient } from 'pg';
 import type { AtRestSealer } from '../codec/at-rest-sealer';
 import type { SealedPayload } from '../codec/payload-sealer';
 import { withTransaction } from '../db/transaction';
-import type { SealedInput } from '../inference/sealed-input';
 import type { ListPosition } from './list-cursor';
 import type { WebhookEvent } from '../webhooks/webhook-events';
 import {
@@ -21,6 +20,12 @@ import {
   type RequestStatus,
   type Usage,
 } from '../shared/types';
+
+/**
+ * A workflow input as the outbox of starts keeps it until its workflow starts: the Temporal payload
+ * the data converter makes of it (encrypted when payload encryption is on), in JSON.
+ */
+export type SealedInput = SealedPayload;
 
 /** A request as the API shows it. */
 export interface RequestRecord {

@@ -1,8 +1,8 @@
 import { ownDatabase } from '../support/own-database';
 import fc from 'fast-check';
 import { createTenantSchema } from '../../src/api/routes/admin-schemas';
-import { STORABLE_TEXT } from '../../src/api/schemas';
-import { ROUTE_DOCS } from '../../src/openapi/api-document';
+import { STORABLE_TEXT } from '../../src/db/storable-text';
+import { ROUTE_DOCS } from '../../src/api/openapi/api-document';
 import {
   deeplyNested,
   errorShapeProblem,

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ROUTE_DOCS } from '../../src/openapi/api-document';
+import { ROUTE_DOCS } from '../../src/api/openapi/api-document';
 import { startApiReplica, type ApiReplica } from '../support/api-replica';
 import { startStack, type Stack } from '../support/stack';
 

@@ -1,4 +1,4 @@
-import { submitBodySchema, type SubmitBody } from '../../src/api/schemas';
+import { submitBodySchema, type SubmitBody } from '../../src/inference/submit-schema';
 import { SubmitService, type SubmitDeps } from '../../src/inference/submit-service';
 import { TemporalWorkflowGateway } from '../../src/inference/workflow-gateway';
 import { ModelRegistry } from '../../src/models/model-registry';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../src/errors/app-error';
-import { paramOf, toAppError } from '../../src/api/error-middleware';
+import { toAppError } from '../../src/api/error-middleware';
+import { paramOf } from '../../src/errors/param-of';
 
 test('zod paths become API params', () => {
   expect(paramOf(['messages', 0, 'content'])).toBe('messages[0].content');

@@ -1,4 +1,4 @@
-import { paramOf } from '../../src/api/error-middleware';
+import { paramOf } from '../../src/errors/param-of';
 import {
   METADATA_MAX_PAIRS,
   STOP_MAX_CHARS,

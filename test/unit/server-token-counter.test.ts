@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { submitBodySchema } from '../../src/api/schemas';
+import { submitBodySchema } from '../../src/inference/submit-schema';
 import { AppError } from '../../src/errors/app-error';
 import { SubmitService } from '../../src/inference/submit-service';
 import { ModelRegistry } from '../../src/models/model-registry';

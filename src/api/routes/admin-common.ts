@@ -6,7 +6,7 @@ import { ErrorType } from '../../shared/error-types';
 import type { AdminAction } from '../../tenants/admin-audit-repo';
 import type { KeyRefusal } from '../../tenants/api-keys-repo';
 import type { TenantRefusal } from '../../tenants/tenant-admin-repo';
-import { tenantIdSchema } from '../schemas';
+import { tenantIdSchema } from '../../tenants/tenant-id';
 
 /** Header naming the operator behind an admin call, for the action log. @default admin */
 export const ACTOR_HEADER = 'x-admin-actor';

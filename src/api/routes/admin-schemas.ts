@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { storable, tenantIdSchema } from '../schemas';
+import { storable } from '../../db/storable-text';
+import { tenantIdSchema } from '../../tenants/tenant-id';
 
 const name = storable(z.string().trim().min(1).max(200));
 const tier = storable(z.string().min(1).max(64));

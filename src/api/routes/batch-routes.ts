@@ -2,9 +2,7 @@ import { once } from 'node:events';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
-import type { BatchGateway } from '../../batches/batch-gateway';
 import { withUploadDeadline, type UploadDeadlineOptions } from '../../batches/upload-deadline';
-import type { BatchRepo } from '../../batches/batch-repo';
 import {
   batchIdParams,
   batchItemSchema,
@@ -12,23 +10,15 @@ import {
   batchResultLineSchema,
   batchViewSchema,
 } from '../../batches/batch-schemas';
-import type { BatchService, BatchUpload } from '../../batches/batch-service';
+import type { BatchUpload } from '../../batches/batch-service';
 import type { BatchRecord } from '../../batches/batch-types';
-import { defineRoutes } from '../../openapi/route-doc';
+import { defineRoutes } from '../openapi/route-doc';
 import { ErrorType } from '../../shared/error-types';
 import { tenantOf } from '../auth';
 import { parseStrict } from '../query-schemas';
+import type { BatchRoutesDeps } from '../../batches/create-batch-deps';
 
-/** What the batch routes need. */
-export interface BatchRoutesDeps {
-  service: BatchService;
-  batches: BatchRepo;
-  gateway: BatchGateway;
-  /** Largest body of POST /v1/batches, bytes; larger is a 413 (BATCH_MAX_BODY_BYTES). */
-  maxBodyBytes: number;
-  /** How long a body may take to arrive (BATCH_UPLOAD_TIMEOUT_S, BATCH_UPLOAD_IDLE_TIMEOUT_S). */
-  uploadDeadline: UploadDeadlineOptions;
-}
+export type { BatchRoutesDeps };
 
 const JSONL_TYPES = ['application/jsonl', 'application/x-ndjson'];
 /** Result lines read per query while streaming. */

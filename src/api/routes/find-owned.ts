@@ -4,7 +4,7 @@ import type { AcceptedIds } from '../../requests/accepted-ids';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
 import type { DeliveryView } from '../../webhooks/webhooks-repo';
-import { requestIdSchema } from '../schemas';
+import { requestIdSchema } from '../../inference/submit-schema';
 
 /** A request of the caller: its row, or (accepted, row not written yet) its workflow. */
 export interface OwnedRequest {

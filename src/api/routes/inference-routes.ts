@@ -9,7 +9,7 @@ import { isTerminal, type InferenceInput } from '../../shared/types';
 import { idempotencyKeyOf } from '../../idempotency/idempotency-key';
 import type { RequestWebhooks } from '../../webhooks/request-webhooks';
 import { tenantOf } from '../auth';
-import { submitBodySchema } from '../schemas';
+import { submitBodySchema } from '../../inference/submit-schema';
 import { findOwned } from './find-owned';
 import { QueueInsight } from '../../inference/queue-insight';
 import { holdIn, type LiveConnections } from '../live-connections';

@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../errors/app-error';
 import { ErrorType } from '../../shared/error-types';
-import { defineRoutes, type RouteDoc } from '../../openapi/route-doc';
+import { defineRoutes, type RouteDoc } from '../openapi/route-doc';
 
 /** swagger-ui-dist files the page loads; nothing else of the package is served. */
 const ASSETS: Record<string, string> = {

@@ -5,7 +5,7 @@ import { ErrorType } from '../../shared/error-types';
 import { limitsOverrideSchema, limitsToWire } from '../../tenants/limits';
 import type { TenantsRepo } from '../../tenants/tenants-repo';
 import { tenantOf } from '../auth';
-import { tenantIdSchema } from '../schemas';
+import { tenantIdSchema } from '../../tenants/tenant-id';
 
 /** GET /v1/quota for tenants. */
 export function quotaRoutes(deps: { quota: QuotaStore }): Router {

@@ -4,7 +4,7 @@ import {
   updateTenantSchema,
 } from '../../../src/api/routes/admin-schemas';
 import { listQuerySchema } from '../../../src/api/query-schemas';
-import { STORABLE_TEXT } from '../../../src/api/schemas';
+import { STORABLE_TEXT } from '../../../src/db/storable-text';
 import { batchItemSchema, batchListQuerySchema } from '../../../src/batches/batch-schemas';
 
 /** Found by test/integration/hostile-input.test.ts: a NUL in these fields was a PostgreSQL error (500). */

@@ -6,7 +6,7 @@ import type {
   IdempotencyStore,
   StoredResponse,
 } from '../../../src/idempotency/idempotency-store';
-import { IdempotentSubmit } from '../../../src/idempotency/idempotent-submit';
+import { IdempotentSubmit } from '../../../src/inference/idempotent-submit';
 import type { WorkflowView } from '../../../src/inference/workflow-gateway';
 import { createLogger } from '../../../src/observability/logger';
 import type { InferenceInput } from '../../../src/shared/types';

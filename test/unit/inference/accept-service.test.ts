@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { AppError } from '../../../src/errors/app-error';
 import { AcceptService, type AcceptDeps } from '../../../src/inference/accept-service';
-import type { IdempotentAttempt } from '../../../src/idempotency/idempotent-submit';
+import type { IdempotentAttempt } from '../../../src/inference/idempotent-submit';
 import type { StoredResponse } from '../../../src/idempotency/idempotency-store';
 import type { PrepareOptions } from '../../../src/inference/submit-service';
 import type { InferenceInput } from '../../../src/shared/types';

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createApp, type AppDeps } from '../../../src/api/create-app';
-import { apiDocument, ROUTE_DOCS } from '../../../src/openapi/api-document';
-import { mountedRoutes } from '../../../src/openapi/express-routes';
+import { apiDocument, ROUTE_DOCS } from '../../../src/api/openapi/api-document';
+import { mountedRoutes } from '../../../src/api/openapi/express-routes';
 import { createMetrics } from '../../../src/observability/metrics';
 
 type Json = Record<string, unknown>;

@@ -4,8 +4,8 @@ import { healthRouteDocs } from './docs/health-docs';
 import { inferenceRouteDocs } from './docs/inference-docs';
 import { openAiRouteDocs } from './docs/openai-docs';
 import { webhookRouteDocs } from './docs/webhook-docs';
-import { batchRouteDocs } from '../api/routes/batch-routes';
-import { openApiRouteDocs } from '../api/routes/openapi-routes';
+import { batchRouteDocs } from '../routes/batch-routes';
+import { openApiRouteDocs } from '../routes/openapi-routes';
 import { buildOpenApiDocument } from './build-document';
 import type { RouteDoc } from './route-doc';
 

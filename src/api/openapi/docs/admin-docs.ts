@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { adminUsageQuerySchema, auditQuerySchema, tenantListQuerySchema } from '../../api/query-schemas';
+import { adminUsageQuerySchema, auditQuerySchema, tenantListQuerySchema } from '../../query-schemas';
 import {
   createKeySchema,
   createTenantSchema,
   rotateKeySchema,
   updateTenantSchema,
-} from '../../api/routes/admin-schemas';
-import { tenantIdSchema } from '../../api/schemas';
-import { limitsOverrideSchema } from '../../tenants/limits';
+} from '../../routes/admin-schemas';
+import { tenantIdSchema } from '../../../tenants/tenant-id';
+import { limitsOverrideSchema } from '../../../tenants/limits';
 import { defineRoutes, type RouteDoc } from '../route-doc';
 import { adminObject, tenantLimitsView, usageView } from './views';
 

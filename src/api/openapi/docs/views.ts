@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { REQUEST_STATUSES } from '../../shared/types';
+import { REQUEST_STATUSES } from '../../../shared/types';
 
 /** Response shapes of the existing routes, for the document only (the routes build them by hand). */
 const usage = z

@@ -1,4 +1,4 @@
-import { usageQuerySchema } from '../../api/query-schemas';
+import { usageQuerySchema } from '../../query-schemas';
 import { defineRoutes } from '../route-doc';
 import { quotaView, usageView } from './views';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { listQuerySchema } from '../../api/query-schemas';
-import { requestIdSchema, submitBodySchema } from '../../api/schemas';
+import { listQuerySchema } from '../../query-schemas';
+import { requestIdSchema, submitBodySchema } from '../../../inference/submit-schema';
 import { defineRoutes } from '../route-doc';
 import { acceptedView, cancellingView, inferenceView, listOf, sseStream } from './views';
 

@@ -1,13 +1,13 @@
 import { AppError } from '../errors/app-error';
-import { newRequestId, type SubmitService } from '../inference/submit-service';
-import type { WorkflowGateway } from '../inference/workflow-gateway';
+import { newRequestId, type SubmitService } from './submit-service';
+import type { WorkflowGateway } from './workflow-gateway';
 import type { Logger } from '../observability/logger';
 import type { QuotaStore } from '../quota/quota-store';
 import { ErrorType } from '../shared/error-types';
 import type { InferenceInput } from '../shared/types';
-import { bodyHash } from './canonical-hash';
-import type { IdempotencyMetrics, IdempotencyOutcome } from './idempotency-metrics';
-import type { IdempotencyRecord, IdempotencyStore, StoredResponse } from './idempotency-store';
+import { bodyHash } from '../idempotency/canonical-hash';
+import type { IdempotencyMetrics, IdempotencyOutcome } from '../idempotency/idempotency-metrics';
+import type { IdempotencyRecord, IdempotencyStore, StoredResponse } from '../idempotency/idempotency-store';
 
 /** Dependencies of {@link IdempotentSubmit}. */
 export interface IdempotentSubmitDeps {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { tenantIdSchema } from '../../api/schemas';
-import { webhookEventsSchema } from '../../webhooks/webhook-events';
+import { tenantIdSchema } from '../../../tenants/tenant-id';
+import { webhookEventsSchema } from '../../../webhooks/webhook-events';
 import { defineRoutes, type RouteDoc } from '../route-doc';
 import { adminObject } from './views';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { chatCompletionBody, completionBody } from '../../openai/openai-schemas';
+import { chatCompletionBody, completionBody } from '../../../openai/openai-schemas';
 import { defineRoutes } from '../route-doc';
 import { listOf, modelView, openAiObject } from './views';
 

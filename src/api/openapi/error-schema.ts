@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorType } from '../shared/error-types';
+import { ErrorType } from '../../shared/error-types';
 
 /** The one error body every route answers with: `{ error: { type, message, param? } }`. */
 export const errorBodySchema = z
