@@ -40,8 +40,26 @@ const startedByName = [
   message: 'Start a workflow by its typed reference from src/contract/temporal-contract.ts, not by name.',
 }));
 
+// The product (src/, workflows/, activities/, workers/) never imports a dev tool (dev/: the reference
+// model service, the local stack, their config schema): the image holds none (test/unit/deploy/no-dev-tools.test.ts).
+const noDevTools = {
+  regex: '^(\\.\\./)+dev(/|$)',
+  message: 'The product does not import dev tools (dev/); move shared code into src/.',
+};
+
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'dist-dev/**',
+      '.tools/**',
+      '.data/**',
+      'coverage/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -67,6 +85,7 @@ export default tseslint.config(
               regex: '(^|/)workflows(/|$)',
               message: 'src/ reaches workflow code only through src/contract/temporal-contract.ts.',
             },
+            noDevTools,
           ],
         },
       ],
@@ -88,6 +107,7 @@ export default tseslint.config(
               message: 'Import activities as types only.',
             },
             { regex: '^\\.\\./src/(?!shared/)', message: 'Workflows may import only src/shared.' },
+            noDevTools,
           ],
         },
       ],
@@ -113,6 +133,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts', 'workers/**/*.ts', 'src/contract/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noDevTools] }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'chaos/**/*.ts', 'scripts/**/*.ts'],

@@ -1,5 +1,5 @@
 import { envSchema } from '../../../src/config/schema';
-import { hostPort, stackListenEnv } from '../../../src/dev/stack-listen';
+import { hostPort, stackListenEnv } from '../../../dev/stack/stack-listen';
 
 test('npm start sets every listen-address setting of the config to STACK_BIND_HOST', () => {
   // Every *_HOST variable is a listen address; one npm start did not set would listen on 0.0.0.0.
