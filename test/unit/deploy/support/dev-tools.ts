@@ -50,7 +50,7 @@ export function imageDevToolProblems(dockerfile: string, dockerignore: string, d
 /** The files `npm run build` (tsconfig.build.json) compiles into dist/, relative to the root. */
 export function productBuildFiles(): string[] {
   const file = join(ROOT, 'tsconfig.build.json');
-  const { config } = ts.readConfigFile(file, ts.sys.readFile) as { config: unknown };
+  const { config } = ts.readConfigFile(file, (p) => ts.sys.readFile(p)) as { config: unknown };
   const parsed = ts.parseJsonConfigFileContent(config, ts.sys, ROOT, undefined, file);
   return parsed.fileNames.map((f) => relative(ROOT, f));
 }
