@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import { parseEnvironment } from '../../src/config/load-config';
-import { envSchema } from '../../src/config/schema';
-
-const port = z.coerce.number().int().min(1).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const nonNegative = z.coerce.number().min(0);
-const rate = z.coerce.number().min(0).max(1);
-const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
+import { bool, logLevel, nonNegative, port, positiveInt, rate } from '../../src/config/fields';
+import { parseEnvironment } from '../../src/config/parse-environment';
 
 /**
  * The settings of the dev tools only: the local stack (`npm start`, dev/stack/) and the reference
@@ -16,8 +10,8 @@ const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false',
  */
 export const devEnvSchema = z
   .object({
-    /** Log level of the reference model service (the product's setting, shared). @default info */
-    LOG_LEVEL: envSchema.shape.LOG_LEVEL,
+    /** Log level of the reference model service (the same name and values as the product's). @default info */
+    LOG_LEVEL: logLevel.default('info'),
     /**
      * `npm start` only: niceness (0-19) of the local stack's background processes (the Temporal dev
      * server, the workers, the model service, the codec server). The API keeps its priority, so on a
@@ -131,7 +125,10 @@ export const devEnvSchema = z
 
 export type DevEnv = z.infer<typeof devEnvSchema>;
 
-/** Parses and validates the dev tools' settings (throws ConfigError naming every offending variable). */
-export function loadDevConfig(env?: NodeJS.ProcessEnv): DevEnv {
+/**
+ * Parses and validates the dev tools' settings (throws ConfigError naming every offending variable).
+ * The one place dev/ reads `process.env` for a setting.
+ */
+export function loadDevConfig(env: NodeJS.ProcessEnv = process.env): DevEnv {
   return parseEnvironment(devEnvSchema, env);
 }

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { ConfigError } from '../../src/config/load-config';
+import { ConfigError } from '../../src/config/parse-environment';
 import { createLogger } from '../../src/observability/logger';
 import { loadDevConfig } from '../config/schema';
 import { createModelService, type ModelService } from './create-model-service';

@@ -3,10 +3,8 @@ import { ORCHESTRATION_TASK_QUEUE } from '../contract/temporal-contract';
 import { parsePayloadKeys } from '../codec/payload-keys';
 import { parseTrustProxy } from './trust-proxy';
 import { DEVELOPMENT_SECRETS, adminTokenProblem, codecTokenProblem } from './secret-rules';
+import { bool, logLevel, nonNegative, port, positiveInt } from './fields';
 
-const port = z.coerce.number().int().min(1).max(65535);
-const positiveInt = z.coerce.number().int().positive();
-const nonNegative = z.coerce.number().min(0);
 /**
  * Seconds the workflow run timeout exceeds REQUEST_DEADLINE_S: the workflow ends a request at its
  * deadline itself; the run timeout only catches a workflow that cannot (its stores down for long).
@@ -19,8 +17,6 @@ function clusterNode(entry: string): { host: string; port: number } | undefined 
   const port = Number(m?.[2]);
   return m && port >= 1 && port <= 65535 ? { host: m[1]!, port } : undefined;
 }
-
-const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off', ''] });
 
 /**
  * The whole environment, as one schema. Every field documents its default; `loadConfig` is the only
@@ -36,7 +32,7 @@ export const envSchema = z
      */
     APP_ENV: z.enum(['development', 'production']).default('production'),
     /** Log level for every process. @default info */
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: logLevel.default('info'),
     /** PostgreSQL connection string. @default postgres://postgres@127.0.0.1:5432/inference */
     DATABASE_URL: z.url().default('postgres://postgres@127.0.0.1:5432/inference'),
     /** Max PostgreSQL connections per process. @default 10 */
