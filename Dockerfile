@@ -5,7 +5,8 @@
 #   dist/workers/gpu-worker.js                model calls on the GPU task queues, metrics :9465
 #   dist/src/db/migrate-cli.js                one-shot: create the database, migrate (seeds tenant
 #                                             `demo` only when APP_ENV=development)
-#   dist/src/model-service/main.js            reference model service, :8090 (local/dev only)
+# The image holds the product only, no dev tool: dev/ (the reference model service, the local stack)
+# stays out of its build context, and dev/Dockerfile builds the reference model service's own image.
 # No HEALTHCHECK here: each process answers on its own port; docker-compose.yml and the manifests
 # probe each one.
 
@@ -52,6 +53,6 @@ COPY --from=build /app/workflow-bundle.js ./
 ENV WORKFLOW_BUNDLE_PATH=/app/workflow-bundle.js
 # The image's `node` user (uid 1000).
 USER 1000:1000
-EXPOSE 8080 8090 9464 9465
+EXPOSE 8080 9464 9465
 ENTRYPOINT ["node"]
 CMD ["dist/src/api/main.js"]

@@ -63,9 +63,26 @@ const contractReach = {
   message:
     'src/contract imports only the pure leaves of workflows/ (patches, batch-types, webhook-delivery-types).',
 };
+// The product (src/, workflows/, activities/, workers/) never imports a dev tool (dev/: the reference
+// model service, the local stack, their config schema): the image holds none (test/unit/deploy/no-dev-tools.test.ts).
+const noDevTools = {
+  regex: '^(\\.\\./)+dev(/|$)',
+  message: 'The product does not import dev tools (dev/); move shared code into src/.',
+};
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.tools/**', '.data/**', 'coverage/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'dist-dev/**',
+      '.tools/**',
+      '.data/**',
+      'coverage/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -92,20 +109,22 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     ignores: ['src/contract/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, noDevTools] }] },
   },
   {
     files: ['src/**/*.ts'],
     ignores: ['src/contract/**', 'src/api/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp, noDevTools] }] },
   },
   {
     files: ['src/shared/**/*.ts', 'src/errors/**/*.ts', 'src/observability/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp, outOfBottom] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [aboveSrc, intoHttp, outOfBottom, noDevTools] }],
+    },
   },
   {
     files: ['src/contract/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [intoHttp, contractReach] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [intoHttp, contractReach, noDevTools] }] },
   },
   {
     files: ['workflows/**/*.ts'],
@@ -123,6 +142,7 @@ export default tseslint.config(
               message: 'Import activities as types only.',
             },
             { regex: '^\\.\\./src/(?!shared/)', message: 'Workflows may import only src/shared.' },
+            noDevTools,
           ],
         },
       ],
@@ -148,6 +168,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['activities/**/*.ts', 'workers/**/*.ts', 'src/contract/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [noDevTools] }] },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'chaos/**/*.ts', 'scripts/**/*.ts'],

@@ -15,7 +15,7 @@ import { inferenceWorkflow } from '../src/contract/temporal-contract';
 import { loadConfig } from '../src/config/load-config';
 import { ensureDatabase, migrate } from '../src/db/migrate';
 import { createPool } from '../src/db/pool';
-import { startEphemeralDevServer } from '../src/dev/temporal-dev-server';
+import { startEphemeralDevServer } from '../dev/stack/temporal-dev-server';
 import { PgQuotaStateSource } from '../src/quota/quota-state-source';
 import { QuotaStore } from '../src/quota/quota-store';
 import { TenantsRepo } from '../src/tenants/tenants-repo';

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: our system against bare Temporal of the same shape and against the model service
  * alone, in one run, on `npm start`'s configuration. Uses a running stack (API at BENCH_API) or starts
- * one (src/dev/stack.ts, model at 0 ms per token), prints a table, writes JSON and an SVG chart to
+ * one (dev/stack/stack.ts, model at 0 ms per token), prints a table, writes JSON and an SVG chart to
  * bench-results/ (git-ignored). See docs/benchmarks.md.
  *
  * Env: BENCH_API (http://127.0.0.1:8080), BENCH_MODEL_URL (http://127.0.0.1:8090),
@@ -21,7 +21,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../src/db/pool';
-import { DEV_SERVER_METRICS_PORT } from '../src/dev/temporal-dev-server';
+import { DEV_SERVER_METRICS_PORT } from '../dev/stack/temporal-dev-server';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { acceptChart } from './harness/chart';
 import { postgresState, type PostgresState } from './harness/postgres-state';
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         temporal: () => temporalPids,
         postgres: () => pidsMatching(/^postgres|bin\/postgres /),
         redis: () => pidsMatching(/^redis-server/),
-        model: () => pidsMatching(/src\/model-service\/main\.[jt]s/),
+        model: () => pidsMatching(/model-service\/main\.[jt]s/),
       },
       temporalPids,
       temporalMetricsUrl:

@@ -1,5 +1,5 @@
 // Fails fast, with the fix, when the PostgreSQL or Redis the tests need does not answer.
-import { postgresAdvice, postgresAnswers, redisAnswers } from '../src/dev/local-services';
+import { postgresAdvice, postgresAnswers, redisAnswers } from '../dev/stack/local-services';
 
 async function main(): Promise<void> {
   const pg = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm start: provides the Temporal CLI, builds dist/, then runs the whole stack (src/dev/stack.ts).
+# npm start: provides the Temporal CLI, builds dist/, then runs the whole stack (dev/stack/stack.ts).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ ! -d node_modules ]; then
@@ -22,7 +22,9 @@ if [ -n "${LOCAL_MODEL:-}" ]; then
   eval "$(bash scripts/local-model.sh)"
 fi
 # The stack's processes run the compiled JavaScript, as the image does: tsx would add about 37 MiB
-# to each (incremental build: about 5 s after the first).
+# to each (incremental build: about 5 s after the first). The product compiles into dist/ (the
+# image's), the reference model service into dist-dev/ (dev/, which no image of the product holds).
 npm run --silent build
+npm run --silent build:dev
 export STACK_COMPILED=1
-exec node --import tsx src/dev/stack.ts
+exec node --import tsx dev/stack/stack.ts

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { postgresAnswers, redisAnswers, redisServerArgs } from '../../src/dev/local-services';
-import { devServerArgs, temporalAnswers } from '../../src/dev/temporal-dev-server';
+import { postgresAnswers, redisAnswers, redisServerArgs } from '../../dev/stack/local-services';
+import { devServerArgs, temporalAnswers } from '../../dev/stack/temporal-dev-server';
 import type { ServiceSpec } from './supervisor';
 
 /** PostgreSQL refuses to run as root: its tools run as the `postgres` user then. */

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import type { Env } from '../../src/config/schema';
-import { freePorts } from '../../src/dev/free-port';
+import { freePorts } from '../../dev/stack/free-port';
 import { postgresSpec, redisSpec, temporalSpec } from './deps';
 import { answersOk } from './http';
 import type { ChaosOptions } from './options';
@@ -132,7 +132,7 @@ export async function startChaosStack(
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
-    await supervisor.add(node('model-service', 'src/model-service/main.ts', `${modelUrl}/health`));
+    await supervisor.add(node('model-service', 'dev/model-service/main.ts', `${modelUrl}/health`));
     const ready: ReadyTargets = {
       'orchestration-worker': `http://127.0.0.1:${orchPort}`,
       'gpu-worker-1': `http://127.0.0.1:${gpu1Port}`,

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../src/dev/free-port';
-import { stackListenEnv } from '../../src/dev/stack-listen';
+import { freePort } from '../../dev/stack/free-port';
+import { stackListenEnv } from '../../dev/stack/stack-listen';
 
 /**
  * Issue 26, safe defaults, on the real processes as `npm start` runs them (development mode, its
@@ -80,7 +80,7 @@ test('the model service: /_faults is 401 without its token, nothing is faulted, 
   const token = randomBytes(24).toString('hex');
   const url = `http://127.0.0.1:${port}`;
   await start(
-    'src/model-service/main.ts',
+    'dev/model-service/main.ts',
     { MODEL_SERVICE_PORT: String(port), MODEL_SERVICE_ADMIN_TOKEN: token, MODEL_SERVICE_MODELS: 'ref-small' },
     `${url}/health`,
   );

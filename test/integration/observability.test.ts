@@ -1,4 +1,4 @@
-import { freePorts } from '../../src/dev/free-port';
+import { freePorts } from '../../dev/stack/free-port';
 import { dashboardQueries, startPrometheus } from '../support/prometheus';
 import { FAULTS_AUTH } from '../support/model-server';
 import { startPrivateStack, type PrivateStack } from '../support/private-stack';

@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { localModelSpec } from '../../src/dev/local-model';
+import { localModelSpec } from '../../dev/stack/local-model';
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
 import { startTestLlamaServer, usageStrippingProxy, type LlamaServer } from '../support/llama-server';
 import {

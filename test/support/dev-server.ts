@@ -1,2 +1,2 @@
-export { freePort } from '../../src/dev/free-port';
-export { startEphemeralDevServer as startDevServer } from '../../src/dev/temporal-dev-server';
+export { freePort } from '../../dev/stack/free-port';
+export { startEphemeralDevServer as startDevServer } from '../../dev/stack/temporal-dev-server';

@@ -1,14 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exitOf, hasExited } from '../../src/dev/child-exit';
-import { freePort } from '../../src/dev/free-port';
+import { exitOf, hasExited } from '../../dev/stack/child-exit';
+import { freePort } from '../../dev/stack/free-port';
 import {
   localModelFiles,
   startLlamaServer,
   waitLlamaServer,
   type LocalModelFiles,
-} from '../../src/dev/local-model';
+} from '../../dev/stack/local-model';
 
 /** A real llama-server (scripts/local-model.sh's build, Gemma 3 270M) that a test can kill and restart. */
 export interface LlamaServer {

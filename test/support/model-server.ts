@@ -4,7 +4,7 @@ import {
   createModelService,
   type ModelService,
   type ModelServiceOptions,
-} from '../../src/model-service/create-model-service';
+} from '../../dev/model-service/create-model-service';
 
 /** The fault API token of the model services tests start (`/_faults` refuses requests without it). */
 export const TEST_MODEL_ADMIN_TOKEN = 'test-model-service-admin-token';

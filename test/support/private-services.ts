@@ -2,9 +2,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, freePorts } from '../../src/dev/free-port';
-import { devServerArgs, waitForTemporal } from '../../src/dev/temporal-dev-server';
-import { redisAnswers, redisServerArgs } from '../../src/dev/local-services';
+import { freePort, freePorts } from '../../dev/stack/free-port';
+import { devServerArgs, waitForTemporal } from '../../dev/stack/temporal-dev-server';
+import { redisAnswers, redisServerArgs } from '../../dev/stack/local-services';
 
 /** A dependency this test owns and may stop, start and restart (never the shared ones). */
 export interface PrivateService {

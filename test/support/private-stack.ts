@@ -1,7 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
-import { freePorts } from '../../src/dev/free-port';
+import { freePorts } from '../../dev/stack/free-port';
 import {
   startPrivatePostgres,
   startPrivateRedis,
@@ -111,7 +111,7 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
   };
 
   try {
-    await spawnChild('model-service', 'src/model-service/main.ts', modelPort, '/health');
+    await spawnChild('model-service', 'dev/model-service/main.ts', modelPort, '/health');
     await Promise.all([
       spawnChild('orchestration-worker', 'workers/orchestration-worker.ts', orchPort, '/readyz'),
       spawnChild('gpu-worker', 'workers/gpu-worker.ts', gpuPort, '/readyz'),

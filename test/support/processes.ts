@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../../src/dev/free-port';
+import { freePorts } from '../../dev/stack/free-port';
 import type { Stack } from './stack';
 
 const ROOT = join(__dirname, '..', '..');

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { freePort } from '../../src/dev/free-port';
+import { freePort } from '../../dev/stack/free-port';
 
 const ROOT = join(__dirname, '..', '..');
 export const OBSERVABILITY = join(ROOT, 'manifests', 'observability');

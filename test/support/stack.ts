@@ -12,7 +12,7 @@ import type { Env } from '../../src/config/schema';
 import { createPool } from '../../src/db/pool';
 import { ModelRegistry } from '../../src/models/model-registry';
 import { modelSpecSchema, type ModelSpec } from '../../src/models/model-spec';
-import { createModelService } from '../../src/model-service/create-model-service';
+import { createModelService } from '../../dev/model-service/create-model-service';
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from './model-server';
 import { createLogger } from '../../src/observability/logger';
 import { createMetrics } from '../../src/observability/metrics';

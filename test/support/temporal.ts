@@ -8,4 +8,4 @@ export function quietRuntime(): void {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
 }
 
-export { registerSearchAttributes } from '../../src/dev/search-attributes';
+export { registerSearchAttributes } from '../../dev/stack/search-attributes';

@@ -1,8 +1,8 @@
-import { ConfigError, loadConfig } from '../../src/config/load-config';
-import { llamaServerArgs, localModelSpec } from '../../src/dev/local-model';
+import { ConfigError } from '../../src/config/load-config';
+import { loadDevConfig } from '../../dev/config/schema';
+import { llamaServerArgs, localModelSpec } from '../../dev/stack/local-model';
 
-const dev = (env: Record<string, string> = {}): ReturnType<typeof loadConfig> =>
-  loadConfig({ APP_ENV: 'development', ...env });
+const dev = (env: Record<string, string> = {}): ReturnType<typeof loadDevConfig> => loadDevConfig(env);
 
 test('LOCAL_MODEL: off by default; gemma-3-270m with 4 slots of 2,048 tokens on :8092', () => {
   expect(dev().LOCAL_MODEL).toBeUndefined();

@@ -23,12 +23,10 @@ test('development defaults apply on a development environment', () => {
   const cfg = dev();
   expect(cfg.APP_ENV).toBe('development');
   expect(cfg.API_PORT).toBe(8080);
-  expect(cfg.MODEL_SERVICE_PORT).toBe(8090);
   expect(cfg.DEV_API_KEY).toBe('dev-demo-key');
   expect(cfg.ADMIN_TOKEN).toBe('dev-admin-token');
   expect(cfg.DATABASE_URL).toBe('postgres://postgres@127.0.0.1:5432/inference');
   expect(cfg.TEMPORAL_ADDRESS).toBeUndefined();
-  expect(cfg.FAULT_API_ENABLED).toBe(true);
 });
 
 test('development accepts its own secrets, placeholders and short tokens, and keeps a DEV_API_KEY', () => {
@@ -93,10 +91,10 @@ test('APP_ENV takes development or production only', () => {
 });
 
 test('numbers and booleans are coerced; "false" is false', () => {
-  const cfg = dev({ API_PORT: '9000', FAULT_API_ENABLED: 'false', FAULT_RATE_503: '0.25' });
+  const cfg = dev({ API_PORT: '9000', WEBHOOK_ALLOW_PRIVATE: 'false', DATABASE_POOL_SIZE: '4' });
   expect(cfg.API_PORT).toBe(9000);
-  expect(cfg.FAULT_API_ENABLED).toBe(false);
-  expect(cfg.FAULT_RATE_503).toBe(0.25);
+  expect(cfg.WEBHOOK_ALLOW_PRIVATE).toBe(false);
+  expect(cfg.DATABASE_POOL_SIZE).toBe(4);
 });
 
 test('empty strings mean unset', () => {
@@ -105,15 +103,16 @@ test('empty strings mean unset', () => {
 
 test('every invalid variable is named', () => {
   expect(
-    invalidVariables(() => dev({ API_PORT: 'eighty', REDIS_URL: 'not a url', FAULT_API_ENABLED: 'maybe' })),
-  ).toEqual(['API_PORT', 'FAULT_API_ENABLED', 'REDIS_URL']);
+    invalidVariables(() =>
+      dev({ API_PORT: 'eighty', REDIS_URL: 'not a url', WEBHOOK_ALLOW_PRIVATE: 'maybe' }),
+    ),
+  ).toEqual(['API_PORT', 'REDIS_URL', 'WEBHOOK_ALLOW_PRIVATE']);
 });
 
-test('cross-field rules: metrics ports differ, fault rates sum to at most 1', () => {
+test('cross-field rules: metrics ports differ', () => {
   expect(() => dev({ ORCHESTRATION_METRICS_PORT: '9000', GPU_METRICS_PORT: '9000' })).toThrow(
     /GPU_METRICS_PORT/,
   );
-  expect(() => dev({ FAULT_RATE_500: '0.6', FAULT_RATE_503: '0.6' })).toThrow(/sum to at most 1/);
 });
 
 test('REDIS_CLUSTER_NODES: unset means one server; host:port pairs are parsed; anything else is named', () => {
@@ -132,14 +131,6 @@ test('REDIS_CLUSTER_NODES: unset means one server; host:port pairs are parsed; a
     'a:1,b',
   ])
     expect(invalidVariables(() => dev({ REDIS_CLUSTER_NODES: bad }))).toEqual(['REDIS_CLUSTER_NODES']);
-});
-
-test('STACK_BACKGROUND_NICE: 10 by default, 0-19 accepted, anything else refused by name', () => {
-  expect(dev().STACK_BACKGROUND_NICE).toBe(10);
-  expect(dev({ STACK_BACKGROUND_NICE: '0' }).STACK_BACKGROUND_NICE).toBe(0);
-  expect(dev({ STACK_BACKGROUND_NICE: '19' }).STACK_BACKGROUND_NICE).toBe(19);
-  for (const bad of ['20', '-1', '2.5', 'low'])
-    expect(invalidVariables(() => dev({ STACK_BACKGROUND_NICE: bad }))).toEqual(['STACK_BACKGROUND_NICE']);
 });
 
 test('batch bounds and caps: defaults, overrides, and refusals of non-positive values', () => {

@@ -1,4 +1,4 @@
-import { DEV_SQLITE_PRAGMAS, devServerArgs } from '../../src/dev/temporal-dev-server';
+import { DEV_SQLITE_PRAGMAS, devServerArgs } from '../../dev/stack/temporal-dev-server';
 
 const pragmas = (args: string[]): string[] =>
   args.flatMap((a, i) => (args[i - 1] === '--sqlite-pragma' ? [a] : []));

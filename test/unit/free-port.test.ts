@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { freePorts, pickRange } from '../../src/dev/free-port';
+import { freePorts, pickRange } from '../../dev/stack/free-port';
 
 test('ports are picked below the ephemeral range outgoing connections take their ports from', () => {
   expect(pickRange([32768, 60999])).toEqual([10000, 32767]);

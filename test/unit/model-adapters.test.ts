@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { createModelService } from '../../src/model-service/create-model-service';
+import { createModelService } from '../../dev/model-service/create-model-service';
 import { KserveV2Adapter } from '../../src/models/kserve-v2-adapter';
 import { ModelCallError } from '../../src/models/model-call-error';
 import { OpenAiAdapter } from '../../src/models/openai-adapter';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getPriority } from 'node:os';
-import { applyStackPriority } from '../../src/dev/process-priority';
+import { applyStackPriority } from '../../dev/stack/process-priority';
 
 describe('applyStackPriority', () => {
   const procs: ChildProcess[] = [];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { FAIRNESS_DYNAMIC_CONFIG } from '../../../src/dev/temporal-dev-server';
+import { FAIRNESS_DYNAMIC_CONFIG } from '../../../dev/stack/temporal-dev-server';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../../src/shared/search-attributes';
 import { baseSet } from './support/manifest-set';
 import { MANIFESTS } from './support/paths';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { exitOf } from '../../../src/dev/child-exit';
+import { exitOf } from '../../../dev/stack/child-exit';
 
 test('a child killed by a signal counts as exited, so a shutdown waiting for it goes on', async () => {
   const child = spawn('sleep', ['30']);

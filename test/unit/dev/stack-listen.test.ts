@@ -1,9 +1,11 @@
 import { envSchema } from '../../../src/config/schema';
-import { hostPort, stackListenEnv } from '../../../src/dev/stack-listen';
+import { devEnvSchema } from '../../../dev/config/schema';
+import { hostPort, stackListenEnv } from '../../../dev/stack/stack-listen';
 
-test('npm start sets every listen-address setting of the config to STACK_BIND_HOST', () => {
-  // Every *_HOST variable is a listen address; one npm start did not set would listen on 0.0.0.0.
-  const hosts = Object.keys(envSchema.shape)
+test('npm start sets every listen-address setting of both configs to STACK_BIND_HOST', () => {
+  // Every *_HOST variable (the product's and the dev tools') is a listen address; one npm start did
+  // not set would listen on 0.0.0.0.
+  const hosts = [...Object.keys(envSchema.shape), ...Object.keys(devEnvSchema.shape)]
     .filter((k) => k.endsWith('_HOST') && k !== 'STACK_BIND_HOST')
     .sort();
   expect(hosts.length).toBeGreaterThanOrEqual(4);

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { createModelService } from '../../../src/model-service/create-model-service';
+import { createModelService } from '../../../dev/model-service/create-model-service';
 import { FAULTS_AUTH } from '../../support/model-server';
 import { startService, type Running } from './helpers';
 

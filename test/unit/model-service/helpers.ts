@@ -4,7 +4,7 @@ import {
   createModelService,
   type ModelService,
   type ModelServiceOptions,
-} from '../../../src/model-service/create-model-service';
+} from '../../../dev/model-service/create-model-service';
 import { FAULTS_AUTH, TEST_MODEL_ADMIN_TOKEN } from '../../support/model-server';
 
 /** A model service listening on a random local port. */

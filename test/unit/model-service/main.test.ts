@@ -32,7 +32,7 @@ afterEach(() => {
 
 test('main: listens on MODEL_SERVICE_PORT, logs one line, drains on SIGTERM and exits 0', async () => {
   const port = await freePort();
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/model-service/main.ts'], {
+  child = spawn(process.execPath, ['--import', 'tsx', 'dev/model-service/main.ts'], {
     cwd: repoRoot,
     env: {
       PATH: process.env.PATH,
@@ -79,7 +79,7 @@ test('main: listens on MODEL_SERVICE_PORT, logs one line, drains on SIGTERM and 
 });
 
 test('main: with the fault API on and no MODEL_SERVICE_ADMIN_TOKEN it refuses to start, naming it', async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/model-service/main.ts'], {
+  child = spawn(process.execPath, ['--import', 'tsx', 'dev/model-service/main.ts'], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, APP_ENV: 'development', MODEL_SERVICE_PORT: String(await freePort()) },
     stdio: ['ignore', 'pipe', 'pipe'],

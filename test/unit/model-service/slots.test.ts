@@ -1,4 +1,4 @@
-import { Slots } from '../../../src/model-service/slots';
+import { Slots } from '../../../dev/model-service/slots';
 import { getTokenizer } from '../../../src/tokenizer/tokenizer';
 import { startService, waitFor, type Running } from './helpers';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { generateTokens, stopAfter, WORDS } from '../../../src/model-service/text-generator';
+import { generateTokens, stopAfter, WORDS } from '../../../dev/model-service/text-generator';
 import { getTokenizer, TOKENIZER_FAMILIES } from '../../../src/tokenizer/tokenizer';
 
 test.each(TOKENIZER_FAMILIES)(

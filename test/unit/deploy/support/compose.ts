@@ -4,7 +4,7 @@ import Ajv from 'ajv';
 import draft07 from 'ajv/dist/refs/json-schema-draft-07.json';
 import { parse as parseYaml } from 'yaml';
 import { defaultRegistry } from '../../../../src/models/model-registry';
-import { FAIRNESS_DYNAMIC_CONFIG } from '../../../../src/dev/temporal-dev-server';
+import { FAIRNESS_DYNAMIC_CONFIG } from '../../../../dev/stack/temporal-dev-server';
 import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../../../src/shared/search-attributes';
 import composeSpec from '../fixtures/compose-spec.json';
 import { credentialProblems } from './compose-credentials';
@@ -14,6 +14,7 @@ import { entryFileProblem } from './entry-file';
 import { envValueProblems, parseEnv, unknownEnvNames } from './env';
 import { ROOT } from './paths';
 import { isAppImage } from './workloads';
+import { devEnvSchema } from '../../../../dev/config/schema';
 
 export interface ComposeService {
   image?: string;
@@ -56,8 +57,16 @@ const rawEnvOf = (s: ComposeService): Record<string, string> =>
     : Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, String(v)]));
 /** Variables that hold secrets: never written into the file, always `${NAME:?…}` from the environment. */
 const SECRET_VARS = ['ADMIN_TOKEN', 'DEV_API_KEY', 'CODEC_SERVER_TOKEN', 'PAYLOAD_KEYS'];
-/** The process that is a test double (stands in for a GPU server); every other app process is production. */
-const REFERENCE_MODEL_SERVICE = 'dist/src/model-service/main.js';
+/**
+ * The process that is a test double (stands in for a GPU server): a dev tool, run from the dev tools'
+ * image (dev/Dockerfile), never from the product's. Every app process is production.
+ */
+export const REFERENCE_MODEL_SERVICE = 'dist-dev/dev/model-service/main.js';
+/** The Dockerfile of the dev tools' image, relative to the repository root (the build context). */
+export const DEV_DOCKERFILE = 'dev/Dockerfile';
+/** The dev tools' image (dev/Dockerfile), whatever registry and tag it is given. */
+export const isDevImage = (image: unknown): boolean =>
+  typeof image === 'string' && /(^|\/)durable-inference-dev([:@]|$)/.test(image);
 /** The one process published on every interface: it authenticates every route. */
 const PUBLIC_PROCESS = 'dist/src/api/main.js';
 const commandOf = (s: ComposeService): string[] =>
@@ -74,7 +83,6 @@ const HEALTH_PORT: Record<string, (cfg: ReturnType<typeof parseEnv>) => number> 
   'dist/src/api/main.js': (c) => c.API_PORT,
   'dist/workers/orchestration-worker.js': (c) => c.ORCHESTRATION_METRICS_PORT,
   'dist/workers/gpu-worker.js': (c) => c.GPU_METRICS_PORT,
-  'dist/src/model-service/main.js': (c) => c.MODEL_SERVICE_PORT,
   'dist/src/codec-server/main.js': (c) => c.CODEC_SERVER_PORT,
 };
 
@@ -119,6 +127,7 @@ export function composeProblems(
       problems.push(`${where}: one-shot service needs restart: 'no'`);
     if (!oneShot.has(name) && !s.healthcheck) problems.push(`${where}: no healthcheck`);
     if (!isAppImage(s.image)) {
+      if (isDevImage(s.image)) problems.push(...devServiceProblems(where, s, shell));
       for (const p of s.ports ?? [])
         if (hostIpOf(p) !== '127.0.0.1') problems.push(`${where}: publishes ${String(p)} beyond loopback`);
       continue;
@@ -136,10 +145,7 @@ export function composeProblems(
         problems.push(`${where}: ${k} must come from the environment as \${${k}:?…}, not be written here`);
     const file = commandOf(s)[0];
     const appEnv = env.APP_ENV ?? 'production';
-    if (file === REFERENCE_MODEL_SERVICE) {
-      if (Object.keys(raw).some((k) => SECRET_VARS.includes(k)))
-        problems.push(`${where}: the test double gets a secret`);
-    } else if (appEnv !== 'production') problems.push(`${where}: APP_ENV=${appEnv}, expected production`);
+    if (appEnv !== 'production') problems.push(`${where}: APP_ENV=${appEnv}, expected production`);
     for (const p of s.ports ?? [])
       if (file !== PUBLIC_PROCESS && hostIpOf(p) !== '127.0.0.1')
         problems.push(`${where}: publishes ${String(p)} beyond loopback, but ${file} has no authentication`);
@@ -154,10 +160,6 @@ export function composeProblems(
     problems.push(...invalid.map((p) => `${where}: config invalid: ${p}`));
     if (invalid.length) continue;
     const cfg = parseEnv(env);
-    if (file === REFERENCE_MODEL_SERVICE && cfg.FAULT_API_ENABLED && !cfg.MODEL_SERVICE_ADMIN_TOKEN)
-      problems.push(
-        `${where}: fault API on without MODEL_SERVICE_ADMIN_TOKEN: the model service refuses to start`,
-      );
     for (const key of ['DATABASE_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS', 'REFERENCE_MODEL_URL'] as const) {
       const value = env[key];
       if (value && !services[hostOf(value)])
@@ -187,11 +189,55 @@ export function composeProblems(
   return problems;
 }
 
-const NO_TEMPORAL = [
-  'dist/src/model-service/main.js',
-  'dist/src/db/migrate-cli.js',
-  'dist/src/codec-server/main.js',
-];
+/**
+ * The reference model service in the dev tools' image: built from dev/Dockerfile, running the
+ * compiled model service, its environment valid under the dev tools' schema (dev/config/schema.ts),
+ * no secret, its fault API off or guarded by its token, its health check on its port.
+ */
+function devServiceProblems(
+  where: string,
+  s: ComposeService,
+  shell: Readonly<Record<string, string | undefined>>,
+): string[] {
+  const problems: string[] = [];
+  const build = (typeof s.build === 'object' ? s.build : {}) as { context?: string; dockerfile?: string };
+  if (build.dockerfile !== DEV_DOCKERFILE || (build.context ?? '.') !== '.')
+    problems.push(
+      `${where}: the dev image is not built from ${DEV_DOCKERFILE} with the repository as its context`,
+    );
+  const file = commandOf(s)[0];
+  if (file !== REFERENCE_MODEL_SERVICE)
+    problems.push(`${where}: runs ${file}, not ${REFERENCE_MODEL_SERVICE}`);
+  else if (!existsSync(join(ROOT, 'dev/model-service/main.ts')))
+    problems.push(`${where}: runs ${file}, whose source dev/model-service/main.ts does not exist`);
+  const raw = rawEnvOf(s);
+  if (Object.keys(raw).some((k) => SECRET_VARS.includes(k)))
+    problems.push(`${where}: the test double gets a secret`);
+  const env = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, interpolate(v, shell).value]));
+  const names = new Set(Object.keys(devEnvSchema.shape));
+  problems.push(
+    ...Object.keys(env)
+      .filter((n) => !names.has(n))
+      .map((n) => `${where}: env ${n} is not in dev/config/schema.ts`),
+  );
+  const parsed = devEnvSchema.safeParse(env);
+  if (!parsed.success)
+    return [
+      ...problems,
+      ...parsed.error.issues.map((i) => `${where}: config invalid: ${i.path.join('.')}: ${i.message}`),
+    ];
+  const cfg = parsed.data;
+  if (cfg.FAULT_API_ENABLED && !cfg.MODEL_SERVICE_ADMIN_TOKEN)
+    problems.push(
+      `${where}: fault API on without MODEL_SERVICE_ADMIN_TOKEN: the model service refuses to start`,
+    );
+  const test = [s.healthcheck?.test ?? []].flat().join(' ');
+  if (!test.includes(`127.0.0.1:${cfg.MODEL_SERVICE_PORT}/`))
+    problems.push(`${where}: healthcheck does not probe the process's port ${cfg.MODEL_SERVICE_PORT}`);
+  return problems;
+}
+
+const NO_TEMPORAL = ['dist/src/db/migrate-cli.js', 'dist/src/codec-server/main.js'];
 
 /** Bind-mount sources (`./path:target`) of every service that do not exist in the repository. */
 export function missingBindMounts(compose: ComposeFile): string[] {
@@ -230,7 +276,7 @@ function temporalProblems(services: Record<string, ComposeService>): string[] {
     if (!listed.includes(k) || !script.includes(`--type ${type}`))
       problems.push(`docker-compose.yml: temporal-setup does not register search attribute ${k}`);
   for (const [name, svc] of Object.entries(services))
-    // The model service and the migrations do not talk to Temporal.
+    // The migrations and the codec server do not talk to Temporal (nor does the dev image's model service).
     if (isAppImage(svc.image) && !NO_TEMPORAL.includes(commandOf(svc)[0] ?? '')) {
       const deps = (Array.isArray(svc.depends_on) ? {} : (svc.depends_on ?? {})) as Record<
         string,

@@ -2,21 +2,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../config/load-config';
-import { ensureDatabase, migrate } from '../db/migrate';
-import { createPool } from '../db/pool';
-import { seedDevTenant } from '../tenants/seed';
-import { TenantsRepo } from '../tenants/tenants-repo';
+import { loadConfig } from '../../src/config/load-config';
+import { loadDevConfig } from '../config/schema';
+import { ensureDatabase, migrate } from '../../src/db/migrate';
+import { createPool } from '../../src/db/pool';
+import { seedDevTenant } from '../../src/tenants/seed';
+import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { Connection } from '@temporalio/client';
-import { writeWorkflowBundle } from '../runtime/workflow-bundle';
+import { writeWorkflowBundle } from '../../src/runtime/workflow-bundle';
 import { registerSearchAttributes } from './search-attributes';
 import { postgresAdvice, postgresAnswers, redisAnswers, startLocalRedis } from './local-services';
 import { startTemporalDevServer, waitForTemporal } from './temporal-dev-server';
 import { exitOf, hasExited } from './child-exit';
 import { hostPort, stackListenEnv } from './stack-listen';
 import { applyStackPriority, type StackRole } from './process-priority';
-import { withMemorySettings } from '../runtime/memory-settings';
-import { loadRegistry } from '../models/model-registry';
+import { withMemorySettings } from '../../src/runtime/memory-settings';
+import { loadRegistry } from '../../src/models/model-registry';
 import { localModelFiles, localModelSpec, startLlamaServer, waitLlamaServer } from './local-model';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -88,7 +89,8 @@ async function main(): Promise<void> {
     APP_ENV: appEnv,
     ...(appEnv === 'development' && !process.env.PAYLOAD_KEYS ? { PAYLOAD_KEYS: devPayloadKeys() } : {}),
   };
-  const cfg = loadConfig(stackEnv);
+  // The product's settings and the dev tools' own (dev/config/schema.ts), both validated up front.
+  const cfg = { ...loadConfig(stackEnv), ...loadDevConfig(stackEnv) };
   // Every listener of the stack on one address, loopback unless STACK_BIND_HOST says otherwise: the
   // development tokens are well known and the model service's fault API fails every request.
   const bind = cfg.STACK_BIND_HOST;
@@ -176,13 +178,12 @@ async function main(): Promise<void> {
     const log = createWriteStream(join(LOGS, `${name}.log`), { flags: 'a' });
     // STACK_NODE_ARGS: extra node flags for every process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
     // to profile the stack (docs/benchmarks.md); profiles are written when Ctrl-C stops it.
-    const nodeArgs = (process.env.STACK_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    // STACK_COMPILED=1 (npm start, after `npm run build`): run dist/'s JavaScript, as the image does.
-    const entry =
-      process.env.STACK_COMPILED === '1'
-        ? [join(ROOT, 'dist', file.replace(/\.ts$/, '.js'))]
-        : ['--import', 'tsx', join(ROOT, file)];
-    const proc = spawn(process.execPath, [...nodeArgs, ...entry], {
+    // STACK_COMPILED=1 (npm start, after `npm run build` and `npm run build:dev`): run the compiled
+    // JavaScript, the product's from dist/ (as the image does), the dev tools' from dist-dev/.
+    const entry = cfg.STACK_COMPILED
+      ? [join(ROOT, file.startsWith('dev/') ? 'dist-dev' : 'dist', file.replace(/\.ts$/, '.js'))]
+      : ['--import', 'tsx', join(ROOT, file)];
+    const proc = spawn(process.execPath, [...cfg.STACK_NODE_ARGS, ...entry], {
       cwd: ROOT,
       env: withMemorySettings({ ...stackEnv, ...extraEnv }),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
       cfg.TEMPORAL_ADDRESS ? `Temporal at ${temporalAddr}` : 'Temporal dev server (SQLite in .data/temporal)',
       async () => {
         if (!cfg.TEMPORAL_ADDRESS) {
-          const cli = process.env.TEMPORAL_CLI ?? 'temporal';
+          const cli = cfg.TEMPORAL_CLI;
           temporal = startTemporalDevServer({
             cli,
             dataDir: join(DATA, 'temporal'),
@@ -255,7 +256,7 @@ async function main(): Promise<void> {
       waitHttp(
         `${local(cfg.MODEL_SERVICE_PORT)}/health`,
         30_000,
-        spawnChild('model-service', 'src/model-service/main.ts', 'background'),
+        spawnChild('model-service', 'dev/model-service/main.ts', 'background'),
         'model-service',
       ),
     );

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer';
 
 /**
  * Words of the generated text. Each, with its leading space, is a single cl100k_base and o200k_base

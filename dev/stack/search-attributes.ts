@@ -1,6 +1,6 @@
 import type { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../shared/search-attributes';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../src/shared/search-attributes';
 
 /** Registers the project's search attributes on a server (a no-op for those that exist). */
 export async function registerSearchAttributes(connection: Connection, namespace = 'default'): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { ContextLengthError, ModelNotFoundError } from './errors';
 import type { GenerationEngine } from './generation';
 import { chatBody, completionBody } from './openai-schemas';

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { DEFAULT_GPU_TASK_QUEUE } from '../contract/temporal-contract';
-import { modelSpecSchema, type ModelSpec } from '../models/model-spec';
+import { DEFAULT_GPU_TASK_QUEUE } from '../../src/contract/temporal-contract';
+import { modelSpecSchema, type ModelSpec } from '../../src/models/model-spec';
 import { hasExited } from './child-exit';
 
 /** Real models `LOCAL_MODEL` can name, each served by llama.cpp's llama-server on CPU. */

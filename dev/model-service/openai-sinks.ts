@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import type { Usage } from '../shared/types';
+import type { Usage } from '../../src/shared/types';
 import type { GenerationResult, GenerationSink } from './generation';
 import { sseEvent, startSse } from './sse';
 

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express';
-import type { Logger } from '../observability/logger';
+import type { Logger } from '../../src/observability/logger';
 import { InvalidRequestError, ServiceError } from './errors';
 import { isSse, sseEvent } from './sse';
 import { countAnswer, type ServiceStats } from './stats';

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
-import { ConfigError, loadConfig } from '../config/load-config';
-import { createLogger } from '../observability/logger';
+import { ConfigError } from '../../src/config/parse-environment';
+import { createLogger } from '../../src/observability/logger';
+import { loadDevConfig } from '../config/schema';
 import { createModelService, type ModelService } from './create-model-service';
 
 /** How long requests in flight may finish after SIGTERM before they are aborted. */
@@ -19,7 +20,7 @@ async function shutdown(server: Server, svc: ModelService): Promise<void> {
 
 /** Runs the reference model service on MODEL_SERVICE_PORT until SIGINT or SIGTERM. */
 function main(): void {
-  const cfg = loadConfig();
+  const cfg = loadDevConfig();
   const logger = createLogger({ component: 'model-service', level: cfg.LOG_LEVEL });
   if (cfg.FAULT_API_ENABLED && !cfg.MODEL_SERVICE_ADMIN_TOKEN) {
     throw new ConfigError([

@@ -1,6 +1,6 @@
 import express, { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { ContextLengthError, ModelNotFoundError } from './errors';
 import type { GenerationEngine, GenerationSink } from './generation';
 import { sseEvent, startSse } from './sse';

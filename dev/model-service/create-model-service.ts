@@ -1,6 +1,6 @@
 import express, { type Express } from 'express';
-import type { Logger } from '../observability/logger';
-import { getTokenizer, type TokenizerFamily } from '../tokenizer/tokenizer';
+import type { Logger } from '../../src/observability/logger';
+import { getTokenizer, type TokenizerFamily } from '../../src/tokenizer/tokenizer';
 import { adminRoutes } from './admin-routes';
 import { errorMiddleware, notFound } from './error-middleware';
 import type { FaultRates } from './fault-schema';

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import { faultsBodySchema } from './fault-schema';
 import type { FaultInjector } from './faults';
-import type { Logger } from '../observability/logger';
+import type { Logger } from '../../src/observability/logger';
 import type { Slots } from './slots';
 import type { ServiceStats } from './stats';
 import { ServiceError } from './errors';

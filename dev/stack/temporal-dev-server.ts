@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../shared/search-attributes';
+import { SEARCH_ATTRIBUTE_REGISTRATIONS } from '../../src/shared/search-attributes';
 import { freePort } from './free-port';
 
 /** Options for {@link startTemporalDevServer}. */

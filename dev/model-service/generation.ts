@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import type { Logger } from '../observability/logger';
-import type { Tokenizer } from '../tokenizer/tokenizer';
+import type { Logger } from '../../src/observability/logger';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer';
 import { ClientGoneError, InjectedFaultError, QueueFullError, ShuttingDownError } from './errors';
 import type { Fault } from './fault-schema';
 import { parseFaultHeader, type FaultInjector } from './faults';
