@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import { AppError } from '../errors/app-error';
 import { ErrorType } from '../shared/error-types';
+import { OPEN_BATCH } from './batch-types';
 
 /** Per-tenant caps on batches that have not ended (validating, in progress or cancelling). */
 export interface BatchCaps {
@@ -22,7 +23,7 @@ export interface InFlight {
 /** The caps' names, as refusals name them (the `param` of the 429). */
 export type CapName = 'batches_in_flight' | 'batch_items_in_flight' | 'batch_enqueued_tokens';
 
-const OPEN = `status IN ('validating', 'in_progress', 'cancelling')`;
+const OPEN = `status IN ${OPEN_BATCH}`;
 
 /** Sums a tenant's open batches, other than `exceptId` (the batch being created). */
 export async function inFlight(db: Pool | PoolClient, tenantId: string, exceptId = ''): Promise<InFlight> {

@@ -3,6 +3,10 @@ import { REQUEST_STATUSES } from '../shared/types';
 /** Statuses of a batch. */
 export const BATCH_STATUSES = ['validating', 'in_progress', 'completed', 'cancelling', 'cancelled'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
+/** Statuses of a batch not yet ended: what the per-tenant caps count and a tenant disable cancels. */
+export const OPEN_BATCH_STATUSES: readonly BatchStatus[] = ['validating', 'in_progress', 'cancelling'];
+/** SQL list of {@link OPEN_BATCH_STATUSES}: `status IN ${OPEN_BATCH}`. */
+export const OPEN_BATCH = `(${OPEN_BATCH_STATUSES.map((t) => `'${t}'`).join(', ')})`;
 
 /** States an item can be in: its request's status, or `pending` (not started) / `cancelled` (never started). */
 export const BATCH_ITEM_STATES = ['pending', ...REQUEST_STATUSES] as const;

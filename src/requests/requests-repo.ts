@@ -14,6 +14,7 @@ import {
   type WebhookTarget,
 } from '../webhooks/webhooks-repo';
 import {
+  REQUEST_STATUSES,
   TERMINAL_STATUSES,
   type InferenceInput,
   type PartialFinishReason,
@@ -180,6 +181,10 @@ export interface TargetsOf {
 
 /** SQL list of the terminal statuses (their one definition is TERMINAL_STATUSES). */
 export const TERMINAL = `(${TERMINAL_STATUSES.map((t) => `'${t}'`).join(', ')})`;
+/** SQL list of the statuses before a terminal one (queued, running), for index-friendly `IN`. */
+export const UNFINISHED = `(${REQUEST_STATUSES.filter((t) => !TERMINAL_STATUSES.includes(t))
+  .map((t) => `'${t}'`)
+  .join(', ')})`;
 
 /**
  * Request rows and the usage ledger. Every write is idempotent (safe to repeat after a crash) and

@@ -2,9 +2,11 @@ import type { Pool } from 'pg';
 import { Counter, type Registry } from 'prom-client';
 import type { BatchGateway } from '../batches/batch-gateway';
 import type { BatchRepo } from '../batches/batch-repo';
+import { OPEN_BATCH } from '../batches/batch-types';
 import type { WorkflowGateway } from '../inference/workflow-gateway';
 import type { Logger } from '../observability/logger';
 import { perRegistry } from '../observability/per-registry';
+import { UNFINISHED } from '../requests/requests-repo';
 
 /** Work of a disabled tenant asked to cancel, by kind (request, batch). */
 export const tenantShutdownMetrics: (registry: Registry) => { cancels: Counter<'kind'> } = perRegistry(
@@ -63,7 +65,7 @@ export class TenantShutdown {
   async cancelWork(tenantId: string): Promise<ShutdownCounts> {
     const { pool } = this.deps;
     const batches = await pool.query<{ id: string }>(
-      `SELECT id FROM batches WHERE tenant_id = $1 AND status IN ('validating', 'in_progress', 'cancelling')`,
+      `SELECT id FROM batches WHERE tenant_id = $1 AND status IN ${OPEN_BATCH}`,
       [tenantId],
     );
     await this.each(
@@ -77,7 +79,7 @@ export class TenantShutdown {
     let requests = 0;
     for (let after = ''; ;) {
       const page = await pool.query<{ id: string }>(
-        `SELECT id FROM requests WHERE tenant_id = $1 AND status IN ('queued', 'running') AND id > $2
+        `SELECT id FROM requests WHERE tenant_id = $1 AND status IN ${UNFINISHED} AND id > $2
          ORDER BY id LIMIT ${PAGE}`,
         [tenantId, after],
       );
@@ -101,9 +103,9 @@ export class TenantShutdown {
   async sweep(): Promise<number> {
     const { rows } = await this.deps.pool.query<{ id: string }>(
       `SELECT t.id FROM tenants t WHERE t.disabled AND (
-         EXISTS (SELECT 1 FROM requests r WHERE r.tenant_id = t.id AND r.status IN ('queued', 'running'))
+         EXISTS (SELECT 1 FROM requests r WHERE r.tenant_id = t.id AND r.status IN ${UNFINISHED})
          OR EXISTS (SELECT 1 FROM batches b WHERE b.tenant_id = t.id
-                    AND b.status IN ('validating', 'in_progress', 'cancelling')))`,
+                    AND b.status IN ${OPEN_BATCH}))`,
     );
     for (const r of rows) await this.cancelWork(r.id);
     return rows.length;
