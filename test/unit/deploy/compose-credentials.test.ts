@@ -3,18 +3,12 @@ import { composeProblems, parseCompose } from './support/compose';
 import { imageOf } from './support/dockerfile';
 import { replaceOnce } from './support/mutate';
 import { COMPOSE_FILE, DOCKERFILE } from './support/paths';
+import { COMPOSE_SHELL } from './support/compose-shell';
 
 /** docker-compose.yml without default credentials: issue 26 (it had postgres/postgres and no Redis AUTH). */
 const text = readFileSync(COMPOSE_FILE, 'utf8');
 const image = imageOf(readFileSync(DOCKERFILE, 'utf8'));
-const SHELL = {
-  ADMIN_TOKEN: '5f0e6c1d9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d',
-  GRAFANA_ADMIN_PASSWORD: '3c9d0e1f2a3b4c5d6e7f8a9b0c1d2e3f',
-  PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 9).toString('base64')}`,
-  CODEC_SERVER_TOKEN: '8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b',
-  POSTGRES_PASSWORD: '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978',
-  REDIS_PASSWORD: '9a8b7c6d5e4f30211203f4e5d6c7b8a99a8b7c6d5e4f3021',
-};
+const SHELL = COMPOSE_SHELL;
 const problems = (t: string, shell: Record<string, string> = SHELL): string =>
   composeProblems(parseCompose(t), image, shell).join('\n');
 
@@ -28,7 +22,7 @@ test('with both passwords set, the stores and every URL agree', () => {
 });
 
 test.each(['POSTGRES_PASSWORD', 'REDIS_PASSWORD'])('compose refuses to start without %s', (name) => {
-  const { [name as keyof typeof SHELL]: _unset, ...shell } = SHELL;
+  const { [name]: _unset, ...shell } = SHELL;
   const found = problems(text, shell);
   expect(found).toMatch(new RegExp(`needs ${name} from the environment, which is unset`));
   // Every service that uses it says so: the store itself and the app processes' URLs.
