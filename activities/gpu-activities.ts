@@ -10,6 +10,8 @@ import type { TokenRelay } from '../src/streams/token-relay';
 import { ErrorType } from '../src/shared/error-types';
 import { tokenCountMetrics } from '../src/models/token-count-metrics';
 import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
+import { continuationMetrics } from '../src/models/continuation-metrics';
+import { continuedResult, planContinuation, progress } from './continuation';
 
 /** How often a model call heartbeats (tokens so far). */
 export const HEARTBEAT_EVERY_MS = 250;
@@ -68,7 +70,8 @@ export function createGpuActivities(deps: GpuDeps) {
   const { adapters, requests, metrics, logger, relay } = deps;
   const stream = streamMetrics(metrics.registry);
   const counted = tokenCountMetrics(metrics.registry);
-  const openRelay = (requestId: string, attempt: number): RelayWriter | undefined =>
+  const continuations = continuationMetrics(metrics.registry);
+  const openRelay = (requestId: string, attempt: number, opened: boolean): RelayWriter | undefined =>
     relay &&
     new RelayWriter(
       relay,
@@ -78,7 +81,7 @@ export function createGpuActivities(deps: GpuDeps) {
         stream.relayErrors.inc();
         logger.warn({ err, requestId, attempt }, 'token relay write failed; live stream incomplete');
       },
-      { intervalMs: relay.writeIntervalMs, onWrite: () => stream.relayWrites.inc() },
+      { intervalMs: relay.writeIntervalMs, onWrite: () => stream.relayWrites.inc(), opened },
     );
   const closeRelay = async (w: RelayWriter | undefined, finishReason: string): Promise<void> => {
     if (!w) return;
@@ -92,6 +95,9 @@ export function createGpuActivities(deps: GpuDeps) {
      * the SDK cancels the call after its grace time and Temporal retries it elsewhere. When the call
      * ends without a result but after producing output (cancelled, timed out, connection lost), that
      * output is recorded for this attempt: the workflow charges it if this was the last attempt.
+     * A retried attempt continues the answer an earlier one produced (heartbeated and relayed; see
+     * planContinuation) where the adapter can: it asks for what is left of max_tokens and returns
+     * the whole answer, so the stream and the stored output read as one text, charged once.
      */
     async callModel(input: InferenceInput): Promise<ModelCallResult> {
       const ctx = Context.current();
@@ -107,8 +113,30 @@ export function createGpuActivities(deps: GpuDeps) {
       // reports anything, so its partial output or error is never cleared by its own mark.
       // A PostgreSQL restart while the call runs should not cost the request a model attempt: the
       // mark is retried (about 5 s in all) before the attempt gives up on it.
-      const marking = retryMark(() => requests.markAttempt(input.requestId, attempt));
-      marking.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      const marked = retryMark(() => requests.markAttempt(input.requestId, attempt));
+      marked.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      const plan =
+        attempt > 1
+          ? await planContinuation(
+              { adapter, relay, metrics: continuations, logger },
+              input,
+              attempt,
+              ctx.info.heartbeatDetails,
+            )
+          : undefined;
+      const prefix = plan?.prefix ?? '';
+      const produced = plan?.produced ?? 0;
+      // The continued answer is this attempt's output from its start: charged if the attempt dies last.
+      const marking = prefix
+        ? marked.then(() =>
+            requests
+              .recordPartial(input.requestId, attempt, prefix, produced, 'error')
+              .catch((e: unknown) => {
+                logger.error({ err: e, requestId: input.requestId }, 'could not record partial output');
+              }),
+          )
+        : marked;
+      marking.catch(() => undefined);
       const untilDeadline = input.deadlineAt
         ? Date.parse(input.deadlineAt) - Date.now() - DEADLINE_MARGIN_MS
         : undefined;
@@ -119,38 +147,49 @@ export function createGpuActivities(deps: GpuDeps) {
       metrics.modelCallsInFlight.inc({ model: input.model });
       // Heartbeat on a timer, not only per token: it proves liveness during queueing and prefill, and a
       // heartbeat is how a cancel reaches this activity (the worker caps throttling at 500 ms).
-      let tokens = 0;
-      let output = '';
-      const live = openRelay(input.requestId, attempt);
-      const ticker = setInterval(() => ctx.heartbeat({ tokens }), HEARTBEAT_EVERY_MS);
+      // The output so far is heartbeated too: a retry continues from it (relay readers may lag it).
+      let tokens = produced;
+      let output = prefix;
+      let firstToken = true;
+      const live = openRelay(input.requestId, attempt, plan?.relayOpened === true);
+      const ticker = setInterval(() => ctx.heartbeat(progress(tokens, output)), HEARTBEAT_EVERY_MS);
       try {
-        const result = await adapter.generate(
-          {
-            prompt: input.prompt,
-            messages: input.messages,
-            maxTokens: input.maxTokens,
-            temperature: input.temperature,
-            sampling: input.sampling,
-            promptTokens: input.promptTokens,
-          },
-          {
-            signal,
-            onProgress: (n) => (tokens = n),
-            onText: (piece) => {
-              // From acceptance: a retried attempt's first token includes the time lost before it.
-              if (!output) {
-                metrics.timeToFirstToken.observe(
-                  { model: input.model },
-                  (Date.now() - Date.parse(input.acceptedAt)) / 1000,
-                );
-              }
-              output += piece;
-              live?.text(piece);
-            },
-          },
-        );
+        const generated =
+          produced >= input.maxTokens
+            ? // The earlier attempt produced all the request may: nothing is left to generate.
+              lengthReached(input)
+            : await adapter.generate(
+                {
+                  prompt: input.prompt,
+                  messages: input.messages,
+                  maxTokens: input.maxTokens - produced,
+                  temperature: input.temperature,
+                  sampling: input.sampling,
+                  promptTokens: input.promptTokens,
+                  ...(prefix ? { continuation: prefix } : {}),
+                },
+                {
+                  signal,
+                  onProgress: (n) => (tokens = produced + n),
+                  onText: (piece) => {
+                    // From acceptance: a retried attempt's first token includes the time lost before it.
+                    if (firstToken) {
+                      firstToken = false;
+                      metrics.timeToFirstToken.observe(
+                        { model: input.model },
+                        (Date.now() - Date.parse(input.acceptedAt)) / 1000,
+                      );
+                    }
+                    output += piece;
+                    live?.text(piece);
+                  },
+                },
+              );
+        const result = plan
+          ? continuedResult(plan, generated, input, produced < input.maxTokens ? continuations : undefined)
+          : generated;
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
-        if (result.usageReported && input.promptTokens > 0) {
+        if (!prefix && result.usageReported && input.promptTokens > 0) {
           counted.promptActualOverEstimate.observe(
             { model: input.model },
             result.usage.prompt_tokens / input.promptTokens,
@@ -209,6 +248,16 @@ export function createGpuActivities(deps: GpuDeps) {
         metrics.modelCallsInFlight.dec({ model: input.model });
       }
     },
+  };
+}
+
+/** The result of a continuation with nothing left to generate (its own part is empty). */
+function lengthReached(input: InferenceInput): ModelCallResult {
+  return {
+    text: '',
+    finishReason: 'length',
+    usageReported: false,
+    usage: { prompt_tokens: input.promptTokens, completion_tokens: 0, total_tokens: input.promptTokens },
   };
 }
 

@@ -6,6 +6,10 @@ import { TOKENIZER_FAMILIES } from '../tokenizer/tokenizer';
 /** What the registry's `tokenizer` can name: a BPE family counted in process, or the model server. */
 export const MODEL_TOKENIZERS = [...TOKENIZER_FAMILIES, 'server'] as const;
 
+/** How a model server continues a chat answer (see `chat_continuation`). */
+export const CHAT_CONTINUATIONS = ['continue_final_message', 'assistant_prefill', 'none'] as const;
+export type ChatContinuation = (typeof CHAT_CONTINUATIONS)[number];
+
 /** One model as the registry declares it. */
 export const modelSpecSchema = z.strictObject({
   /** Name clients use in `model`. */
@@ -46,6 +50,17 @@ export const modelSpecSchema = z.strictObject({
   tokenize_api: z.enum(TOKENIZE_APIS).default('llama.cpp'),
   /** Longest wait for one tokenize call, in milliseconds. @default 5000 */
   tokenize_timeout_ms: z.number().int().positive().default(5000),
+  /**
+   * How a chat answer cut short by a failed attempt is continued by the next attempt (completions and
+   * KServe continue from prompt + partial output on every server):
+   * `continue_final_message`: the partial answer as a trailing assistant message with
+   * `continue_final_message: true, add_generation_prompt: false` (vLLM, SGLang; llama.cpp's server
+   * continues a trailing assistant message by default and ignores both fields);
+   * `assistant_prefill`: the trailing assistant message alone (llama.cpp's server, servers that
+   * refuse unknown fields); `none`: the answer restarts from the prompt (hosted APIs).
+   * @default continue_final_message
+   */
+  chat_continuation: z.enum(CHAT_CONTINUATIONS).default('continue_final_message'),
   /** Default max_tokens when the request gives none. @default 256 */
   default_max_tokens: z.number().int().positive().default(256),
   /**

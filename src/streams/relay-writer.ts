@@ -6,6 +6,8 @@ export interface RelayWriterOptions {
   intervalMs?: number;
   /** Called at each write (one XADD pipeline), e.g. to count them. */
   onWrite?: () => void;
+  /** The attempt's opening entry is already written (a continuing attempt writes it first). */
+  opened?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export class RelayWriter {
     private readonly o: RelayWriterOptions = {},
   ) {
     this.nextAt = Date.now() + (o.intervalMs ?? 0);
-    this.push({ type: 'attempt', attempt });
+    if (!o.opened) this.push({ type: 'attempt', attempt });
   }
 
   text(piece: string): void {

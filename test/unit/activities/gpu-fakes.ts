@@ -78,6 +78,7 @@ export function gpuSetup(
   };
   const adapter: ModelAdapter = {
     generate: (_req, opts) => script(opts),
+    canContinue: () => true,
     countTokens: async (t) => words(t),
   };
   const metrics: Metrics = createMetrics('test');
