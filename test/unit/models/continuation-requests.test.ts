@@ -1,11 +1,12 @@
 import { KserveV2Adapter } from '../../../src/models/kserve-v2-adapter';
 import type { GenerateRequest, ModelAdapter } from '../../../src/models/model-adapter';
 import { OpenAiAdapter, openAiRequestBody } from '../../../src/models/openai-adapter';
+import type { ChatMessage } from '../../../src/shared/types';
 import { localCounter } from '../../../src/tokenizer/token-counter';
 import { startModelServer } from '../../support/model-server';
 
 /** How each adapter asks a server to continue an answer, and that the reference service does. */
-const messages = [
+const messages: ChatMessage[] = [
   { role: 'system', content: 'be brief' },
   { role: 'user', content: 'tell me about durable inference' },
 ];
