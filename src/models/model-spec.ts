@@ -54,10 +54,11 @@ export const modelSpecSchema = z.strictObject({
    * How a chat answer cut short by a failed attempt is continued by the next attempt (completions and
    * KServe continue from prompt + partial output on every server):
    * `continue_final_message`: the partial answer as a trailing assistant message with
-   * `continue_final_message: true, add_generation_prompt: false` (vLLM, SGLang; llama.cpp's server
-   * continues a trailing assistant message by default and ignores both fields);
-   * `assistant_prefill`: the trailing assistant message alone (llama.cpp's server, servers that
-   * refuse unknown fields); `none`: the answer restarts from the prompt (hosted APIs).
+   * `continue_final_message: true, add_generation_prompt: false` (vLLM, SGLang, llama.cpp's server:
+   * each continues the answer exactly, greedy decoding giving the uninterrupted text);
+   * `assistant_prefill`: the trailing assistant message alone (servers that refuse those fields;
+   * llama.cpp's server then echoes the prefill first, which is dropped); `none`: the answer
+   * restarts from the prompt (hosted APIs).
    * @default continue_final_message
    */
   chat_continuation: z.enum(CHAT_CONTINUATIONS).default('continue_final_message'),

@@ -3,6 +3,7 @@ import type { ChatContinuation } from './model-spec';
 import type { TokenCounter } from '../tokenizer/token-counter';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
 import { streamJson } from './http-call';
+import { PrefillEcho } from './prefill-echo';
 
 /** Options for {@link OpenAiAdapter}. */
 export interface OpenAiAdapterOptions {
@@ -73,17 +74,22 @@ export class OpenAiAdapter implements ModelAdapter {
     let finishReason = 'stop';
     let reported: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     const opts = { headers: this.opts.headers ?? {}, signal, timeoutMs: this.opts.timeoutMs };
+    const echo = new PrefillEcho(
+      chat && this.opts.chatContinuation === 'assistant_prefill' ? (req.continuation ?? '') : '',
+    );
+    const emit = (piece: string): void => {
+      if (!piece) return;
+      text += piece;
+      onText?.(piece);
+      onProgress?.(++chunks);
+    };
     await streamJson<StreamChunk>(url, body, opts, (chunk) => {
       if (chunk.usage) reported = chunk.usage;
       const choice = chunk.choices?.[0];
-      const piece = choice?.text ?? choice?.delta?.content ?? '';
-      if (piece) {
-        text += piece;
-        onText?.(piece);
-        onProgress?.(++chunks);
-      }
+      emit(echo.push(choice?.text ?? choice?.delta?.content ?? ''));
       if (choice?.finish_reason) finishReason = choice.finish_reason;
     });
+    emit(echo.flush());
     const usageReported = typeof reported?.completion_tokens === 'number';
     const prompt = reported?.prompt_tokens ?? req.promptTokens;
     const completion = usageReported
