@@ -200,6 +200,8 @@ export function createGpuActivities(deps: GpuDeps) {
         await marking;
         return result;
       } catch (err) {
+        // The whole output so far, for the next attempt to continue (the ticker's may be 250 ms old).
+        ctx.heartbeat(progress(tokens, output));
         const details = ctx.cancellationDetails;
         const cancelled = ctx.cancellationSignal.aborted && !details?.workerShutdown;
         const pastDeadline = !ctx.cancellationSignal.aborted && deadline?.aborted === true;
