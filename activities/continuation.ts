@@ -119,7 +119,6 @@ export async function planContinuation(
   }
   if (prefix) {
     metrics.attempts.inc({ model: input.model, outcome: 'continued', reason: '' });
-    metrics.savedTokens.inc({ model: input.model }, produced);
     logger.info(
       { ...log, producedTokens: produced, remainingTokens: input.maxTokens - produced },
       'model call continues the answer of an earlier attempt',
@@ -134,13 +133,14 @@ export async function planContinuation(
  * tokens produced before plus those of the continuation, never above max_tokens.
  */
 export function continuedResult(
-  plan: ContinuationPlan,
+  plan: Pick<ContinuationPlan, 'prefix' | 'produced'>,
   result: ModelCallResult,
   input: Pick<InferenceInput, 'model' | 'promptTokens' | 'maxTokens'>,
-  /** Counts the repeated prefill; none when no call was made. */
+  /** Counts the tokens saved and the repeated prefill; none when no call was made. */
   metrics?: ContinuationMetrics,
 ): ModelCallResult {
   if (!plan.prefix) return result;
+  metrics?.savedTokens.inc({ model: input.model }, plan.produced);
   metrics?.prefillTokens.inc(
     { model: input.model },
     result.usageReported ? result.usage.prompt_tokens : input.promptTokens + plan.produced,

@@ -124,13 +124,15 @@ export function createGpuActivities(deps: GpuDeps) {
               ctx.info.heartbeatDetails,
             )
           : undefined;
-      const prefix = plan?.prefix ?? '';
-      const produced = plan?.produced ?? 0;
+      const kept = plan?.prefix ?? '';
+      const keptTokens = plan?.produced ?? 0;
+      let prefix = kept;
+      let produced = keptTokens;
       // The continued answer is this attempt's output from its start: charged if the attempt dies last.
-      const marking = prefix
+      const marking = kept
         ? marked.then(() =>
             requests
-              .recordPartial(input.requestId, attempt, prefix, produced, 'error')
+              .recordPartial(input.requestId, attempt, kept, keptTokens, 'error')
               .catch((e: unknown) => {
                 logger.error({ err: e, requestId: input.requestId }, 'could not record partial output');
               }),
@@ -154,39 +156,62 @@ export function createGpuActivities(deps: GpuDeps) {
       const live = openRelay(input.requestId, attempt, plan?.relayOpened === true);
       const ticker = setInterval(() => ctx.heartbeat(progress(tokens, output)), HEARTBEAT_EVERY_MS);
       try {
-        const generated =
-          produced >= input.maxTokens
-            ? // The earlier attempt produced all the request may: nothing is left to generate.
-              lengthReached(input)
-            : await adapter.generate(
-                {
-                  prompt: input.prompt,
-                  messages: input.messages,
-                  maxTokens: input.maxTokens - produced,
-                  temperature: input.temperature,
-                  sampling: input.sampling,
-                  promptTokens: input.promptTokens,
-                  ...(prefix ? { continuation: prefix } : {}),
-                },
-                {
-                  signal,
-                  onProgress: (n) => (tokens = produced + n),
-                  onText: (piece) => {
-                    // From acceptance: a retried attempt's first token includes the time lost before it.
-                    if (firstToken) {
-                      firstToken = false;
-                      metrics.timeToFirstToken.observe(
-                        { model: input.model },
-                        (Date.now() - Date.parse(input.acceptedAt)) / 1000,
-                      );
-                    }
-                    output += piece;
-                    live?.text(piece);
-                  },
-                },
-              );
-        const result = plan
-          ? continuedResult(plan, generated, input, produced < input.maxTokens ? continuations : undefined)
+        const call = (from: string, already: number): Promise<ModelCallResult> =>
+          adapter.generate(
+            {
+              prompt: input.prompt,
+              messages: input.messages,
+              maxTokens: input.maxTokens - already,
+              temperature: input.temperature,
+              sampling: input.sampling,
+              promptTokens: input.promptTokens,
+              ...(from ? { continuation: from } : {}),
+            },
+            {
+              signal,
+              onProgress: (n) => (tokens = already + n),
+              onText: (piece) => {
+                // From acceptance: a retried attempt's first token includes the time lost before it.
+                if (firstToken) {
+                  firstToken = false;
+                  metrics.timeToFirstToken.observe(
+                    { model: input.model },
+                    (Date.now() - Date.parse(input.acceptedAt)) / 1000,
+                  );
+                }
+                output += piece;
+                live?.text(piece);
+              },
+            },
+          );
+        let generated: ModelCallResult;
+        if (produced >= input.maxTokens) {
+          // The earlier attempt produced all the request may: nothing is left to generate.
+          generated = lengthReached(input);
+        } else {
+          try {
+            generated = await call(prefix, produced);
+          } catch (err) {
+            if (!prefix || output !== prefix || !refusedContinuation(err)) throw err;
+            // A server that does not take the continuation request (no continue_final_message):
+            // the answer restarts in this attempt, and its readers are told so.
+            continuations.attempts.inc({ model: input.model, outcome: 'restarted', reason: 'refused' });
+            logger.warn(
+              { requestId: input.requestId, model: input.model, attempt, error: (err as Error).message },
+              'model server refused the continuation request: answer restarts',
+            );
+            [prefix, produced, output, tokens] = ['', 0, '', 0];
+            live?.restart();
+            generated = await call('', 0);
+          }
+        }
+        const result = prefix
+          ? continuedResult(
+              { prefix, produced },
+              generated,
+              input,
+              produced < input.maxTokens ? continuations : undefined,
+            )
           : generated;
         metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
         if (!prefix && result.usageReported && input.promptTokens > 0) {
@@ -251,6 +276,11 @@ export function createGpuActivities(deps: GpuDeps) {
       }
     },
   };
+}
+
+/** The server refused the request as invalid (a continuation it does not support). */
+function refusedContinuation(err: unknown): boolean {
+  return err instanceof ModelCallError && err.type === ErrorType.ModelInvalidRequest;
 }
 
 /** The result of a continuation with nothing left to generate (its own part is empty). */

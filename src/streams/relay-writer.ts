@@ -47,6 +47,11 @@ export class RelayWriter {
     else this.push({ type: 'text', attempt: this.attempt, text: piece });
   }
 
+  /** Opens the attempt again without continuing: readers discard the text shown so far. */
+  restart(): void {
+    this.push({ type: 'attempt', attempt: this.attempt });
+  }
+
   /** Sends what is pending plus `end` at once, and waits for every write. */
   async end(finishReason: string): Promise<void> {
     this.ending = true;

@@ -138,11 +138,11 @@ export class TokenRelay {
     const [field, value] = sealed
       ? [SEALED_FIELD, JSON.stringify(sealed)]
       : [CLEAR_FIELD, JSON.stringify(event)];
-    const results = (await this.o.redis
+    const results = await this.o.redis
       .pipeline()
       .xadd(key, 'MAXLEN', '~', this.maxLen, '*', field, value)
       .expire(key, this.retentionS)
-      .exec());
+      .exec();
     const failed = results?.find(([err]) => err);
     if (failed?.[0]) throw failed[0];
     return String(results![0]![1]);

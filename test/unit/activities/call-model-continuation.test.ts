@@ -188,3 +188,36 @@ describe('with the token relay, readers see one text', () => {
     expect(m.shown()).toBe(r.text);
   });
 });
+
+test('a server that refuses the continuation request (400): the answer restarts in the same attempt', async () => {
+  const m = memoryRelay([
+    { type: 'attempt', attempt: 1 },
+    { type: 'text', attempt: 1, text: 'one two' },
+  ]);
+  const asked: GenerateRequest[] = [];
+  const s = gpuSetup(
+    async (o, req) => {
+      asked.push(req);
+      if (req.continuation !== undefined) {
+        throw new ModelCallError(
+          ErrorType.ModelInvalidRequest,
+          'unknown field continue_final_message',
+          false,
+          {
+            status: 400,
+          },
+        );
+      }
+      stream(o, ['fresh ', 'answer']);
+      return resultOf('fresh answer');
+    },
+    { relay: m.relay, info: { attempt: 2, heartbeatDetails: { tokens: 2, output: 'one two' } } },
+  );
+  await expect(s.call(input())).resolves.toEqual(resultOf('fresh answer'));
+  expect(asked.map((r) => [r.continuation, r.maxTokens])).toEqual([
+    ['one two', 8],
+    [undefined, 10],
+  ]);
+  expect(m.shown()).toBe('fresh answer');
+  expect(await continuedCount(s, 'restarted')).toBe(1);
+});
