@@ -1,8 +1,13 @@
 /**
  * Patch ids of every versioned change to workflow code (see docs/operations.md, "Changing workflow
- * code"). A workflow that started before a change replays the old branch; one that started after
- * takes the new one. Ids are never reused or renamed; when no running workflow can still take the
- * old branch, the `patched()` call becomes `deprecatePatch()` and then goes away.
+ * code" and "Retiring workflow shapes"). A workflow that started before a change replays the old
+ * branch; one that started after takes the new one. Ids are never reused or renamed; when no running
+ * workflow can still take the old branch, the `patched()` call becomes `deprecatePatch()` and then
+ * goes away.
+ *
+ * 2026-12-07: all four deprecated (the inference workflow calls `deprecatePatch()` where it called
+ * `patched()`); their old branches are gone, and with them the shapes `v1` and
+ * `v2-cancel-safe-admit-and-deadline` (see {@link RETIRED_SHAPES}).
  */
 export const Patch = {
   /**
@@ -33,3 +38,15 @@ export const Patch = {
    */
   CancelWinsOverCallFailure: 'cancel-wins-over-call-failure',
 } as const;
+
+/**
+ * Released workflow shapes (folders of test/replay/histories) whose branch no longer exists, with the
+ * release that removed it. A workflow of such a shape still running when that release is deployed
+ * cannot continue; docs/operations.md says how to check there is none first.
+ */
+export const RETIRED_SHAPES: Readonly<Record<string, string>> = {
+  /** Admit cancellable, no request deadline on the model call, result and usage in two steps. */
+  v1: '2026-12-07: cancel-safe-admit-and-deadline deprecated',
+  /** Result and usage recorded by two local activities (recordResult, commitUsage). */
+  'v2-cancel-safe-admit-and-deadline': '2026-12-07: single-completion-step deprecated',
+};

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
-import { Patch } from '../../workflows/patches';
+import { Patch, RETIRED_SHAPES } from '../../workflows/patches';
 import { quietRuntime } from '../support/temporal';
 
 quietRuntime();
@@ -18,11 +18,15 @@ const shapes = readdirSync(DIR, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
-const files = shapes.flatMap((shape) =>
-  readdirSync(join(DIR, shape))
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => join(shape, f)),
-);
+const historiesOf = (shapes: string[]): string[] =>
+  shapes.flatMap((shape) =>
+    readdirSync(join(DIR, shape))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => join(shape, f)),
+  );
+const files = historiesOf(shapes);
+/** Histories of the shapes the code still runs: every one must replay. */
+const live = historiesOf(shapes.filter((s) => !(s in RETIRED_SHAPES)));
 let workflowBundle: { code: string };
 
 beforeAll(async () => {
@@ -95,14 +99,32 @@ test('v1 histories predate every patch', () => {
     expect({ f, patches: patchIds(load(f)) }).toEqual({ f, patches: [] });
 });
 
-test.each(files)('%s replays without error', async (file) => {
+test.each(live)('%s replays without error', async (file) => {
   await expect(
     Worker.runReplayHistory({ workflowBundle }, historyFromJSON(load(file)), `replay-${file}`),
   ).resolves.toBeUndefined();
 });
 
+/**
+ * A retired shape's histories are kept (never edited or removed) as the record of what the code no
+ * longer runs: at least one of each must now fail to replay, or the retirement removed nothing.
+ */
+test.each(Object.keys(RETIRED_SHAPES))('retired shape %s no longer replays', async (shape) => {
+  expect(shapes).toContain(shape);
+  const outcomes = await Promise.all(
+    historiesOf([shape]).map((f) =>
+      Worker.runReplayHistory({ workflowBundle }, historyFromJSON(load(f)), `retired-${f}`).then(
+        () => 'replays',
+        (err: unknown) => (err instanceof DeterminismViolationError ? 'nondeterministic' : String(err)),
+      ),
+    ),
+  );
+  expect(outcomes).toContain('nondeterministic');
+  expect(outcomes.filter((o) => o !== 'replays' && o !== 'nondeterministic')).toEqual([]);
+});
+
 test('a corrupted history (an activity the code never schedules) fails to replay', async () => {
-  const history = load('v1/completed.json');
+  const history = load(live.find((f) => f.endsWith('/completed.json'))!);
   const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes);
   scheduled!.activityTaskScheduledEventAttributes!.activityType.name = 'chargeTwice';
   await expect(
