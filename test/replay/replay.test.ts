@@ -94,6 +94,30 @@ test.each(PATCHES_IN_ORDER)('histories of patch %s take the patched branch', (pa
   expect(recorded.filter((f) => patchIds(load(f)).includes(patchId)).length).toBeGreaterThan(0);
 });
 
+/** Whether every `core_patch` marker of a history was recorded by `deprecatePatch()`. */
+function allDeprecated(history: HistoryJson): boolean {
+  return history.events.every((e) => {
+    const m = e.markerRecordedEventAttributes;
+    if (m?.markerName !== 'core_patch') return true;
+    const payloads =
+      (m.details?.['patch-data'] as { payloads?: { data?: string }[] } | undefined)?.payloads ?? [];
+    return payloads.every(
+      (p) =>
+        (JSON.parse(Buffer.from(p.data ?? '', 'base64').toString('utf8')) as { deprecated?: boolean })
+          .deprecated,
+    );
+  });
+}
+
+test('histories of the release that deprecated every patch record only deprecated markers', () => {
+  const recorded = files.filter((f) => f.startsWith('v6-patches-deprecated/'));
+  expect(recorded.length).toBeGreaterThanOrEqual(6);
+  for (const f of recorded) {
+    expect({ f, patches: patchIds(load(f)).length > 0 }).toEqual({ f, patches: true });
+    expect({ f, deprecated: allDeprecated(load(f)) }).toEqual({ f, deprecated: true });
+  }
+});
+
 test('v1 histories predate every patch', () => {
   for (const f of files.filter((x) => x.startsWith('v1/')))
     expect({ f, patches: patchIds(load(f)) }).toEqual({ f, patches: [] });
