@@ -5,6 +5,7 @@ import {
   CancelledFailure,
   deprecatePatch,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   TimeoutFailure,
@@ -91,11 +92,14 @@ function gpuOptions(input: InferenceInput): ActivityOptions {
  * released.
  */
 export async function inferenceWorkflow(input: InferenceInput): Promise<InferenceOutcome> {
-  // Every patch is deprecated (docs/operations.md, "Retiring workflow shapes"): their old branches
-  // are gone, and each `deprecatePatch()` stands where its `patched()` stood, recording the same
-  // marker at the same point so that workers of the previous release replay these histories.
   const admittedAtAccept = input.admittedAtAccept === true;
-  deprecatePatch(admittedAtAccept ? Patch.AdmittedAtAccept : Patch.CancelSafeAdmitAndDeadline);
+  // Patch lean-history: one marker, recorded first, instead of the four below, and no `running`
+  // status upsert. Histories recorded before it replay the `!lean` branches.
+  const lean = patched(Patch.LeanHistory);
+  // The four earlier patches are deprecated (docs/operations.md, "Retiring workflow shapes"): their
+  // old branches are gone, and each `deprecatePatch()` stands where its `patched()` stood, recording
+  // the same marker at the same point.
+  if (!lean) deprecatePatch(admittedAtAccept ? Patch.AdmittedAtAccept : Patch.CancelSafeAdmitAndDeadline);
   const settle = (status: 'failed' | 'cancelled' | 'rejected', error: { type: string; message: string }) =>
     CancellationScope.nonCancellable(() => orchestration.failRequest(input, status, error));
 
@@ -129,11 +133,13 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
   const gpu = proxyActivities<GpuActivities>(gpuOptions(input));
 
   try {
-    setStatus('running');
+    // The status search attribute is written when the request ends; while it runs, Temporal's own
+    // ExecutionStatus says so.
+    if (!lean) setStatus('running');
     const result = await gpu.callModel(input);
     // Once the model has produced tokens they are charged, even if a cancel arrives now.
     await CancellationScope.nonCancellable(async () => {
-      if (!admittedAtAccept) deprecatePatch(Patch.SingleCompletionStep);
+      if (!lean && !admittedAtAccept) deprecatePatch(Patch.SingleCompletionStep);
       await orchestration.completeRequest(input, result);
     });
     setStatus('completed');
@@ -142,7 +148,7 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     // Asked to cancel, the call ended some other way (its worker died before acknowledging it):
     // still cancelled. The patch id is recorded only on that path.
     const cancelAsked = !isCancellation(err) && CancellationScope.current().consideredCancelled;
-    if (cancelAsked) deprecatePatch(Patch.CancelWinsOverCallFailure);
+    if (cancelAsked && !lean) deprecatePatch(Patch.CancelWinsOverCallFailure);
     const cancelled = isCancellation(err) || cancelAsked;
     const error = cancelled ? CANCELLED : describe(err);
     await settle(cancelled ? 'cancelled' : 'failed', error);

@@ -5,8 +5,8 @@
  * workflow can still take the old branch, the `patched()` call becomes `deprecatePatch()` and then
  * goes away.
  *
- * 2026-12-07: all four deprecated (the inference workflow calls `deprecatePatch()` where it called
- * `patched()`); their old branches are gone, and with them the shapes `v1` and
+ * 2026-12-07: the first four deprecated (the inference workflow calls `deprecatePatch()` where it
+ * called `patched()`); their old branches are gone, and with them the shapes `v1` and
  * `v2-cancel-safe-admit-and-deadline` (see {@link RETIRED_SHAPES}).
  */
 export const Patch = {
@@ -37,6 +37,13 @@ export const Patch = {
    * ended `failed` (`model_timeout`) though its client had cancelled it. Found by the chaos run.
    */
   CancelWinsOverCallFailure: 'cancel-wins-over-call-failure',
+  /**
+   * 2026-12-07: a request's history holds one patch marker, this one, recorded first, instead of the
+   * four above (each with the core's `TemporalChangeVersion` search-attribute upsert), and no
+   * `running` status upsert: 15 events for a completed API request instead of 16, 17 for a batch
+   * item instead of 19. The status search attribute is set when the request ends.
+   */
+  LeanHistory: 'lean-history',
 } as const;
 
 /**

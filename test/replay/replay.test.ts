@@ -47,8 +47,11 @@ const PATCHES_IN_ORDER = [
   Patch.SingleCompletionStep,
   Patch.AdmittedAtAccept,
   Patch.CancelWinsOverCallFailure,
+  Patch.LeanHistory,
 ];
-const shapeOf = (patchId: string): string => `v${PATCHES_IN_ORDER.indexOf(patchId as never) + 2}-${patchId}`;
+/** The folder of the shape a patch introduced: `v<N>-<patch id>` (N counts releases, not patches). */
+const shapeOf = (patchId: string): string =>
+  shapes.find((s) => /^v\d+-/.test(s) && s.endsWith(`-${patchId}`)) ?? `(no v<N>-${patchId} folder)`;
 
 test('there are recorded histories of every released shape', () => {
   expect([...PATCHES_IN_ORDER].sort()).toEqual(Object.values(Patch).sort());
@@ -82,7 +85,9 @@ test.each(PATCHES_IN_ORDER)('histories of patch %s take the patched branch', (pa
     const patches = patchIds(load(f));
     expect({ f, patches }).toEqual({ f, patches: [...new Set(patches)] });
     expect({ f, patches }).toEqual({ f, patches: patches.filter((p) => upTo.includes(p as never)) });
-    expect([PATCHES_IN_ORDER[0], Patch.AdmittedAtAccept]).toContain(patches[0]);
+    expect([PATCHES_IN_ORDER[0], Patch.AdmittedAtAccept, Patch.LeanHistory]).toContain(patches[0]);
+    // From lean-history on, that is the only one.
+    if (patches[0] === Patch.LeanHistory) expect({ f, patches }).toEqual({ f, patches: [Patch.LeanHistory] });
     // After admitted-at-accept, only patches released after it (where the run reaches their code).
     const after = PATCHES_IN_ORDER.slice(PATCHES_IN_ORDER.indexOf(Patch.AdmittedAtAccept) + 1);
     if (patches[0] === Patch.AdmittedAtAccept)

@@ -169,6 +169,25 @@ describe("today's shape: a request the API admitted (row written, quota reserved
     expect(calls).toEqual(['record+commit:7']);
   });
 
+  test('its history: one patch marker (lean-history), the status written once, at the end', async () => {
+    let id = '';
+    await run('api', async () => RESULT, [], { whileRunning: async (w) => void (id = w) });
+    const events = (await env.client.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const patches = events.flatMap((e) => {
+      const m = e.markerRecordedEventAttributes;
+      if (m?.markerName !== 'core_patch') return [];
+      return (m.details?.['patch-data']?.payloads ?? []).map((p) => Buffer.from(p.data!).toString('utf8'));
+    });
+    expect(patches).toEqual([JSON.stringify({ id: 'lean-history', deprecated: false })]);
+    const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes);
+    const written = upserts.map((e) =>
+      Object.keys(e.upsertWorkflowSearchAttributesEventAttributes!.searchAttributes?.indexedFields ?? {}),
+    );
+    // The core's TemporalChangeVersion with the marker, then InferenceStatus when the request ends.
+    expect(written).toEqual([['TemporalChangeVersion'], ['InferenceStatus']]);
+    expect(events).toHaveLength(15);
+  });
+
   test('transient model failure is retried, then succeeds', async () => {
     const calls: string[] = [];
     let attempts = 0;
