@@ -93,7 +93,10 @@ export function createGpuActivities(deps: GpuDeps) {
   ): Promise<void> => {
     if (!w) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([w.end(finishReason, stopReason), new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS)))]);
+    await Promise.race([
+      w.end(finishReason, stopReason),
+      new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS))),
+    ]);
     clearTimeout(timer);
   };
   return {

@@ -234,7 +234,11 @@ export class SliceGate {
       finishReason: 'length',
       stopReason: this.stop,
       usageReported: false,
-      usage: { prompt_tokens: prompt, completion_tokens: this.forwarded, total_tokens: prompt + this.forwarded },
+      usage: {
+        prompt_tokens: prompt,
+        completion_tokens: this.forwarded,
+        total_tokens: prompt + this.forwarded,
+      },
     };
   }
 
@@ -259,7 +263,10 @@ export class SliceGate {
             ? r.reservedByRequest
             : 0;
       if (covered < billed) {
-        this.deps.metrics.overrunTokens.inc({ model: this.input.model }, billed - Math.max(covered, this.reserved));
+        this.deps.metrics.overrunTokens.inc(
+          { model: this.input.model },
+          billed - Math.max(covered, this.reserved),
+        );
         this.deps.logger.warn(
           { requestId: this.input.requestId, billed, reserved: Math.max(covered, this.reserved) },
           'model billed more tokens than its reservation could cover',
@@ -276,9 +283,6 @@ export class SliceGate {
 }
 
 /** `onText` through the gate when there is one (see {@link SliceGate.wrap}), else as it is. */
-export function gated(
-  gate: SliceGate | undefined,
-  onText: (piece: string) => void,
-): (piece: string) => void {
+export function gated(gate: SliceGate | undefined, onText: (piece: string) => void): (piece: string) => void {
   return gate ? gate.wrap(onText) : onText;
 }
