@@ -28,9 +28,11 @@ if grant <= 0 then
   return {'refused', name, tostring(limit), tostring(used), tostring(reserved), tostring(tokens)}
 end
 -- As settle.lua: the buckets of the request's acceptance time, never recreated without a TTL.
-for _, key in ipairs({KEYS[4], KEYS[5]}) do
-  if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'tok_res', grant) end
+local function incr(key, by)
+  if redis.call('EXISTS', key) == 1 then redis.call('HINCRBY', key, 'tok_res', by) end
 end
+incr(KEYS[4], grant)
+incr(KEYS[5], grant)
 tokens = tokens + grant
 redis.call('HSET', KEYS[2], 'tokens', tokens)
 if tokens >= target then
