@@ -146,6 +146,7 @@ test('one tenant near its limit: never over it, holdings bounded, refusals only 
               acceptedAt: acceptedAt.toISOString(),
               gpuTaskQueue: 'q',
               modelCall: { timeoutMs: 1000, maxAttempts: 1 },
+              priority: { priorityKey: 3, fairnessKey: f.tenantId },
             };
             const ref = { requestId: input.requestId, tenantId: f.tenantId, acceptedAt };
             // What the in-flight requests hold at most: what they produced plus one slice (and the lead).

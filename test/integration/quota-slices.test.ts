@@ -136,6 +136,7 @@ test('a rebuild from PostgreSQL restores the extended reservation the GPU worker
     acceptedAt: a.acceptedAt.toISOString(),
     gpuTaskQueue: 'q',
     modelCall: { timeoutMs: 1000, maxAttempts: 1 },
+    priority: { priorityKey: 3, fairnessKey: f.tenantId },
   });
   await f.quota.reserve(a, 150);
   // The worker's order: PostgreSQL first, then Redis.
