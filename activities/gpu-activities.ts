@@ -213,11 +213,11 @@ export function createGpuActivities(deps: GpuDeps) {
             : failure.type === ErrorType.ModelTimeout
               ? 'timeout'
               : 'error';
-          // Counted the model's way, and never more than the request may produce.
+          // Counted the model's way, and never more than the request may produce (or has reserved).
           const produced = await adapter
             .countTokens(output)
-            .then((n) => Math.min(n, input.maxTokens))
-            .catch(() => input.maxTokens);
+            .then((n) => Math.min(n, input.maxTokens, gate?.covered ?? Infinity))
+            .catch(() => Math.min(input.maxTokens, gate?.covered ?? Infinity));
           await requests
             .recordPartial(input.requestId, attempt, output, produced, reason)
             .catch((e: unknown) =>

@@ -119,6 +119,11 @@ export class SliceGate {
     return Math.min(this.input.maxTokens, this.reserved - this.input.promptTokens);
   }
 
+  /** Completion tokens the reservation covers now: a partial output is never charged more. */
+  get covered(): number {
+    return this.budget;
+  }
+
   /** Why the call was stopped at its reservation, if it was. */
   get stopReason(): StopReason | undefined {
     return this.stop;
