@@ -228,6 +228,7 @@ export function createGpuActivities(deps: GpuDeps) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw failure;
       } finally {
+        gate?.close();
         clearInterval(ticker);
         stopTimer();
         metrics.modelCallsInFlight.dec({ model: input.model });

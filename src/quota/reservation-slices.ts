@@ -99,6 +99,7 @@ export class SliceGate {
   /** Set after a partial or refused extension: ask again only once a token waits for it. */
   private waitForNeed = false;
   private stop?: StopReason;
+  private closed = false;
 
   constructor(
     private readonly deps: ReservationSlicesDeps,
@@ -142,6 +143,7 @@ export class SliceGate {
   }
 
   private drain(): void {
+    if (this.closed) return;
     while (this.held.length && this.forwarded < this.budget) {
       this.forwarded++;
       this.forward?.(this.held.shift()!);
@@ -149,7 +151,7 @@ export class SliceGate {
   }
 
   private maybeExtend(): void {
-    if (this.pending || this.stop || this.controller.signal.aborted) return;
+    if (this.closed || this.pending || this.stop || this.controller.signal.aborted) return;
     if (this.budget >= this.input.maxTokens) return;
     const needed = this.held.length > 0;
     if (!needed && (this.waitForNeed || this.budget - this.produced > this.lead)) return;
@@ -279,6 +281,15 @@ export class SliceGate {
       }
     }
     return result;
+  }
+
+  /**
+   * The call is over (returned, failed or cancelled): nothing more is passed on, and no extension
+   * is asked for (one on its way still lands in Redis, and is settled with the request).
+   */
+  close(): void {
+    this.closed = true;
+    this.held = [];
   }
 
   /** The result of a call that ended with an error: the cut result if this gate stopped it. */
