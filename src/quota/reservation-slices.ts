@@ -14,6 +14,12 @@ export interface ReservationSlicesDeps {
   persist: (requestId: string, tokens: number) => Promise<void>;
   metrics: SliceMetrics;
   logger: Logger;
+  /**
+   * How long a stream waits at its reservation for Redis or PostgreSQL to come back when its next
+   * slice cannot be asked for (tokens are held meanwhile), before the attempt fails for a retry.
+   * @default 15000
+   */
+  extendPatienceMs?: number;
 }
 
 /** Options of {@link ReservationSlices.open}. */
@@ -61,6 +67,9 @@ export class ReservationSlices {
 /** Tries of one persist or extend call before the extension counts as failed. */
 const TRIES = 3;
 
+/** Pause between extension tries while a token waits for its slice and Redis/PostgreSQL fail. */
+const RETRY_PAUSE_MS = 500;
+
 async function withTries<T>(op: () => Promise<T>): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -100,6 +109,8 @@ export class SliceGate {
   private waitForNeed = false;
   private stop?: StopReason;
   private closed = false;
+  /** When the current streak of failed extensions began. */
+  private failingSince?: number;
 
   constructor(
     private readonly deps: ReservationSlicesDeps,
@@ -174,15 +185,24 @@ export class SliceGate {
       r = await withTries(() => this.deps.quota.extend(this.ref, k, want));
     } catch (err) {
       metrics.extensions.inc({ model, outcome: 'error' });
-      logger.warn({ err, requestId: this.input.requestId, slice: k }, 'reservation slice extension failed');
-      // Retried with the next token unless a token waits for it now: then the attempt fails.
+      if (this.failingSince === undefined) {
+        this.failingSince = Date.now();
+        logger.warn({ err, requestId: this.input.requestId, slice: k }, 'reservation slice extension failed');
+      }
+      // Retried with the next token; while a token waits for it, every RETRY_PAUSE_MS up to the
+      // patience, then the attempt fails (retryable) rather than produce a token not reserved.
       if (this.held.length && target === undefined) {
-        this.controller.abort(
-          new SliceExtensionError(`could not extend the reservation: ${(err as Error).message}`),
-        );
+        if (Date.now() - this.failingSince >= (this.deps.extendPatienceMs ?? 15_000)) {
+          this.controller.abort(
+            new SliceExtensionError(`could not extend the reservation: ${(err as Error).message}`),
+          );
+        } else {
+          await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+        }
       }
       return undefined;
     }
+    this.failingSince = undefined;
     if (target !== undefined) {
       metrics.extensions.inc({ model, outcome: 'topup' });
     } else {

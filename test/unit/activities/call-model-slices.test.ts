@@ -19,9 +19,10 @@ const PROMPT = 5;
 const piece = (i: number): string => `w${i} `;
 
 /** An in-memory tenant: `room` tokens free under its limits; extend grants up to it, as extend.lua. */
-function fakeQuota(room: number, o: { fail?: boolean } = {}) {
+function fakeQuota(room: number, o: { failures?: number } = {}) {
   const journal: string[] = [];
   let reserved = 0;
+  let failures = o.failures ?? 0;
   return {
     journal,
     reservedNow: () => reserved,
@@ -30,7 +31,10 @@ function fakeQuota(room: number, o: { fail?: boolean } = {}) {
       extend: async (_ref: ReservationRef, slice: number, target: number): Promise<ExtendResult> => {
         await new Promise((r) => setImmediate(r));
         journal.push(`extend ${slice} ${target}`);
-        if (o.fail) throw new Error('redis down');
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('redis down');
+        }
         if (reserved >= target) return { outcome: 'granted', reserved };
         const grant = Math.min(target - reserved, room);
         if (grant <= 0) {
@@ -52,13 +56,14 @@ function fakeQuota(room: number, o: { fail?: boolean } = {}) {
   };
 }
 
-function slicesOf(q: ReturnType<typeof fakeQuota>) {
+function slicesOf(q: ReturnType<typeof fakeQuota>, extendPatienceMs?: number) {
   const metrics = sliceMetrics(new Registry());
   const slices = new ReservationSlices({
     quota: q.quota,
     persist: async (_id, tokens) => void q.journal.push(`persist ${tokens}`),
     metrics,
     logger: createLogger({ component: 't', level: 'silent' }),
+    extendPatienceMs,
   });
   return { slices, metrics };
 }
@@ -150,9 +155,9 @@ test('a refused slice stops the generation at its reservation: length, quota_exh
   ]);
 });
 
-test('an extension that cannot reach Redis fails the attempt (retryable) with only reserved tokens kept', async () => {
-  const q = fakeQuota(1000, { fail: true });
-  const { slices } = slicesOf(q);
+test('Redis unreachable past the patience: the attempt fails (retryable) with only reserved tokens kept', async () => {
+  const q = fakeQuota(1000, { failures: Infinity });
+  const { slices } = slicesOf(q, 600);
   const inp = inferenceInput('gpu', {
     model: 'm',
     promptTokens: PROMPT,
@@ -179,4 +184,23 @@ test('a request that reserved its whole max_tokens (slices off, or accepted befo
   const s = gpuSetup(model(12, {}), { slices });
   expect((await s.call(inp)).text).toBe(text(12));
   expect(q.journal).toEqual([]);
+});
+
+test('Redis back within the patience: the stream waits at its reservation, then goes on whole', async () => {
+  const q = fakeQuota(1000, { failures: 9 }); // three extensions (3 tries each) fail
+  const { slices, metrics } = slicesOf(q, 10_000);
+  const inp = inferenceInput('gpu', {
+    model: 'm',
+    promptTokens: PROMPT,
+    maxTokens: 30,
+    estimatedTokens: PROMPT + 8,
+  });
+  q.init(inp.estimatedTokens);
+  const s = gpuSetup(model(30, {}), { slices });
+  const r = await s.call(inp);
+  expect(r.text).toBe(text(30));
+  expect(r.stopReason).toBeUndefined();
+  expect((await metrics.extensions.get()).values).toContainEqual(
+    expect.objectContaining({ labels: { model: 'm', outcome: 'error' }, value: 3 }),
+  );
 });
