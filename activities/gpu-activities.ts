@@ -7,6 +7,7 @@ import type { RequestsRepo } from '../src/requests/requests-repo';
 import { RelayWriter } from '../src/streams/relay-writer';
 import { streamMetrics } from '../src/streams/stream-metrics';
 import type { TokenRelay } from '../src/streams/token-relay';
+import { gated, type ReservationSlices } from '../src/quota/reservation-slices';
 import { ErrorType } from '../src/shared/error-types';
 import { tokenCountMetrics } from '../src/models/token-count-metrics';
 import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
@@ -24,6 +25,11 @@ export interface GpuDeps {
   logger: Logger;
   /** Relays generated text to streaming clients (GET /v1/inference/:id/stream); none: no live stream. */
   relay?: TokenRelay;
+  /**
+   * Extends a request's reservation slice by slice as tokens stream, and stops the generation where
+   * the tenant's token limits refuse more. None: a request keeps what it reserved at accept.
+   */
+  slices?: ReservationSlices;
 }
 
 /** Longest wait for the relay's last write when an attempt ends: the stream is best effort. */
@@ -65,7 +71,7 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 
 /** Activities on GPU task queues: the call to the model service. */
 export function createGpuActivities(deps: GpuDeps) {
-  const { adapters, requests, metrics, logger, relay } = deps;
+  const { adapters, requests, metrics, logger, relay, slices } = deps;
   const stream = streamMetrics(metrics.registry);
   const counted = tokenCountMetrics(metrics.registry);
   const openRelay = (requestId: string, attempt: number): RelayWriter | undefined =>
@@ -80,10 +86,17 @@ export function createGpuActivities(deps: GpuDeps) {
       },
       { intervalMs: relay.writeIntervalMs, onWrite: () => stream.relayWrites.inc() },
     );
-  const closeRelay = async (w: RelayWriter | undefined, finishReason: string): Promise<void> => {
+  const closeRelay = async (
+    w: RelayWriter | undefined,
+    finishReason: string,
+    stopReason?: string,
+  ): Promise<void> => {
     if (!w) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([w.end(finishReason), new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS)))]);
+    await Promise.race([
+      w.end(finishReason, stopReason),
+      new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS))),
+    ]);
     clearTimeout(timer);
   };
   return {
@@ -122,9 +135,11 @@ export function createGpuActivities(deps: GpuDeps) {
       let tokens = 0;
       let output = '';
       const live = openRelay(input.requestId, attempt);
+      // Reservation in slices: tokens pass only once reserved; a refused slice ends the call.
+      const gate = slices?.open(input, signal);
       const ticker = setInterval(() => ctx.heartbeat({ tokens }), HEARTBEAT_EVERY_MS);
       try {
-        const result = await adapter.generate(
+        const called = await adapter.generate(
           {
             prompt: input.prompt,
             messages: input.messages,
@@ -134,9 +149,9 @@ export function createGpuActivities(deps: GpuDeps) {
             promptTokens: input.promptTokens,
           },
           {
-            signal,
+            signal: gate?.signal ?? signal,
             onProgress: (n) => (tokens = n),
-            onText: (piece) => {
+            onText: gated(gate, (piece) => {
               // From acceptance: a retried attempt's first token includes the time lost before it.
               if (!output) {
                 metrics.timeToFirstToken.observe(
@@ -146,21 +161,30 @@ export function createGpuActivities(deps: GpuDeps) {
               }
               output += piece;
               live?.text(piece);
-            },
+            }),
           },
         );
-        metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
+        const result = gate ? await gate.finish(called, () => output) : called;
+        metrics.modelCalls.inc({ model: input.model, outcome: result.stopReason ?? 'ok' });
         if (result.usageReported && input.promptTokens > 0) {
           counted.promptActualOverEstimate.observe(
             { model: input.model },
             result.usage.prompt_tokens / input.promptTokens,
           );
         }
-        await closeRelay(live, result.finishReason);
+        await closeRelay(live, result.finishReason, result.stopReason);
         // A mark that failed (PostgreSQL down) fails the attempt, as it did before the call.
         await marking;
         return result;
       } catch (err) {
+        // Stopped at its reservation (the adapter ended with the gate's abort): a result, not a failure.
+        const stopped = gate?.stoppedResult(output);
+        if (stopped) {
+          metrics.modelCalls.inc({ model: input.model, outcome: stopped.stopReason! });
+          await closeRelay(live, stopped.finishReason, stopped.stopReason);
+          await marking;
+          return stopped;
+        }
         const details = ctx.cancellationDetails;
         const cancelled = ctx.cancellationSignal.aborted && !details?.workerShutdown;
         const pastDeadline = !ctx.cancellationSignal.aborted && deadline?.aborted === true;
@@ -189,11 +213,11 @@ export function createGpuActivities(deps: GpuDeps) {
             : failure.type === ErrorType.ModelTimeout
               ? 'timeout'
               : 'error';
-          // Counted the model's way, and never more than the request may produce.
+          // Counted the model's way, and never more than the request may produce (or has reserved).
           const produced = await adapter
             .countTokens(output)
-            .then((n) => Math.min(n, input.maxTokens))
-            .catch(() => input.maxTokens);
+            .then((n) => Math.min(n, input.maxTokens, gate?.covered ?? Infinity))
+            .catch(() => Math.min(input.maxTokens, gate?.covered ?? Infinity));
           await requests
             .recordPartial(input.requestId, attempt, output, produced, reason)
             .catch((e: unknown) =>
@@ -204,6 +228,7 @@ export function createGpuActivities(deps: GpuDeps) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw failure;
       } finally {
+        gate?.close();
         clearInterval(ticker);
         stopTimer();
         metrics.modelCallsInFlight.dec({ model: input.model });

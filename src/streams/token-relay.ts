@@ -10,7 +10,7 @@ import type { SealedPayload } from '../codec/payload-sealer';
 export type RelayEvent =
   | { type: 'attempt'; attempt: number }
   | { type: 'text'; attempt: number; text: string }
-  | { type: 'end'; attempt: number; finishReason: string }
+  | { type: 'end'; attempt: number; finishReason: string; stopReason?: string }
   | { type: 'final'; status: string };
 
 /** One stream entry: its Redis Stream id (also the SSE event id) and its event. */

@@ -16,6 +16,7 @@ export function doneEvent(r: RequestRecord | undefined, id: string, status: stri
     id,
     status: r?.status ?? status,
     ...(r?.finishReason ? { finish_reason: r.finishReason } : {}),
+    ...(r?.stopReason ? { stop_reason: r.stopReason } : {}),
     ...(r?.usage ? { usage: r.usage } : {}),
     ...(r?.error ? { error: r.error } : {}),
   };
@@ -28,8 +29,9 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
  * GET /v1/inference/:id/stream: Server-Sent Events of the request's generated text as the GPU
  * produces it. A late client first gets everything produced so far; `Last-Event-ID` resumes after
  * the last event seen. Events: `attempt` (a model attempt starts; `restarted: true` when an earlier
- * attempt's text is void), `token` ({text}), `attempt_end`, and `done` (status, finish_reason,
- * usage, error) before the stream closes.
+ * attempt's text is void), `token` ({text}), `attempt_end` (finish_reason, and stop_reason
+ * `quota_exhausted` when the tenant's token limits stopped the generation), and `done` (status,
+ * finish_reason, stop_reason, usage, error) before the stream closes.
  */
 export function streamRoutes(deps: {
   requests: RequestsRepo;
@@ -65,7 +67,11 @@ export function streamRoutes(deps: {
           sse.event({ text: event.text, attempt: event.attempt }, { id, event: 'token' });
         } else if (event.type === 'end') {
           sse.event(
-            { attempt: event.attempt, finish_reason: event.finishReason },
+            {
+              attempt: event.attempt,
+              finish_reason: event.finishReason,
+              ...(event.stopReason ? { stop_reason: event.stopReason } : {}),
+            },
             { id, event: 'attempt_end' },
           );
         } else {

@@ -61,7 +61,12 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
  */
 export function gpuSetup(
   script: Script,
-  o: { info?: Partial<Info>; markAttempt?: (tryNo: number) => Promise<void> } = {},
+  o: {
+    info?: Partial<Info>;
+    markAttempt?: (tryNo: number) => Promise<void>;
+    /** Reservation in slices (see call-model-slices.test.ts). @default none */
+    slices?: GpuDeps['slices'];
+  } = {},
 ) {
   const calls: unknown[][] = [];
   const heartbeats: unknown[] = [];
@@ -86,6 +91,7 @@ export function gpuSetup(
     requests,
     metrics,
     logger: createLogger({ component: 'test', level: 'silent' }),
+    slices: o.slices,
   });
   // The SDK logs every failed activity at WARN; the tests assert the failures themselves.
   const env = new MockActivityEnvironment({ attempt: 1, ...o.info }, { logger: new DefaultLogger('ERROR') });
@@ -100,5 +106,5 @@ export function gpuSetup(
   /** Runs callModel in the mock activity context. */
   const call = (input: InferenceInput): Promise<ModelCallResult> =>
     env.run((i: InferenceInput) => activities.callModel(i), input);
-  return { env, call, calls, heartbeats, outcomes, inFlight, marks: () => marks };
+  return { env, call, calls, heartbeats, outcomes, inFlight, metrics, marks: () => marks };
 }
