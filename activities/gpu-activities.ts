@@ -7,6 +7,7 @@ import type { RequestsRepo } from '../src/requests/requests-repo';
 import { RelayWriter } from '../src/streams/relay-writer';
 import { streamMetrics } from '../src/streams/stream-metrics';
 import type { TokenRelay } from '../src/streams/token-relay';
+import { gated, type ReservationSlices } from '../src/quota/reservation-slices';
 import { ErrorType } from '../src/shared/error-types';
 import { tokenCountMetrics } from '../src/models/token-count-metrics';
 import type { InferenceInput, ModelCallResult, PartialFinishReason } from '../src/shared/types';
@@ -26,6 +27,11 @@ export interface GpuDeps {
   logger: Logger;
   /** Relays generated text to streaming clients (GET /v1/inference/:id/stream); none: no live stream. */
   relay?: TokenRelay;
+  /**
+   * Extends a request's reservation slice by slice as tokens stream, and stops the generation where
+   * the tenant's token limits refuse more. None: a request keeps what it reserved at accept.
+   */
+  slices?: ReservationSlices;
 }
 
 /** Longest wait for the relay's last write when an attempt ends: the stream is best effort. */
@@ -67,7 +73,7 @@ export function toApplicationFailure(err: unknown): ApplicationFailure {
 
 /** Activities on GPU task queues: the call to the model service. */
 export function createGpuActivities(deps: GpuDeps) {
-  const { adapters, requests, metrics, logger, relay } = deps;
+  const { adapters, requests, metrics, logger, relay, slices } = deps;
   const stream = streamMetrics(metrics.registry);
   const counted = tokenCountMetrics(metrics.registry);
   const continuations = continuationMetrics(metrics.registry);
@@ -83,10 +89,17 @@ export function createGpuActivities(deps: GpuDeps) {
       },
       { intervalMs: relay.writeIntervalMs, onWrite: () => stream.relayWrites.inc(), opened },
     );
-  const closeRelay = async (w: RelayWriter | undefined, finishReason: string): Promise<void> => {
+  const closeRelay = async (
+    w: RelayWriter | undefined,
+    finishReason: string,
+    stopReason?: string,
+  ): Promise<void> => {
     if (!w) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([w.end(finishReason), new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS)))]);
+    await Promise.race([
+      w.end(finishReason, stopReason),
+      new Promise((r) => (timer = setTimeout(r, RELAY_END_WAIT_MS))),
+    ]);
     clearTimeout(timer);
   };
   return {
@@ -154,6 +167,9 @@ export function createGpuActivities(deps: GpuDeps) {
       let output = prefix;
       let firstToken = true;
       const live = openRelay(input.requestId, attempt, plan?.relayOpened === true);
+      // Reservation in slices: tokens pass only once reserved; a refused slice ends the call. A
+      // continued answer's earlier tokens count against the reservation.
+      let gate = slices?.open(input, signal, { alreadyProduced: produced });
       const ticker = setInterval(() => ctx.heartbeat(progress(tokens, output)), HEARTBEAT_EVERY_MS);
       try {
         const call = (from: string, already: number): Promise<ModelCallResult> =>
@@ -168,9 +184,9 @@ export function createGpuActivities(deps: GpuDeps) {
               ...(from ? { continuation: from } : {}),
             },
             {
-              signal,
+              signal: gate?.signal ?? signal,
               onProgress: (n) => (tokens = already + n),
-              onText: (piece) => {
+              onText: gated(gate, (piece) => {
                 // From acceptance: a retried attempt's first token includes the time lost before it.
                 if (firstToken) {
                   firstToken = false;
@@ -181,7 +197,7 @@ export function createGpuActivities(deps: GpuDeps) {
                 }
                 output += piece;
                 live?.text(piece);
-              },
+              }),
             },
           );
         let generated: ModelCallResult;
@@ -202,10 +218,12 @@ export function createGpuActivities(deps: GpuDeps) {
             );
             [prefix, produced, output, tokens] = ['', 0, '', 0];
             live?.restart();
+            gate?.close();
+            gate = slices?.open(input, signal);
             generated = await call('', 0);
           }
         }
-        const result = prefix
+        const whole = prefix
           ? continuedResult(
               { prefix, produced },
               generated,
@@ -213,18 +231,27 @@ export function createGpuActivities(deps: GpuDeps) {
               produced < input.maxTokens ? continuations : undefined,
             )
           : generated;
-        metrics.modelCalls.inc({ model: input.model, outcome: 'ok' });
+        const result = gate ? await gate.finish(whole, () => output) : whole;
+        metrics.modelCalls.inc({ model: input.model, outcome: result.stopReason ?? 'ok' });
         if (!prefix && result.usageReported && input.promptTokens > 0) {
           counted.promptActualOverEstimate.observe(
             { model: input.model },
             result.usage.prompt_tokens / input.promptTokens,
           );
         }
-        await closeRelay(live, result.finishReason);
+        await closeRelay(live, result.finishReason, result.stopReason);
         // A mark that failed (PostgreSQL down) fails the attempt, as it did before the call.
         await marking;
         return result;
       } catch (err) {
+        // Stopped at its reservation (the adapter ended with the gate's abort): a result, not a failure.
+        const stopped = gate?.stoppedResult(output);
+        if (stopped) {
+          metrics.modelCalls.inc({ model: input.model, outcome: stopped.stopReason! });
+          await closeRelay(live, stopped.finishReason, stopped.stopReason);
+          await marking;
+          return stopped;
+        }
         // The whole output so far, for the next attempt to continue (the ticker's may be 250 ms old).
         ctx.heartbeat(progress(tokens, output));
         const details = ctx.cancellationDetails;
@@ -255,11 +282,11 @@ export function createGpuActivities(deps: GpuDeps) {
             : failure.type === ErrorType.ModelTimeout
               ? 'timeout'
               : 'error';
-          // Counted the model's way, and never more than the request may produce.
+          // Counted the model's way, and never more than the request may produce (or has reserved).
           const produced = await adapter
             .countTokens(output)
-            .then((n) => Math.min(n, input.maxTokens))
-            .catch(() => input.maxTokens);
+            .then((n) => Math.min(n, input.maxTokens, gate?.covered ?? Infinity))
+            .catch(() => Math.min(input.maxTokens, gate?.covered ?? Infinity));
           await requests
             .recordPartial(input.requestId, attempt, output, produced, reason)
             .catch((e: unknown) =>
@@ -270,6 +297,7 @@ export function createGpuActivities(deps: GpuDeps) {
         if (ctx.cancellationSignal.aborted) throw err;
         throw failure;
       } finally {
+        gate?.close();
         clearInterval(ticker);
         stopTimer();
         metrics.modelCallsInFlight.dec({ model: input.model });

@@ -41,7 +41,7 @@ export interface NewBatchItem {
   input: InferenceInput;
 }
 
-/** Items and estimated tokens (prompt + max_tokens, as each item will reserve) of a stored batch. */
+/** Items and estimated tokens (prompt + first reservation slice, as each item will reserve) of a stored batch. */
 export interface BatchTotals {
   items: number;
   estimatedTokens: number;

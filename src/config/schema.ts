@@ -219,8 +219,8 @@ export const envSchema = z
     /** Items of one tenant's batches not yet ended; past it a 429. @default 100000 */
     BATCH_TENANT_MAX_ITEMS_IN_FLIGHT: positiveInt.default(100_000),
     /**
-     * Enqueued tokens of one tenant's batches not yet ended (each item's prompt + max_tokens, as it
-     * will reserve), like OpenAI's batch queue limit; past it a 429. @default 100000000
+     * Enqueued tokens of one tenant's batches not yet ended (each item's prompt + first reservation
+     * slice, as it will reserve at its start), like OpenAI's batch queue limit; past it a 429. @default 100000000
      */
     BATCH_TENANT_MAX_ENQUEUED_TOKENS: positiveInt.max(Number.MAX_SAFE_INTEGER).default(100_000_000),
     /** Items of one batch running at once (child workflows in flight). @default 32 */

@@ -65,6 +65,14 @@ export const modelSpecSchema = z.strictObject({
   /** Default max_tokens when the request gives none. @default 256 */
   default_max_tokens: z.number().int().positive().default(256),
   /**
+   * Reservation in slices: a request reserves its prompt plus this many completion tokens at accept
+   * (at most its max_tokens), and the GPU worker extends the reservation by this many more as
+   * tokens stream; generation stops (`finish_reason: length`, `stop_reason: quota_exhausted`) where
+   * the tenant's token limits refuse an extension. 0 reserves the whole max_tokens up front (no
+   * extensions: the behaviour before slices). @default 256
+   */
+  reserve_slice_tokens: z.number().int().min(0).default(256),
+  /**
    * Longest prompt accepted, in characters (UTF-16 code units; for `messages`, every content
    * together). A longer one is a 400 before it is tokenized or quota is looked at.
    * @default context_length × MAX_PROMPT_CHARS_PER_TOKEN (16)
@@ -84,6 +92,15 @@ export const MAX_PROMPT_CHARS_PER_TOKEN = 16;
 /** The model's prompt size bound in characters: `max_prompt_chars`, else context_length × 16. */
 export function maxPromptChars(spec: ModelSpec): number {
   return spec.max_prompt_chars ?? spec.context_length * MAX_PROMPT_CHARS_PER_TOKEN;
+}
+
+/**
+ * Completion tokens a request of `maxTokens` reserves at accept: its first slice
+ * (`reserve_slice_tokens`), or the whole max_tokens when slices are off or larger.
+ */
+export function firstSliceTokens(spec: Pick<ModelSpec, 'reserve_slice_tokens'>, maxTokens: number): number {
+  const slice = spec.reserve_slice_tokens;
+  return slice > 0 ? Math.min(maxTokens, slice) : maxTokens;
 }
 
 export const registryFileSchema = z.strictObject({

@@ -53,9 +53,9 @@ export class RelayWriter {
   }
 
   /** Sends what is pending plus `end` at once, and waits for every write. */
-  async end(finishReason: string): Promise<void> {
+  async end(finishReason: string, stopReason?: string): Promise<void> {
     this.ending = true;
-    this.push({ type: 'end', attempt: this.attempt, finishReason });
+    this.push({ type: 'end', attempt: this.attempt, finishReason, ...(stopReason ? { stopReason } : {}) });
     while (this.inFlight) await this.inFlight;
   }
 

@@ -13,7 +13,7 @@ import { StreamText } from './stream-text';
 export type RelayEvent =
   | { type: 'attempt'; attempt: number; continues?: boolean }
   | { type: 'text'; attempt: number; text: string }
-  | { type: 'end'; attempt: number; finishReason: string }
+  | { type: 'end'; attempt: number; finishReason: string; stopReason?: string }
   | { type: 'final'; status: string };
 
 /** Whether stream id `a` comes before `b` (ids are `ms-seq`, compared as numbers). */

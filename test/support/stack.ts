@@ -49,7 +49,13 @@ export interface StackOptions {
   /** Reference model service settings. */
   modelService?: { slots?: number; prefillMsPerToken?: number; decodeMsPerToken?: number };
   /** Per-model registry overrides. */
-  model?: { max_attempts?: number; request_timeout_ms?: number };
+  model?: {
+    max_attempts?: number;
+    request_timeout_ms?: number;
+    reserve_slice_tokens?: number;
+    /** @default 4096 */
+    context_length?: number;
+  };
   /** Start an in-process GPU worker. @default true */
   gpu?: boolean;
   /** Extra configuration variables (e.g. REQUEST_DEADLINE_S). */
@@ -183,9 +189,12 @@ export async function startStack(opts: StackOptions = {}) {
     protocol: 'openai',
     base_url: modelHttp.url,
     gpu_task_queue: gpuQueue,
-    context_length: 4096,
+    context_length: opts.model?.context_length ?? 4096,
     max_attempts: opts.model?.max_attempts ?? 4,
     request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
+    ...(opts.model?.reserve_slice_tokens !== undefined
+      ? { reserve_slice_tokens: opts.model.reserve_slice_tokens }
+      : {}),
   };
   const registry = new ModelRegistry([
     modelSpecSchema.parse(registrySpec),

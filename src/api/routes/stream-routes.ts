@@ -17,6 +17,7 @@ export function doneEvent(r: RequestRecord | undefined, id: string, status: stri
     id,
     status: r?.status ?? status,
     ...(r?.finishReason ? { finish_reason: r.finishReason } : {}),
+    ...(r?.stopReason ? { stop_reason: r.stopReason } : {}),
     ...(r?.usage ? { usage: r.usage } : {}),
     ...(r?.error ? { error: r.error } : {}),
   };
@@ -30,8 +31,9 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
  * produces it. A late client first gets everything produced so far; `Last-Event-ID` resumes after
  * the last event seen. Events: `attempt` (a model attempt starts; `continued: true` when it
  * continues the text so far, `restarted: true` when an earlier attempt's text is void), `token`
- * ({text}), `attempt_end`, and `done` (status, finish_reason, usage, error) before the stream
- * closes. Text of an attempt older than the newest one is not sent (StreamText).
+ * ({text}), `attempt_end` (finish_reason, and stop_reason `quota_exhausted` when the tenant's token
+ * limits stopped the generation), and `done` (status, finish_reason, stop_reason, usage, error)
+ * before the stream closes. Text of an attempt older than the newest one is not sent (StreamText).
  */
 export function streamRoutes(deps: {
   requests: RequestsRepo;
@@ -78,7 +80,11 @@ export function streamRoutes(deps: {
           sse.event({ text: step.show, attempt: event.attempt }, { id, event: 'token' });
         } else if (event.type === 'end') {
           sse.event(
-            { attempt: event.attempt, finish_reason: event.finishReason },
+            {
+              attempt: event.attempt,
+              finish_reason: event.finishReason,
+              ...(event.stopReason ? { stop_reason: event.stopReason } : {}),
+            },
             { id, event: 'attempt_end' },
           );
         } else {

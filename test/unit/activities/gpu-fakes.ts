@@ -68,6 +68,8 @@ export function gpuSetup(
     /** Whether the adapter can continue an answer. @default true */
     canContinue?: boolean;
     relay?: TokenRelay;
+    /** Reservation in slices (see call-model-slices.test.ts). @default none */
+    slices?: GpuDeps['slices'];
   } = {},
 ) {
   const calls: unknown[][] = [];
@@ -95,6 +97,7 @@ export function gpuSetup(
     metrics,
     logger: createLogger({ component: 'test', level: 'silent' }),
     relay: o.relay,
+    slices: o.slices,
   });
   // The SDK logs every failed activity at WARN; the tests assert the failures themselves.
   const env = new MockActivityEnvironment({ attempt: 1, ...o.info }, { logger: new DefaultLogger('ERROR') });
