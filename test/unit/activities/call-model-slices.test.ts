@@ -204,3 +204,30 @@ test('Redis back within the patience: the stream waits at its reservation, then 
     expect.objectContaining({ labels: { model: 'm', outcome: 'error' }, value: 3 }),
   );
 });
+
+test('a continued answer: the earlier attempt’s tokens count against the reservation, never one token past it', async () => {
+  const q = fakeQuota(2); // attempt 1 reserved 8 completion tokens in all; 2 more fit: 10
+  const { slices } = slicesOf(q);
+  const inp = inferenceInput('gpu', {
+    model: 'm',
+    promptTokens: PROMPT,
+    maxTokens: 40,
+    estimatedTokens: PROMPT + 4,
+  });
+  q.init(PROMPT + 8);
+  const earlier = 'p0 p1 p2 p3 p4 p5 '; // 6 tokens (one per word), heartbeated by attempt 1
+  const seen: { aborted?: unknown } = {};
+  const s = gpuSetup(model(40, seen), {
+    slices,
+    info: { attempt: 2, heartbeatDetails: { tokens: 6, output: earlier } },
+  });
+  const r = await s.call(inp);
+  expect(r).toMatchObject({
+    text: earlier + text(4),
+    finishReason: 'length',
+    stopReason: 'quota_exhausted',
+    usage: { prompt_tokens: PROMPT, completion_tokens: 10, total_tokens: PROMPT + 10 },
+  });
+  expect(r.usage.total_tokens).toBe(q.reservedNow());
+  expect(seen.aborted).toBeInstanceOf(ReservationCut);
+});
