@@ -312,7 +312,8 @@ async function main(): Promise<void> {
       waitHttp(
         `${local(cfg.API_PORT)}/readyz`,
         60_000,
-        spawnChild('api', 'src/api/main.ts', 'interactive'),
+        // The API runs a workflow worker too (eager workflow start): the same pre-built bundle.
+        spawnChild('api', 'src/api/main.ts', 'interactive', { WORKFLOW_BUNDLE_PATH: WORKFLOW_BUNDLE }),
         'api',
       ),
     );
