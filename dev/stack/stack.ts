@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     ...(modelAdminToken ? { MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken } : {}),
   });
   const codecUrl = local(cfg.CODEC_SERVER_PORT);
+  if (cfg.STACK_API_EAGER_OFF_PORT) STEPS++;
   const localModel = cfg.LOCAL_MODEL
     ? {
         name: cfg.LOCAL_MODEL,
@@ -317,6 +318,21 @@ async function main(): Promise<void> {
         'api',
       ),
     );
+    const offPort = cfg.STACK_API_EAGER_OFF_PORT;
+    if (offPort) {
+      await step(`API with eager start off (:${offPort}, benchmarks)`, () =>
+        waitHttp(
+          `${local(offPort)}/readyz`,
+          60_000,
+          spawnChild('api-eager-off', 'src/api/main.ts', 'interactive', {
+            API_PORT: String(offPort),
+            API_METRICS_PORT: String(offPort + 1),
+            API_EAGER_START: 'false',
+          }),
+          'api-eager-off',
+        ),
+      );
+    }
     await step(`codec server (:${cfg.CODEC_SERVER_PORT})`, () =>
       waitHttp(
         `${codecUrl}/healthz`,
