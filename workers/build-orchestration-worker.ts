@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { createBatchActivities, createOrchestrationActivities, createWebhookActivities } from '../activities';
+import { createBatchActivities, createWebhookActivities } from '../activities';
 import { batchMetrics } from '../src/batches/batch-metrics';
 import { BatchRepo } from '../src/batches/batch-repo';
 import { createAtRestSealer, type AtRestSealer } from '../src/codec/at-rest-sealer';
@@ -25,9 +25,9 @@ import { createQuotaRedis as createRedis, type QuotaRedis } from '../src/quota/r
 import { createPgPool, temporalAddress } from '../src/runtime/resources';
 import { WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { workflowSource } from '../src/runtime/workflow-bundle';
-import { createTokenRelay } from '../src/streams/create-relay';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { createWebhooks, webhookPolicy } from '../src/webhooks/create-webhooks';
+import { buildOrchestrationActivities } from './orchestration-activities';
 
 /** What a test changes in {@link buildOrchestrationWorker}; the process main passes none. */
 export interface OrchestrationWorkerOptions {
@@ -92,14 +92,7 @@ export async function buildOrchestrationWorker(
   const requests = new RequestsRepo(pool, atRest);
   // Every activity of the orchestration task queue, registered here and nowhere else.
   const activities = {
-    ...createOrchestrationActivities({
-      requests,
-      quota,
-      metrics,
-      logger,
-      relay: createTokenRelay(cfg, redis, atRest),
-      webhooks: webhooks.notifier,
-    }),
+    ...buildOrchestrationActivities(cfg, { pool, redis, quota, client, metrics, logger, atRest, webhooks }),
     ...createWebhookActivities({
       repo: webhooks.repo,
       policy: webhookPolicy(cfg),

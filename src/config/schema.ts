@@ -87,6 +87,27 @@ export const envSchema = z
     /** API listen port. @default 8080 */
     API_PORT: port.default(8080),
     /**
+     * Eager workflow start: the API also runs a Temporal worker for ORCHESTRATION_TASK_QUEUE
+     * (workflows and their local activities only) on the connection its starts go out on, and starts
+     * inference workflows with `requestEagerStart`, so a request's first workflow task runs in the
+     * API that accepted it, without a dispatch round trip; a start the server does not hand out
+     * eagerly goes the usual way (the orchestration workers). `false`: no worker in the API, plain
+     * starts. @default true
+     */
+    API_EAGER_START: bool.default(true),
+    /**
+     * Workflow task slots of the API's worker (API_EAGER_START). Its two pollers hold 4 of them while
+     * they wait (measured: Core reserves a slot before each poll, sticky and normal), so the rest
+     * take eager starts at once; a start that finds none free falls back to the task queue. Bounds
+     * the CPU the API's event loop gives to workflow code. @default 10
+     */
+    API_WORKER_MAX_TASKS: z.coerce.number().int().min(6).max(100).default(10),
+    /**
+     * Workflows the API's worker keeps cached (API_EAGER_START): their later tasks come to the API on
+     * its sticky queue; past it they are replayed where they land. Bounds the API's memory. @default 100
+     */
+    API_WORKER_MAX_CACHED: z.coerce.number().int().min(2).max(10_000).default(100),
+    /**
      * Port of the API's /metrics (with /healthz and /readyz), apart from API_PORT so metrics are never
      * served to the public; expose it only to Prometheus. @default 9463
      */
