@@ -72,7 +72,8 @@ export interface FileBatchFields {
   inputFileId: string;
   metadata: Record<string, string> | null;
   completionWindow: string;
-  expiresAt: Date;
+  /** Seconds from creation to the end of its window (expires_at, set from the row's created_at). */
+  windowS: number;
   /**
    * Line errors found so far; `create` writes and empties the list after each chunk of items, so it
    * holds at most a chunk's worth.
@@ -155,7 +156,7 @@ export class BatchRepo {
       await c.query(
         `INSERT INTO batches (id, tenant_id, status, total, concurrency, endpoint, input_file_id, metadata,
            completion_window, expires_at)
-         VALUES ($1, $2, 'validating', 1, $3, $4, $5, $6, $7, $8)`,
+         VALUES ($1, $2, 'validating', 1, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))`,
         [
           b.id,
           b.tenantId,
@@ -164,7 +165,7 @@ export class BatchRepo {
           f?.inputFileId ?? null,
           f?.metadata ? JSON.stringify(f.metadata) : null,
           f?.completionWindow ?? null,
-          f?.expiresAt ?? null,
+          f?.windowS ?? null,
         ],
       );
       const totals: BatchTotals = { items: 0, estimatedTokens: 0 };

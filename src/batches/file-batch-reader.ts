@@ -61,7 +61,7 @@ export class FileBatchReader implements FileBatchSource {
       inputFileId: body.input_file_id,
       metadata: body.metadata ?? null,
       completionWindow: body.completion_window,
-      expiresAt: new Date(Date.now() + this.deps.completionWindowS * 1000),
+      windowS: this.deps.completionWindowS,
       lineErrors: [],
     };
     return { items: this.items(tenant, batchId, body, spec, file, check), file };
