@@ -171,7 +171,7 @@ test('files.create + batches.create with 200 lines → completed; output lines m
   expect(meta.bytes).toBe(bytes);
   // Same resource as an inline batch: listed with them, with its results as well.
   const list = await s.call('GET', '/v1/batches?limit=5');
-  expect(list.body.data.map((b: { id: string }) => b.id)).toContain(done.id);
+  expect((list.body.data as { id: string }[]).map((b) => b.id)).toContain(done.id);
   const results = await fetch(`${s.apiUrl}/v1/batches/${done.id}/results`, {
     headers: { authorization: `Bearer ${s.apiKey}` },
   });
