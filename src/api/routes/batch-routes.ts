@@ -106,6 +106,13 @@ async function createBodyOf(body: AsyncIterable<Buffer>): Promise<CreateBatchBod
   } catch {
     throw new AppError(ErrorType.InvalidRequest, 'the body is not valid JSON', { param: 'body' });
   }
+  // An object that is not a create (e.g. one inline item sent without its array) names the body.
+  if (typeof json !== 'object' || json === null || !('input_file_id' in json))
+    throw new AppError(
+      ErrorType.InvalidRequest,
+      'send a JSON object {input_file_id, endpoint, completion_window} (a batch of an uploaded file) or a JSON array of items',
+      { param: 'body' },
+    );
   return createBatchBodySchema.parse(json);
 }
 
