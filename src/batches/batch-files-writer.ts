@@ -2,12 +2,18 @@ import type { PoolClient } from 'pg';
 import { HTTP_STATUS } from '../errors/app-error';
 import type { FileWriter, FilesRepo } from '../files/files-repo';
 import { FILE_ID_PREFIX } from '../files/file-types';
-import { completionResponse } from '../openai/openai-format';
 import type { ErrorType } from '../shared/error-types';
-import { batchEndpointSpec } from './batch-endpoints';
+import { batchEndpointSpec, type BatchEndpointSpec } from './batch-endpoints';
 import type { BatchFilesWriter, BatchRepo, ItemOutcome, LineError } from './batch-repo';
 import type { BatchEnded } from './batch-terminal';
 import { BATCH_ID_PREFIX } from './batch-types';
+
+/** The spec of a served endpoint (a batch is only created for one). */
+function spec(endpoint: string): BatchEndpointSpec {
+  const s = batchEndpointSpec(endpoint);
+  if (!s) throw new Error(`batch endpoint ${endpoint} is not served`);
+  return s;
+}
 
 /** Items (and invalid lines) read per query while the files are written. */
 const PAGE = 500;
@@ -47,7 +53,6 @@ export function outcomeLine(
 ): { file: 'output' | 'error'; line: BatchOutputLine } {
   const id = `batch_req_${o.requestId.replace(/^[a-z]+_/, '')}`;
   const base = { id, custom_id: o.customId };
-  const kind = batchEndpointSpec(ended.endpoint)?.kind ?? 'chat';
   if (o.state === 'completed') {
     const head = {
       id: o.requestId,
@@ -58,7 +63,7 @@ export function outcomeLine(
       file: 'output',
       line: {
         ...base,
-        response: { status_code: 200, request_id: o.requestId, body: completionResponse(kind, head, o) },
+        response: { status_code: 200, request_id: o.requestId, body: spec(ended.endpoint).response(head, o) },
         error: null,
       },
     };

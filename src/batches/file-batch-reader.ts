@@ -3,7 +3,6 @@ import { paramOf } from '../errors/param-of';
 import type { FilesRepo } from '../files/files-repo';
 import type { SubmitService } from '../inference/submit-service';
 import type { Logger } from '../observability/logger';
-import { toSubmit } from '../openai/openai-schemas';
 import { ErrorType } from '../shared/error-types';
 import type { TenantWithLimits } from '../tenants/tenants-repo';
 import { batchEndpointSpec, type BatchEndpointSpec } from './batch-endpoints';
@@ -174,7 +173,7 @@ export class FileBatchReader implements FileBatchSource {
           message: `url ${line.data.url} is not the batch's endpoint ${endpoint}`,
         },
       };
-    const parsed = spec.body.safeParse(line.data.body);
+    const parsed = spec.parse(line.data.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const keys = issue.code === 'unrecognized_keys' ? `.${issue.keys[0]}` : '';
@@ -186,11 +185,11 @@ export class FileBatchReader implements FileBatchSource {
         },
       };
     }
-    if (parsed.data.stream)
+    if (parsed.stream)
       return {
         error: { customId, code: 'invalid_body', message: 'body.stream: a batch line cannot stream' },
       };
-    const { submit, sampling } = toSubmit(parsed.data);
+    const { submit, sampling } = parsed;
     try {
       const input = await this.deps.submit.prepare(tenant, submit, { quotaPreCheck: false });
       if (sampling) input.sampling = sampling;
