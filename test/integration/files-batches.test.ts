@@ -170,8 +170,8 @@ test('files.create + batches.create with 200 lines → completed; output lines m
   const bytes = (await (await client.files.content(done.output_file_id!)).arrayBuffer()).byteLength;
   expect(meta.bytes).toBe(bytes);
   // Same resource as an inline batch: listed with them, with its results as well.
-  const list = await s.call('GET', '/v1/batches?limit=5');
-  expect((list.body.data as { id: string }[]).map((b) => b.id)).toContain(done.id);
+  const list = await client.batches.list({ limit: 5 });
+  expect(list.data.find((b) => b.id === done.id)?.request_counts).toEqual(done.request_counts);
   const results = await fetch(`${s.apiUrl}/v1/batches/${done.id}/results`, {
     headers: { authorization: `Bearer ${s.apiKey}` },
   });

@@ -235,7 +235,12 @@ export function batchRoutes(deps: BatchRoutesDeps): Router {
     const page = rows.slice(0, q.limit);
     res.json({
       object: 'list',
-      data: page.map((b) => batchView(b)),
+      // Batches from a file carry OpenAI's request_counts in lists too; inline ones do not, as before.
+      data: await Promise.all(
+        page.map(async (b) =>
+          batchView(b.endpoint === INLINE_ENDPOINT ? b : { ...b, counts: await deps.batches.counts(b.id) }),
+        ),
+      ),
       has_more: rows.length > q.limit,
       last_id: page.at(-1)?.id ?? null,
     });
