@@ -167,6 +167,8 @@ export function buildApi(
     starts,
   });
   starts.run();
+  const batches = createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger, atRest });
+  batches.expiry?.start(cfg.BATCH_EXPIRY_SWEEP_S * 1000);
   const app = createApp({
     submit,
     idempotent: new IdempotentSubmit({
@@ -212,7 +214,7 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    batches: createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger, atRest }),
+    batches,
     checks: deps.dependencies
       ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis, worker: deps.eager }))
       : readinessChecks({ workflows, pool, redis, worker: deps.eager }),
@@ -221,6 +223,7 @@ export function buildApi(
     app,
     stop: async () => {
       await shutdown.stop();
+      await batches.expiry?.stop();
       await starts.stop();
     },
   };

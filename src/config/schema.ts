@@ -248,6 +248,18 @@ export const envSchema = z
     BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     /** Items one batch workflow run starts before it continues as new (bounds its history). @default 1000 */
     BATCH_ITEMS_PER_RUN: z.coerce.number().int().min(10).max(5000).default(1000),
+    /**
+     * Largest file of POST /v1/files, bytes; refused (413) as it arrives, never held whole.
+     * @default 104857600 (100 MiB)
+     */
+    FILE_MAX_BYTES: positiveInt.default(104_857_600),
+    /**
+     * What a batch's completion window lasts, seconds. The API accepts only `completion_window:
+     * "24h"` (OpenAI's); this is how long "24h" is here: shorten it only to test expiry. @default 86400
+     */
+    BATCH_COMPLETION_WINDOW_S: positiveInt.default(86_400),
+    /** Seconds between the API's sweeps that stop batches past their completion window. @default 30 */
+    BATCH_EXPIRY_SWEEP_S: positiveInt.default(30),
     /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */
     GPU_DRAIN_GRACE_S: positiveInt.default(30),
     /**
