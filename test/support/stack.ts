@@ -20,6 +20,7 @@ import { createQuotaStore } from '../../src/quota/create-quota-store';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { buildGpuWorker, type GpuWorker } from '../../workers/build-gpu-worker';
+import { buildApiWorker, type ApiWorker } from '../../workers/build-api-worker';
 import { buildOrchestrationWorker, type OrchestrationWorker } from '../../workers/build-orchestration-worker';
 import { quietRuntime } from './temporal';
 
@@ -110,7 +111,22 @@ async function startNode(sh: Shared, withGpu: boolean) {
     await Promise.all(workers.gpu.splice(0).map((w) => w.stop()));
   };
 
-  const built = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
+  // API_EAGER_START (off in the test stack unless a test's `env` turns it on): the API's own
+  // workflow worker, as src/api/main.ts builds it.
+  const apiWorker: ApiWorker | undefined = cfg.API_EAGER_START
+    ? await buildApiWorker(cfg, { pool, redis, client, metrics, logger })
+    : undefined;
+  const built = buildApi(cfg, {
+    pool,
+    redis,
+    client,
+    registry,
+    metrics,
+    logger,
+    ...(apiWorker ? { eager: { client: apiWorker.client, ready: () => apiWorker.ready() } } : {}),
+  });
+  apiWorker?.start();
+  await apiWorker?.supervisor.started();
   const api = await listen(built.app);
   return {
     pool,
@@ -122,6 +138,8 @@ async function startNode(sh: Shared, withGpu: boolean) {
     atRest,
     apiUrl: api.url,
     workers,
+    /** The API's workflow worker (API_EAGER_START), if on. */
+    apiWorker,
     /** Stops this node's workers (its API keeps serving). */
     async stopWorkers() {
       const orchestration = workers.orchestration;
@@ -142,6 +160,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     async stop() {
       await closeServer(api.server);
       await built.stop();
+      await apiWorker?.stop();
       await this.stopWorkers();
       await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
     },
@@ -171,6 +190,9 @@ export async function startStack(opts: StackOptions = {}) {
     // and a one-second drain (a test that stops a GPU worker mid-call waits no longer).
     WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE,
     GPU_DRAIN_GRACE_S: '1',
+    // Off unless a test turns it on: the suites that stop "the workers" expect no workflow task to
+    // run meanwhile (test/integration/eager-start.test.ts runs the API's worker).
+    API_EAGER_START: 'false',
     ...opts.env,
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });

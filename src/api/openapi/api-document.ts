@@ -5,6 +5,7 @@ import { inferenceRouteDocs } from './docs/inference-docs';
 import { openAiRouteDocs } from './docs/openai-docs';
 import { webhookRouteDocs } from './docs/webhook-docs';
 import { batchRouteDocs } from '../routes/batch-routes';
+import { fileRouteDocs } from '../routes/file-routes';
 import { openApiRouteDocs } from '../routes/openapi-routes';
 import { buildOpenApiDocument } from './build-document';
 import type { RouteDoc } from './route-doc';
@@ -16,6 +17,7 @@ import type { RouteDoc } from './route-doc';
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...openApiRouteDocs,
   ...batchRouteDocs,
+  ...fileRouteDocs,
   ...healthRouteDocs,
   ...inferenceRouteDocs,
   ...openAiRouteDocs,
