@@ -128,7 +128,9 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
       status: 'failed' | 'cancelled' | 'rejected',
       error: { type: string; message: string },
     ): Promise<void> {
-      const charged = status === 'rejected' ? undefined : await requests.chargePartial(input);
+      // A batch line stopped by its batch's expiry is charged nothing, like one never started.
+      const expiredLine = status === 'cancelled' && (await requests.isExpiredBatchLine(input.requestId));
+      const charged = status === 'rejected' || expiredLine ? undefined : await requests.chargePartial(input);
       let r: SettleResult;
       try {
         r = charged ? await quota.commit(ref(input), charged.total_tokens) : await quota.release(ref(input));
@@ -158,6 +160,7 @@ export function createOrchestrationActivities(deps: OrchestrationDeps) {
           error,
           settle: r.outcome,
           ...(charged ? { charged: charged.total_tokens } : {}),
+          ...(expiredLine ? { expiredBatchLine: true } : {}),
         },
         'request finished without result',
       );

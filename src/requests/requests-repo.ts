@@ -317,6 +317,19 @@ export class RequestsRepo {
     });
   }
 
+  /**
+   * Whether the request is a line of a batch whose completion window passed (the expiry stopped it):
+   * such a line is charged nothing, whatever it produced (OpenAI's batch terms).
+   */
+  async isExpiredBatchLine(requestId: string): Promise<boolean> {
+    const { rows } = await this.pool.query<{ expired: boolean }>(
+      `SELECT b.expire_requested AS expired FROM batch_items i JOIN batches b ON b.id = i.batch_id
+       WHERE i.request_id = $1`,
+      [requestId],
+    );
+    return rows[0]?.expired === true;
+  }
+
   /** Records the error of a failed attempt (the request may still be retried). */
   async recordAttemptError(id: string, attempt: number, message: string): Promise<void> {
     const [clear, sealed] = await this.columns(message.slice(0, 2000));

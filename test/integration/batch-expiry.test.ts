@@ -86,6 +86,10 @@ test('lines not done within the window end batch_expired, charged nothing; the b
   expect(neverStarted.length).toBeGreaterThanOrEqual(10);
   expect(neverStarted.every((r) => !r.charged)).toBe(true);
   for (const r of neverStarted) expect(expired.map((l) => l.custom_id)).toContain(r.custom_id);
+  // A line the expiry stopped while it ran is charged nothing either, whatever it had produced.
+  const stoppedRunning = rows.filter((r) => r.started && expired.some((l) => l.custom_id === r.custom_id));
+  expect(stoppedRunning.length).toBeGreaterThan(0);
+  expect(stoppedRunning.filter((r) => r.charged)).toEqual([]);
   // Nothing stays reserved.
   await sleep(500);
   const q = await s.call('GET', '/v1/quota');

@@ -32,6 +32,15 @@ test('cancelled after producing output: prompt + produced tokens are committed, 
   expect(await f.finished()).toEqual({ cancelled: 1 });
 });
 
+test("a batch line its batch's expiry stopped is charged nothing, though it produced output", async () => {
+  const f = orchestrationSetup({ partial: produced, expiredBatchLine: true });
+  const inp = input();
+  await f.failRequest(inp, 'cancelled', 'cancelled');
+  expect(f.journal).toEqual(['release', 'finish cancelled', 'announce cancelled', 'webhook cancelled']);
+  expect(f.settled.get(inp.requestId)).toEqual({ as: 'released' });
+  expect(await f.tokensCharged()).toEqual({});
+});
+
 test('failed without output: the reservation is released and nothing is charged', async () => {
   const f = orchestrationSetup();
   const inp = input();

@@ -16,6 +16,8 @@ export type Settled = { as: 'committed'; tokens: number } | { as: 'released' };
 export interface FakeOptions {
   /** What chargePartial finds on the row (the last attempt's produced output), on every call. */
   partial?: Usage;
+  /** Whether the request is a line of a batch its expiry stopped. */
+  expiredBatchLine?: boolean;
   /** Fakes that throw this error instead of doing their step, by step name. */
   failing?: Partial<Record<Step, Error>>;
 }
@@ -53,6 +55,7 @@ export function orchestrationSetup(o: FakeOptions = {}) {
   };
   const requests = {
     chargePartial: async () => (journal.push('chargePartial'), o.partial),
+    isExpiredBatchLine: async () => o.expiredBatchLine === true,
     recordResult: async (_i: unknown, r: ModelCallResult) => step('recordResult', `recordResult ${r.text}`),
     markCompleted: async () => (step('markCompleted', 'markCompleted'), []),
     finish: async (_id: string, status: string) => (step('finish', `finish ${status}`), []),
