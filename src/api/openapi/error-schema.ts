@@ -18,6 +18,7 @@ export const ERROR_STATUS_TEXT: Record<number, string> = {
   401: 'Missing, wrong or revoked key (`authentication_error`)',
   403: 'Tenant disabled (`permission_error`)',
   404: 'Not found (`not_found_error`), or another tenant’s',
+  408: 'The body did not arrive in time (`request_timeout`: an upload over its time limit or paused too long)',
   409: 'Conflict with the resource’s state (`conflict_error`)',
   413: 'Body over the size limit (`request_too_large`)',
   422: 'Idempotency-Key reused with a different body (`idempotency_key_reused`)',
