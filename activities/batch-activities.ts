@@ -3,6 +3,7 @@ import type { BatchMetrics } from '../src/batches/batch-metrics';
 import type { BatchStatus } from '../src/batches/batch-types';
 import type { Logger } from '../src/observability/logger';
 import type { InferenceInput } from '../src/shared/types';
+import type { WebhookNotifier } from '../src/webhooks/webhook-notifier';
 
 /** Dependencies of the batch activities; built by the worker entry point. */
 export interface BatchDeps {
@@ -11,6 +12,8 @@ export interface BatchDeps {
   logger: Logger;
   /** Seconds from an item's start by which its request must be finished (REQUEST_DEADLINE_S). */
   requestDeadlineS: number;
+  /** Starts the OpenAI-shaped `batch.<status>` webhook deliveries of an ended batch. @default none */
+  webhooks?: Pick<WebhookNotifier, 'batchEnded'>;
 }
 
 /** A page of items to start, or word that the batch is being cancelled. */
@@ -70,6 +73,9 @@ export function createBatchActivities(deps: BatchDeps) {
         for (const [outcome, n] of Object.entries(counts)) if (n) metrics.itemsFinished.inc({ outcome }, n);
         logger.info({ batchId, status: r.status, counts }, 'batch finished');
       }
+      // Keyed by the status the batch ended in, on every run: a retry after a crash between the
+      // finish and the deliveries starts what is missing (each delivery is made once).
+      await deps.webhooks?.batchEnded(batchId, r.status);
       return r.status;
     },
   };

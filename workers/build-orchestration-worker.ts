@@ -112,6 +112,7 @@ export async function buildOrchestrationWorker(
       metrics: batchMetrics(metrics.registry),
       logger,
       requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+      webhooks: webhooks.notifier,
     }),
   };
   const workflows = await workflowSource(cfg.WORKFLOW_BUNDLE_PATH);

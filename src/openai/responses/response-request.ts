@@ -24,10 +24,27 @@ const inputMessage = z.strictObject({
   content: z.union([text, z.array(inputPart).min(1).max(1000)]),
 });
 
+const inputText = storable(z.string().min(1).max(1_000_000));
+const inputList = z.array(inputMessage).min(1).max(1000);
+
+/**
+ * `input`: a string, or a list of messages. Parsed by the branch its JSON type picks, so an error
+ * names the field at fault (`input[0].role`), where a union would name only `input`.
+ */
+const inputSchema = z
+  .unknown()
+  .transform((v, ctx): z.infer<typeof inputText> | z.infer<typeof inputList> => {
+    const r = (Array.isArray(v) ? inputList : inputText).safeParse(v);
+    if (r.success) return r.data;
+    for (const i of r.error.issues) ctx.addIssue({ code: 'custom', message: i.message, path: i.path });
+    return z.NEVER;
+  })
+  .describe('a string (one user message), or a list of messages `{role, content}`');
+
 /** Body of POST /v1/responses (a text response: no tools, no conversation state). */
 export const responseBody = z.strictObject({
   model: z.string().min(1).max(128),
-  input: z.union([storable(z.string().min(1).max(1_000_000)), z.array(inputMessage).min(1).max(1000)]),
+  input: inputSchema,
   instructions: text.nullish(),
   max_output_tokens: z.number().int().positive().max(1_000_000).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
@@ -50,7 +67,10 @@ export const responseBody = z.strictObject({
     .literal('none', { error: 'tool_choice is not supported (no tools)' })
     .or(z.literal('auto'))
     .nullish(),
-  tools: z.array(z.never(), { error: 'tools are not supported' }).max(0).nullish(),
+  tools: z
+    .array(z.unknown())
+    .refine((t) => t.length === 0, { message: 'tools are not supported' })
+    .nullish(),
   truncation: z.literal('disabled', { error: 'only truncation "disabled" is supported' }).nullish(),
   previous_response_id: unsupported('previous_response_id'),
   conversation: unsupported('conversation'),
