@@ -133,6 +133,20 @@ test('stream: the events OpenAI sends, contiguous sequence numbers, deltas join 
   expect(last.response.usage).toEqual(stored.usage);
 });
 
+test("the client's responses.stream helper: its final response, and a resume by response_id", async () => {
+  const final = await client.responses
+    .stream({ model: 'ref-small', input: 'helper please', max_output_tokens: 12 })
+    .finalResponse();
+  const stored = await client.responses.retrieve(final.id);
+  expect(final.output_text).toBe(stored.output_text);
+  expect(final.status).toBe('incomplete');
+  const seen: number[] = [];
+  const resumed = client2.responses.stream({ response_id: final.id, starting_after: 3 });
+  resumed.on('event', (e) => seen.push(e.sequence_number));
+  expect((await resumed.finalResponse()).output_text).toBe(stored.output_text);
+  expect(seen[0]).toBe(4);
+});
+
 test('resume: drop a background stream after N events, resume with starting_after=N on another replica', async () => {
   const ac = new AbortController();
   const stream = await client.responses.create(
