@@ -297,6 +297,22 @@ test('validation errors name the field; another tenant gets 404 on every route',
   await bad({ model: 'ref-small', input: 'hi', previous_response_id: 'x' }, 'previous_response_id');
   await bad({ model: 'ref-small', input: 'hi', bogus: 1 }, 'bogus');
   await bad({ model: 'ref-small', input: [{ role: 'robot', content: 'x' }] }, 'input[0].role');
+  // Checked on the chat request it becomes, named as the Responses field that was sent.
+  await bad({ model: 'ref-small', input: 'hi', max_output_tokens: 5000 }, 'max_output_tokens');
+  const long = 'a'.repeat(200_000);
+  await bad(
+    {
+      model: 'ref-small',
+      instructions: 'x',
+      input: [
+        { role: 'user', content: 'q' },
+        { role: 'user', content: long },
+      ],
+    },
+    'input[1].content',
+  );
+  await bad({ model: 'ref-small', instructions: long, input: 'q' }, 'instructions');
+  await bad({ model: 'ref-small', input: long }, 'input');
   const unknownModel = await s.call('POST', '/v1/responses', { model: 'nope', input: 'hi' });
   expect(unknownModel.status).toBe(404);
   expect(unknownModel.body.error.param).toBe('model');

@@ -14,7 +14,12 @@ import {
 } from '../../openai/responses/response-format';
 import type { ResponseMetrics } from '../../openai/responses/response-metrics';
 import { inputItemsQuery, retrieveQuery } from '../../openai/responses/response-queries';
-import { responseBody, toResponseAccept, withItemIds } from '../../openai/responses/response-request';
+import {
+  responseBody,
+  responseParamOf,
+  toResponseAccept,
+  withItemIds,
+} from '../../openai/responses/response-request';
 import type { ResponseRow, ResponsesRepo } from '../../openai/responses/responses-repo';
 import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import { ErrorType } from '../../shared/error-types';
@@ -87,25 +92,38 @@ export function responsesRoutes(deps: ResponsesRoutesDeps): Router {
         param: 'store',
       });
     }
-    const accepted = await deps.accept.accept({
-      tenant,
-      idempotencyKey: key,
-      endpoint: 'POST /v1/responses',
-      body,
-      submit: a.submit,
-      sampling: a.sampling,
-      afterReserve: (i) =>
-        responses.insert({
-          id: i.requestId,
-          tenantId: tenant.id,
-          model: i.model,
-          background: a.background,
-          store: a.store,
-          request: withItemIds(i.requestId, a.stored),
-          metadata: a.metadata,
-          createdAt: new Date(i.acceptedAt),
-        }),
-    });
+    const accepted = await deps.accept
+      .accept({
+        tenant,
+        idempotencyKey: key,
+        endpoint: 'POST /v1/responses',
+        body,
+        submit: a.submit,
+        sampling: a.sampling,
+        afterReserve: (i) =>
+          responses.insert({
+            id: i.requestId,
+            tenantId: tenant.id,
+            model: i.model,
+            background: a.background,
+            store: a.store,
+            request: withItemIds(i.requestId, a.stored),
+            metadata: a.metadata,
+            createdAt: new Date(i.acceptedAt),
+          }),
+      })
+      .catch((err: unknown) => {
+        // The accept path checked the chat request: name the field of the Responses body instead.
+        if (err instanceof AppError && err.param) {
+          throw new AppError(err.type, err.message, {
+            param: responseParamOf(err.param, a, typeof body.input === 'string'),
+            retryAfterS: err.retryAfterS,
+            headers: err.headers,
+            cause: err,
+          });
+        }
+        throw err;
+      });
     const { input } = accepted;
     const id = input.requestId;
     if (accepted.replayed) res.setHeader('Idempotent-Replayed', 'true');

@@ -178,3 +178,19 @@ export function withItemIds(requestId: string, stored: StoredResponseRequest): S
   const hex = requestId.replace(/^inf_/, '');
   return { ...stored, input: stored.input.map((m, i) => ({ ...m, id: inputItemId(hex, i) })) };
 }
+
+/**
+ * The Responses field a parameter of the chat request names: the accept path checks the chat
+ * request it was given (`max_tokens`, `messages[i].content`), and the client should hear of the
+ * field it sent (`max_output_tokens`, `instructions`, `input[j].content`).
+ */
+export function responseParamOf(param: string, a: ResponseAcceptInput, inputIsString: boolean): string {
+  if (param === 'max_tokens') return 'max_output_tokens';
+  if (param === 'messages') return 'input';
+  const m = /^messages\[(\d+)\](.*)$/.exec(param);
+  if (!m) return param;
+  const offset = a.stored.instructions ? 1 : 0;
+  const i = Number(m[1]) - offset;
+  if (i < 0) return 'instructions';
+  return inputIsString ? 'input' : `input[${i}]${m[2]}`;
+}
