@@ -113,6 +113,7 @@ const ROUTES: Record<string, FuzzRoute> = {
     auth: 'tenant',
     params: () => ({ id: GHOST_REQUEST }),
     query: ['stream', 'starting_after', 'include'],
+    headers: ['Last-Event-ID'],
   },
   'POST /v1/responses/:id/cancel': { auth: 'tenant', params: () => ({ id: GHOST_REQUEST }) },
   'DELETE /v1/responses/:id': { auth: 'tenant', params: () => ({ id: GHOST_REQUEST }) },

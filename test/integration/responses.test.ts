@@ -185,6 +185,12 @@ test('resume: drop a background stream after N events, resume with starting_afte
   for await (const e of await client.responses.retrieve(id, { stream: true, starting_after: n }))
     again.push(e);
   expect(again).toEqual(rest);
+  // An EventSource's reconnect: Last-Event-ID is the last sequence number seen.
+  const sse = await fetch(`${replica.url}/v1/responses/${id}?stream=true`, {
+    headers: { authorization: `Bearer ${s.apiKey}`, 'last-event-id': String(n) },
+  });
+  const ids = [...(await sse.text()).matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+  expect(ids).toEqual(rest.map((e) => e.sequence_number));
 });
 
 test('cancel: while queued and while running, charged exactly, twice returns the final object', async () => {

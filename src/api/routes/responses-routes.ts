@@ -183,7 +183,14 @@ export function responsesRoutes(deps: ResponsesRoutesDeps): Router {
     const r = await owned(req, resume ? 'resume' : 'retrieve');
     metrics.operations.inc({ operation: resume ? 'resume' : 'retrieve', outcome: 'ok' });
     if (resume) {
-      const after = query.starting_after ?? -1;
+      // An EventSource reconnecting sends the last `id:` it saw (the sequence number) as Last-Event-ID.
+      const lastId = req.header('last-event-id');
+      if (query.starting_after === undefined && lastId !== undefined && !/^\d{1,9}$/.test(lastId)) {
+        throw new AppError(ErrorType.InvalidRequest, 'Last-Event-ID: not a sequence number', {
+          param: 'Last-Event-ID',
+        });
+      }
+      const after = query.starting_after ?? (lastId !== undefined ? Number(lastId) : -1);
       logger.info({ requestId: r.id, startingAfter: after }, 'response stream resumed');
       await streamEvents(headOf(r), after, { gone: clientGone(res), req, res, resumed: true });
       return;

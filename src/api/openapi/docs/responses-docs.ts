@@ -41,6 +41,9 @@ export const responsesRouteDocs = defineRoutes([
     summary: 'A response; with `stream=true`, its events after `starting_after` (resume, any replica)',
     params,
     query: retrieveQuery,
+    headers: {
+      'Last-Event-ID': 'with `stream=true` and no `starting_after`: resume after this sequence number',
+    },
     responses: {
       200: {
         description: 'The response object, or with `stream=true` SSE events numbered after `starting_after`',
