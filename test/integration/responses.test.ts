@@ -368,3 +368,40 @@ test('Idempotency-Key: a retry gets the same response and is charged once', asyn
   ]);
   expect(rows[0]).toEqual({ n: 1 });
 });
+
+test('metrics: creations by mode and stream, operations by outcome, resumed stream events on the replica', async () => {
+  const value = async (
+    m: typeof s.metrics,
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<number> => {
+    const metric = (await m.registry.getMetricsAsJSON()).find((x) => x.name === name);
+    const v = metric?.values.find((x) => Object.entries(labels).every(([k, l]) => x.labels[k] === l));
+    return Number(v?.value ?? 0);
+  };
+  expect(
+    await value(s.metrics, 'inference_responses_created_total', { mode: 'background', stream: 'true' }),
+  ).toBeGreaterThan(0);
+  expect(
+    await value(s.metrics, 'inference_responses_created_total', { mode: 'foreground', stream: 'false' }),
+  ).toBeGreaterThan(0);
+  expect(
+    await value(s.metrics, 'inference_responses_operations_total', { operation: 'delete', outcome: 'ok' }),
+  ).toBe(1);
+  expect(
+    await value(s.metrics, 'inference_responses_operations_total', {
+      operation: 'cancel',
+      outcome: 'refused',
+    }),
+  ).toBe(1);
+  expect(
+    await value(replica.metrics, 'inference_responses_operations_total', {
+      operation: 'resume',
+      outcome: 'ok',
+    }),
+  ).toBeGreaterThan(0);
+  expect(
+    await value(replica.metrics, 'inference_responses_stream_events_total', { resumed: 'true' }),
+  ).toBeGreaterThan(0);
+  expect(await value(s.metrics, 'inference_disconnect_cancels_total', { endpoint: 'responses' })).toBe(1);
+});

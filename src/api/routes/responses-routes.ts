@@ -181,7 +181,6 @@ export function responsesRoutes(deps: ResponsesRoutesDeps): Router {
     const query = retrieveQuery.parse(req.query);
     const resume = query.stream === 'true';
     const r = await owned(req, resume ? 'resume' : 'retrieve');
-    metrics.operations.inc({ operation: resume ? 'resume' : 'retrieve', outcome: 'ok' });
     if (resume) {
       // An EventSource reconnecting sends the last `id:` it saw (the sequence number) as Last-Event-ID.
       const lastId = req.header('last-event-id');
@@ -191,10 +190,12 @@ export function responsesRoutes(deps: ResponsesRoutesDeps): Router {
         });
       }
       const after = query.starting_after ?? (lastId !== undefined ? Number(lastId) : -1);
+      metrics.operations.inc({ operation: 'resume', outcome: 'ok' });
       logger.info({ requestId: r.id, startingAfter: after }, 'response stream resumed');
       await streamEvents(headOf(r), after, { gone: clientGone(res), req, res, resumed: true });
       return;
     }
+    metrics.operations.inc({ operation: 'retrieve', outcome: 'ok' });
     const row = await requests.get(r.id, r.tenantId);
     res.json(responseObject(headOf(r), responseStatusOf(row), row));
   });
