@@ -2,7 +2,7 @@ import type { Pool } from 'pg';
 import type { AtRestSealer } from '../../codec/at-rest-sealer';
 import type { StoredResponseRequest } from './response-request';
 
-/** A response's own row (migration 010): what it adds to its request. */
+/** A response's own row (migration 012): what it adds to its request. */
 export interface ResponseRow {
   id: string;
   tenantId: string;
