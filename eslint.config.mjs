@@ -108,8 +108,24 @@ export default tseslint.config(
   // activities/, workers/) except the contract module, and nothing but src/api imports src/api.
   {
     files: ['src/**/*.ts'],
-    ignores: ['src/contract/**'],
+    ignores: ['src/contract/**', 'src/api/main.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [aboveSrc, noDevTools] }] },
+  },
+  // The API's process main sits above the composition roots, as every main does; of those under
+  // workers/ it reaches only its own workflow worker's (eager workflow start).
+  {
+    files: ['src/api/main.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { ...aboveSrc, regex: '^(\\.\\./)+(workflows|activities|workers(?!/build-api-worker$))(/|$)' },
+            noDevTools,
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['src/**/*.ts'],

@@ -1,5 +1,6 @@
-import type { BatchRepo } from '../src/batches/batch-repo';
+import type { BatchFilesWriter, BatchRepo } from '../src/batches/batch-repo';
 import type { BatchMetrics } from '../src/batches/batch-metrics';
+import type { FileBatchMetrics } from '../src/batches/file-batch-metrics';
 import type { BatchStatus } from '../src/batches/batch-types';
 import type { Logger } from '../src/observability/logger';
 import type { InferenceInput } from '../src/shared/types';
@@ -12,6 +13,10 @@ export interface BatchDeps {
   logger: Logger;
   /** Seconds from an item's start by which its request must be finished (REQUEST_DEADLINE_S). */
   requestDeadlineS: number;
+  /** Counts expiries noticed here. @default none */
+  fileMetrics?: FileBatchMetrics;
+  /** Writes the output and error files of batches made from a file when they end. @default none */
+  files?: BatchFilesWriter;
   /** Starts the OpenAI-shaped `batch.<status>` webhook deliveries of an ended batch. @default none */
   webhooks?: Pick<WebhookNotifier, 'batchEnded'>;
 }
@@ -48,6 +53,12 @@ export function createBatchActivities(deps: BatchDeps) {
       maxItems: number,
       maxBytes: number,
     ): Promise<BatchPage> {
+      // Past its completion window: stopped as a cancel is, to end `expired` (finishBatch).
+      if ((await batches.requestExpiry({ id: batchId, limit: 1 })).length) {
+        deps.fileMetrics?.expiries.inc();
+        logger.info({ batchId }, 'batch expired: its completion window has passed; stopping it');
+        return { cancelling: true, items: [] };
+      }
       if ((await batches.status(batchId)) === 'cancelling') return { cancelling: true, items: [] };
       const now = new Date();
       const items = await batches.page(batchId, fromIdx, maxItems, maxBytes);
@@ -64,14 +75,28 @@ export function createBatchActivities(deps: BatchDeps) {
       };
     },
 
-    /** Ends the batch (items not started are marked cancelled when it was cancelled); returns its status. */
+    /**
+     * Ends the batch (items not started are marked cancelled when it was cancelled or expired; a
+     * batch made from a file gets its output and error files); returns its status. The workflow
+     * reads `cancelled` as cancelled and any other status as completed.
+     */
     async finishBatch(batchId: string, fromIdx: number, cancelled: boolean): Promise<BatchStatus> {
-      const r = await batches.finish(batchId, fromIdx, cancelled);
+      const r = await batches.finish(batchId, fromIdx, cancelled, deps.files);
       if (r.changed) {
-        const counts = await batches.counts(batchId);
+        const [counts, b] = await Promise.all([batches.counts(batchId), batches.get(batchId)]);
         metrics.batchesFinished.inc({ status: r.status });
         for (const [outcome, n] of Object.entries(counts)) if (n) metrics.itemsFinished.inc({ outcome }, n);
-        logger.info({ batchId, status: r.status, counts }, 'batch finished');
+        logger.info(
+          {
+            batchId,
+            status: r.status,
+            counts,
+            invalidLines: b?.invalidLines,
+            outputFileId: b?.outputFileId,
+            errorFileId: b?.errorFileId,
+          },
+          'batch finished',
+        );
       }
       // Keyed by the status the batch ended in, on every run: a retry after a crash between the
       // finish and the deliveries starts what is missing (each delivery is made once).

@@ -13,11 +13,16 @@
  * BENCH_SETTLE_S (15: idle seconds before the RSS at rest is read; it is read at the start too),
  * BENCH_TEMPORAL_METRICS_URL (http://127.0.0.1:9468/metrics, npm start's dev server: its RPCs and
  * persistence operations per request are counted; not answering: not counted).
+ *
+ * Eager workflow start before and after, in one run: the stack the bench starts has a second API
+ * with API_EAGER_START=false (STACK_API_EAGER_OFF_PORT = the API's port + 100); every phase runs
+ * against it (eager off), then against the usual API (eager on), BENCH_EAGER_ROUNDS times (1),
+ * alternating. BENCH_API_EAGER_OFF names that API on a running stack; without one, one mode only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createPool } from '../src/db/pool';
@@ -25,13 +30,17 @@ import { DEV_SERVER_METRICS_PORT } from '../dev/stack/temporal-dev-server';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { acceptChart } from './harness/chart';
 import { postgresState, type PostgresState } from './harness/postgres-state';
-import { pidsMatching } from './harness/procs';
+import { environOf, pidsMatching } from './harness/procs';
 import { runBench, type BenchResult } from './harness/run-bench';
 
 const ROOT = join(__dirname, '..');
 const env = process.env;
-const API = env.BENCH_API ?? 'http://127.0.0.1:8080';
-const MODEL = env.BENCH_MODEL_URL ?? 'http://127.0.0.1:8090';
+// Defaults follow npm start's own port settings, so a stack on other ports is found as it is started.
+const API = env.BENCH_API ?? `http://127.0.0.1:${env.API_PORT ?? 8080}`;
+/** The stack's second API, eager workflow start off (a stack the bench starts has one). */
+const offPort = Number(new URL(API).port || 80) + 100;
+let OFF_API = env.BENCH_API_EAGER_OFF;
+const MODEL = env.BENCH_MODEL_URL ?? `http://127.0.0.1:${env.MODEL_SERVICE_PORT ?? 8090}`;
 const num = (v: string | undefined, d: number): number => (v ? Number(v) : d);
 
 async function up(url: string): Promise<boolean> {
@@ -45,16 +54,23 @@ async function up(url: string): Promise<boolean> {
 async function ensureStack(): Promise<ChildProcess | undefined> {
   if (await up(`${API}/readyz`)) {
     console.log(`using the running stack at ${API} (its model latency settings apply)`);
+    if (OFF_API && !(await up(`${OFF_API}/readyz`))) throw new Error(`${OFF_API} does not answer`);
     return undefined;
   }
+  OFF_API = `http://127.0.0.1:${offPort}`;
   console.log('starting the stack (npm start: scripts/start.sh, MODEL_SERVICE_DECODE_MS_PER_TOKEN=0) ...');
   // start.sh builds dist/ and execs the stack, so `proc` is the stack itself.
   const proc = spawn('bash', [join(ROOT, 'scripts/start.sh')], {
     cwd: ROOT,
-    env: { ...env, MODEL_SERVICE_DECODE_MS_PER_TOKEN: '0', MODEL_SERVICE_PREFILL_MS_PER_TOKEN: '0' },
+    env: {
+      ...env,
+      MODEL_SERVICE_DECODE_MS_PER_TOKEN: '0',
+      MODEL_SERVICE_PREFILL_MS_PER_TOKEN: '0',
+      STACK_API_EAGER_OFF_PORT: String(offPort),
+    },
     stdio: 'ignore',
   });
-  for (let i = 0; i < 1800 && !(await up(`${API}/readyz`)); i++) {
+  for (let i = 0; i < 1800 && !((await up(`${API}/readyz`)) && (await up(`${OFF_API}/readyz`))); i++) {
     if (proc.exitCode !== null) throw new Error(`the stack exited (${proc.exitCode}); see .data/logs/`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -106,6 +122,37 @@ function print(r: BenchResult, postgres: PostgresState): void {
   console.log('RSS MiB:', r.rss_mib);
 }
 
+/** The host's load average (1, 5, 15 min): the machine may be shared, so figures name it. */
+const loadAverage = (): string =>
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
+
+/** One mode's figures the eager-start comparison puts side by side. */
+function headline(r: BenchResult): Record<string, number | string> {
+  const cpu = r.cpu_ms_per_request;
+  return {
+    'accept p50': r.accept_sequential.p50_ms,
+    'accept p99': r.accept_sequential.p99_ms,
+    'burst p50': r.accept_burst.p50_ms,
+    'burst p99': r.accept_burst.p99_ms,
+    'e2e p50': r.end_to_end.p50_ms,
+    'done/s': r.end_to_end.per_s,
+    'bare/s': r.baseline_bare_temporal.per_s,
+    ratio: r.ratios.completed_per_s_vs_bare,
+    events: r.events_per_request.ours,
+    'events bare': r.events_per_request.bare,
+    'temporal ms/req': cpu.temporal ?? NaN,
+    'bare temporal ms/req': r.baseline_bare_temporal.cpu_ms_per_request.temporal,
+    'api ms/req': cpu.api ?? NaN,
+    'orch ms/req': cpu.orchestration ?? NaN,
+    'ours ms/req': cpu['ours (api+workers+postgres+redis)'] ?? NaN,
+    'RSS api': r.rss_mib.at_rest.api ?? NaN,
+    'RSS orch': r.rss_mib.at_rest.orchestration ?? NaN,
+    'RSS gpu': r.rss_mib.at_rest.gpu ?? NaN,
+  };
+}
+
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const stack = await ensureStack();
@@ -133,47 +180,86 @@ async function main(): Promise<void> {
         '  autovacuum is off: dead rows of earlier runs pile up and every run costs more than the one before (VACUUM between runs)',
       );
     }
-    const temporalPids = pidsMatching(/temporal[^ ]* server start-dev/);
-    const result = await runBench({
-      api: API,
-      model: MODEL,
-      apiKey,
-      modelName: env.BENCH_MODEL ?? 'ref-small',
-      temporalAddress: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
-      namespace: env.TEMPORAL_NAMESPACE ?? 'default',
-      pids: {
-        api: () => pidsMatching(/src\/api\/main\.[jt]s/),
-        orchestration: () => pidsMatching(/workers\/orchestration-worker\.[jt]s/),
-        gpu: () => pidsMatching(/workers\/gpu-worker\.[jt]s/),
-        temporal: () => temporalPids,
-        postgres: () => pidsMatching(/^postgres|bin\/postgres /),
-        redis: () => pidsMatching(/^redis-server/),
-        model: () => pidsMatching(/model-service\/main\.[jt]s/),
-      },
-      temporalPids,
-      temporalMetricsUrl:
-        env.BENCH_TEMPORAL_METRICS_URL ?? `http://127.0.0.1:${DEV_SERVER_METRICS_PORT}/metrics`,
-      concurrency: num(env.BENCH_CONCURRENCY, 50),
-      durationS: num(env.BENCH_DURATION_S, 60),
-      pairs: num(env.BENCH_PAIRS, 2),
-      statusDurationS: num(env.BENCH_STATUS_DURATION_S, 20),
-      rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
-      rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
-      sequential: num(env.BENCH_SEQUENTIAL, 300),
-      settleS: num(env.BENCH_SETTLE_S, 15),
-      burst: { clients: num(env.BENCH_BURST_CLIENTS, 50), rounds: num(env.BENCH_BURST_ROUNDS, 5) },
-      maxTokens: num(env.BENCH_MAX_TOKENS, 16),
-      log: (l) => console.log(`- ${l}`),
-    });
-    print(result, postgres);
+    const temporalAddress = env.TEMPORAL_ADDRESS ?? `127.0.0.1:${env.STACK_TEMPORAL_PORT ?? 7233}`;
+    // This checkout's processes only: other stacks may run on the same machine.
+    const temporalPids = pidsMatching(
+      new RegExp(`temporal[^ ]* server start-dev.*--port ${temporalAddress.split(':').pop()}( |$)`),
+    );
+    const mine = (file: string): RegExp => new RegExp(`${ROOT}/(dist/|dist-dev/)?${file}\\.[jt]s`);
+    const apis = (): { on: number[]; off: number[] } => {
+      const all = pidsMatching(mine('src/api/main'));
+      const off = all.filter((p) => environOf(p).API_EAGER_START === 'false');
+      return { off, on: all.filter((p) => !off.includes(p)) };
+    };
+    const modes = OFF_API
+      ? (['off', 'on'] as const)
+      : ([process.env.API_EAGER_START === 'false' ? 'off' : 'on'] as const);
+    const rounds = num(env.BENCH_EAGER_ROUNDS, 1);
+    const results: { mode: 'on' | 'off'; round: number; result: BenchResult }[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      for (const mode of modes) {
+        const url = mode === 'off' && OFF_API ? OFF_API : API;
+        console.log(
+          `\n=== eager workflow start ${mode} (${url}), round ${round}/${rounds}; ${loadAverage()}`,
+        );
+        const result = await runBench({
+          api: url,
+          model: MODEL,
+          apiKey,
+          modelName: env.BENCH_MODEL ?? 'ref-small',
+          temporalAddress,
+          namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+          pids: {
+            // The API under test; the other one idles (its worker, eager on, still polls the queue).
+            api: () => (OFF_API ? apis()[mode] : [...apis().on, ...apis().off]),
+            ...(OFF_API ? { 'api (idle)': () => apis()[mode === 'on' ? 'off' : 'on'] } : {}),
+            orchestration: () => pidsMatching(mine('workers/orchestration-worker')),
+            gpu: () => pidsMatching(mine('workers/gpu-worker')),
+            temporal: () => temporalPids,
+            postgres: () => pidsMatching(/^postgres|bin\/postgres /),
+            redis: () => pidsMatching(/^redis-server/),
+            model: () => pidsMatching(mine('dev/model-service/main')),
+          },
+          temporalPids,
+          temporalMetricsUrl:
+            env.BENCH_TEMPORAL_METRICS_URL ??
+            `http://127.0.0.1:${env.STACK_TEMPORAL_METRICS_PORT ?? DEV_SERVER_METRICS_PORT}/metrics`,
+          concurrency: num(env.BENCH_CONCURRENCY, 50),
+          durationS: num(env.BENCH_DURATION_S, 60),
+          pairs: num(env.BENCH_PAIRS, 2),
+          statusDurationS: num(env.BENCH_STATUS_DURATION_S, 20),
+          rates: (env.BENCH_RATES ?? '10,20,40,80').split(',').map(Number),
+          rateDurationS: num(env.BENCH_RATE_DURATION_S, 10),
+          sequential: num(env.BENCH_SEQUENTIAL, 300),
+          settleS: num(env.BENCH_SETTLE_S, 15),
+          burst: { clients: num(env.BENCH_BURST_CLIENTS, 50), rounds: num(env.BENCH_BURST_ROUNDS, 5) },
+          maxTokens: num(env.BENCH_MAX_TOKENS, 16),
+          log: (l) => console.log(`- ${l}`),
+        });
+        print(result, postgres);
+        results.push({ mode, round, result });
+      }
+    }
+    console.log(`\neager workflow start, off against on (every round; ${loadAverage()}):`);
+    console.table(results.map(({ mode, round, result }) => ({ mode, round, ...headline(result) })));
     const dir = join(ROOT, 'bench-results');
     mkdirSync(dir, { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(
       join(dir, `bench-${stamp}.json`),
-      JSON.stringify({ ...result, setup: { ...result.setup, postgres } }, null, 2),
+      JSON.stringify(
+        results.map(({ mode, round, result }) => ({
+          eager_start: mode,
+          round,
+          ...result,
+          setup: { ...result.setup, postgres },
+        })),
+        null,
+        2,
+      ),
     );
-    writeFileSync(join(dir, `bench-${stamp}-accept.svg`), acceptChart(result.accept_open_loop));
+    const last = results[results.length - 1]!.result;
+    writeFileSync(join(dir, `bench-${stamp}-accept.svg`), acceptChart(last.accept_open_loop));
     console.log(`\nwrote bench-results/bench-${stamp}.json and bench-${stamp}-accept.svg`);
   } finally {
     await pool.end();

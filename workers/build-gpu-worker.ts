@@ -15,6 +15,9 @@ import { createMetrics, type Metrics } from '../src/observability/metrics';
 import { startMetricsServer } from '../src/observability/metrics-server';
 import { RequestsRepo } from '../src/requests/requests-repo';
 import { createQuotaRedis as createRedis } from '../src/quota/redis-client';
+import { createQuotaStore } from '../src/quota/create-quota-store';
+import { ReservationSlices } from '../src/quota/reservation-slices';
+import { sliceMetrics } from '../src/quota/slice-metrics';
 import { createPgPool, temporalAddress } from '../src/runtime/resources';
 import { WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { createTokenRelay } from '../src/streams/create-relay';
@@ -73,16 +76,26 @@ export function buildGpuWorker(cfg: Env, opts: GpuWorkerOptions = {}): GpuWorker
     logger,
   });
   const pool = createPgPool(cfg, 'gpu-worker', { dependencies });
-  // Redis carries only the live token stream here: best effort, so it is not a readiness dependency.
+  // Redis carries the live token stream (best effort) and the reservation slices: a slice that
+  // cannot be reserved fails its attempt, which Temporal retries, so Redis is not a readiness
+  // dependency here either.
   const redis = createRedis(cfg, 'gpu-worker');
   const atRest = createAtRestSealer(cfg, { registry: metrics.registry, logger });
+  const requests = new RequestsRepo(pool, atRest);
+  const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
   // Every activity of the GPU task queues, registered here and nowhere else.
   const activities = createGpuActivities({
     adapters,
-    requests: new RequestsRepo(pool, atRest),
+    requests,
     metrics,
     logger,
     relay: createTokenRelay(cfg, redis, atRest),
+    slices: new ReservationSlices({
+      quota,
+      persist: (id, tokens) => requests.raiseReservation(id, tokens),
+      metrics: sliceMetrics(metrics.registry),
+      logger,
+    }),
   });
   const createWorkers = (connection: NativeConnection): Promise<Worker[]> =>
     Promise.all(

@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
-import { createBatchActivities, createOrchestrationActivities, createWebhookActivities } from '../activities';
+import { createBatchActivities, createWebhookActivities } from '../activities';
 import { batchMetrics } from '../src/batches/batch-metrics';
 import { BatchRepo } from '../src/batches/batch-repo';
+import { PostgresBatchFilesWriter } from '../src/batches/batch-files-writer';
+import { fileBatchMetrics } from '../src/batches/file-batch-metrics';
+import { FilesRepo } from '../src/files/files-repo';
 import { createAtRestSealer, type AtRestSealer } from '../src/codec/at-rest-sealer';
 import { createDataConverter } from '../src/codec/data-converter';
 import type { Env } from '../src/config/schema';
@@ -25,11 +28,33 @@ import { createQuotaRedis as createRedis, type QuotaRedis } from '../src/quota/r
 import { createPgPool, temporalAddress } from '../src/runtime/resources';
 import { WorkerSupervisor } from '../src/runtime/worker-supervisor';
 import { workflowSource } from '../src/runtime/workflow-bundle';
-import { createTokenRelay } from '../src/streams/create-relay';
 import { TenantsRepo } from '../src/tenants/tenants-repo';
 import { createWebhooks, webhookPolicy } from '../src/webhooks/create-webhooks';
+import { buildOrchestrationActivities } from './orchestration-activities';
 
 /** What a test changes in {@link buildOrchestrationWorker}; the process main passes none. */
+/**
+ * The batch activities' dependencies: the repo (whose terminal transitions run the batch-ended
+ * hooks, e.g. OpenAI-shaped `batch.*` webhooks) and the writer of output and error files.
+ */
+function batchActivityDeps(
+  pool: Pool,
+  atRest: AtRestSealer,
+  registry: Metrics['registry'],
+  logger: Logger,
+  cfg: Env,
+): Parameters<typeof createBatchActivities>[0] {
+  const batches = new BatchRepo(pool, atRest);
+  return {
+    batches,
+    metrics: batchMetrics(registry),
+    fileMetrics: fileBatchMetrics(registry),
+    logger,
+    requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+    files: new PostgresBatchFilesWriter(batches, new FilesRepo(pool, atRest)),
+  };
+}
+
 export interface OrchestrationWorkerOptions {
   /** @default a JSON logger, component `orchestration-worker`, at LOG_LEVEL */
   logger?: Logger;
@@ -92,14 +117,7 @@ export async function buildOrchestrationWorker(
   const requests = new RequestsRepo(pool, atRest);
   // Every activity of the orchestration task queue, registered here and nowhere else.
   const activities = {
-    ...createOrchestrationActivities({
-      requests,
-      quota,
-      metrics,
-      logger,
-      relay: createTokenRelay(cfg, redis, atRest),
-      webhooks: webhooks.notifier,
-    }),
+    ...buildOrchestrationActivities(cfg, { pool, redis, quota, client, metrics, logger, atRest, webhooks }),
     ...createWebhookActivities({
       repo: webhooks.repo,
       policy: webhookPolicy(cfg),
@@ -108,10 +126,7 @@ export async function buildOrchestrationWorker(
       timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
     }),
     ...createBatchActivities({
-      batches: new BatchRepo(pool, atRest),
-      metrics: batchMetrics(metrics.registry),
-      logger,
-      requestDeadlineS: cfg.REQUEST_DEADLINE_S,
+      ...batchActivityDeps(pool, atRest, metrics.registry, logger, cfg),
       webhooks: webhooks.notifier,
     }),
   };

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  deprecatePatch,
   isCancellation,
   patched,
   proxyActivities,
@@ -57,7 +58,7 @@ function describe(err: unknown): { type: string; message: string } {
 }
 
 /** Options of the model call on the request's GPU queue. */
-function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
+function gpuOptions(input: InferenceInput): ActivityOptions {
   const { timeoutMs, maxAttempts } = input.modelCall;
   // Bounded by the request deadline: no retry policy may keep a request alive past it.
   // Workflow time (the SDK makes Date deterministic: the time of the current workflow task).
@@ -65,8 +66,8 @@ function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
   const untilDeadline = input.deadlineAt ? Date.parse(input.deadlineAt) - now : undefined;
   return {
     taskQueue: input.gpuTaskQueue,
-    startToCloseTimeout: bounded ? timeoutMs + ATTEMPT_GRACE_MS : timeoutMs,
-    ...(bounded && untilDeadline !== undefined
+    startToCloseTimeout: timeoutMs + ATTEMPT_GRACE_MS,
+    ...(untilDeadline !== undefined
       ? { scheduleToCloseTimeout: Math.max(1000, untilDeadline) + ATTEMPT_GRACE_MS }
       : {}),
     // A GPU worker that dies is noticed within this, and the call retried on another worker.
@@ -78,7 +79,7 @@ function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
       maximumInterval: '30 seconds',
       maximumAttempts: maxAttempts,
       // Defence in depth: these types never heal, whatever the thrower said.
-      ...(bounded ? { nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] } : {}),
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
     },
     priority: input.priority,
   };
@@ -91,18 +92,21 @@ function gpuOptions(input: InferenceInput, bounded: boolean): ActivityOptions {
  * released.
  */
 export async function inferenceWorkflow(input: InferenceInput): Promise<InferenceOutcome> {
-  // Inputs that say `admittedAtAccept` are new in that patch, so older histories replay unchanged;
-  // they take every earlier patch's behaviour without its marker (one history event and one
-  // search-attribute upsert fewer in the first workflow task).
-  const admittedAtAccept = input.admittedAtAccept === true && patched(Patch.AdmittedAtAccept);
-  const v2 = admittedAtAccept || patched(Patch.CancelSafeAdmitAndDeadline);
+  const admittedAtAccept = input.admittedAtAccept === true;
+  // Patch lean-history: one marker, recorded first, instead of the four below, and no `running`
+  // status upsert. Histories recorded before it replay the `!lean` branches.
+  const lean = patched(Patch.LeanHistory);
+  // The four earlier patches are deprecated (docs/operations.md, "Retiring workflow shapes"): their
+  // old branches are gone, and each `deprecatePatch()` stands where its `patched()` stood, recording
+  // the same marker at the same point.
+  if (!lean) deprecatePatch(admittedAtAccept ? Patch.AdmittedAtAccept : Patch.CancelSafeAdmitAndDeadline);
   const settle = (status: 'failed' | 'cancelled' | 'rejected', error: { type: string; message: string }) =>
     CancellationScope.nonCancellable(() => orchestration.failRequest(input, status, error));
 
   let admitted: ReservationOutcome;
   if (admittedAtAccept) {
     admitted = { admitted: true };
-  } else if (v2) {
+  } else {
     // Not cancellable: a cancel that arrives now (or before this task) is handled once the request
     // row and its reservation are known, so the reservation is settled rather than abandoned.
     try {
@@ -113,8 +117,6 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
       setStatus('failed');
       throw ApplicationFailure.nonRetryable(error.message, error.type);
     }
-  } else {
-    admitted = await orchestration.admitRequest(input);
   }
   if (!admitted.admitted) {
     const error = { type: ErrorType.QuotaExceeded, message: `quota exceeded: ${admitted.limit}` };
@@ -122,35 +124,31 @@ export async function inferenceWorkflow(input: InferenceInput): Promise<Inferenc
     setStatus('rejected');
     return { status: 'rejected', error };
   }
-  if (v2 && CancellationScope.current().consideredCancelled) {
+  if (CancellationScope.current().consideredCancelled) {
     await settle('cancelled', CANCELLED);
     setStatus('cancelled');
     throw new CancelledFailure(CANCELLED.message);
   }
 
-  const gpu = proxyActivities<GpuActivities>(gpuOptions(input, v2));
+  const gpu = proxyActivities<GpuActivities>(gpuOptions(input));
 
   try {
-    setStatus('running');
+    // The status search attribute is written when the request ends; while it runs, Temporal's own
+    // ExecutionStatus says so.
+    if (!lean) setStatus('running');
     const result = await gpu.callModel(input);
     // Once the model has produced tokens they are charged, even if a cancel arrives now.
     await CancellationScope.nonCancellable(async () => {
-      if (admittedAtAccept || patched(Patch.SingleCompletionStep)) {
-        await orchestration.completeRequest(input, result);
-      } else {
-        await orchestration.recordResult(input, result);
-        await orchestration.commitUsage(input, result);
-      }
+      if (!lean && !admittedAtAccept) deprecatePatch(Patch.SingleCompletionStep);
+      await orchestration.completeRequest(input, result);
     });
     setStatus('completed');
     return { status: 'completed', usage: result.usage };
   } catch (err) {
     // Asked to cancel, the call ended some other way (its worker died before acknowledging it):
     // still cancelled. The patch id is recorded only on that path.
-    const cancelAsked =
-      !isCancellation(err) &&
-      CancellationScope.current().consideredCancelled &&
-      patched(Patch.CancelWinsOverCallFailure);
+    const cancelAsked = !isCancellation(err) && CancellationScope.current().consideredCancelled;
+    if (cancelAsked && !lean) deprecatePatch(Patch.CancelWinsOverCallFailure);
     const cancelled = isCancellation(err) || cancelAsked;
     const error = cancelled ? CANCELLED : describe(err);
     await settle(cancelled ? 'cancelled' : 'failed', error);

@@ -1,8 +1,13 @@
 /**
  * Patch ids of every versioned change to workflow code (see docs/operations.md, "Changing workflow
- * code"). A workflow that started before a change replays the old branch; one that started after
- * takes the new one. Ids are never reused or renamed; when no running workflow can still take the
- * old branch, the `patched()` call becomes `deprecatePatch()` and then goes away.
+ * code" and "Retiring workflow shapes"). A workflow that started before a change replays the old
+ * branch; one that started after takes the new one. Ids are never reused or renamed; when no running
+ * workflow can still take the old branch, the `patched()` call becomes `deprecatePatch()` and then
+ * goes away.
+ *
+ * 2026-12-07: the first four deprecated (the inference workflow calls `deprecatePatch()` where it
+ * called `patched()`); their old branches are gone, and with them the shapes `v1` and
+ * `v2-cancel-safe-admit-and-deadline` (see {@link RETIRED_SHAPES}).
  */
 export const Patch = {
   /**
@@ -32,4 +37,23 @@ export const Patch = {
    * ended `failed` (`model_timeout`) though its client had cancelled it. Found by the chaos run.
    */
   CancelWinsOverCallFailure: 'cancel-wins-over-call-failure',
+  /**
+   * 2026-12-07: a request's history holds one patch marker, this one, recorded first, instead of the
+   * four above (each with the core's `TemporalChangeVersion` search-attribute upsert), and no
+   * `running` status upsert: 15 events for a completed API request instead of 16, 17 for a batch
+   * item instead of 19. The status search attribute is set when the request ends.
+   */
+  LeanHistory: 'lean-history',
 } as const;
+
+/**
+ * Released workflow shapes (folders of test/replay/histories) whose branch no longer exists, with the
+ * release that removed it. A workflow of such a shape still running when that release is deployed
+ * cannot continue; docs/operations.md says how to check there is none first.
+ */
+export const RETIRED_SHAPES: Readonly<Record<string, string>> = {
+  /** Admit cancellable, no request deadline on the model call, result and usage in two steps. */
+  v1: '2026-12-07: cancel-safe-admit-and-deadline deprecated',
+  /** Result and usage recorded by two local activities (recordResult, commitUsage). */
+  'v2-cancel-safe-admit-and-deadline': '2026-12-07: single-completion-step deprecated',
+};

@@ -45,6 +45,10 @@ export async function startBareTemporal(address: string, namespace: string) {
         args: [String(i), gpuQueue],
       });
     },
+    /** Events in the history of the bare workflow that `run(i)` ran. */
+    async events(i: number): Promise<number> {
+      return (await client.workflow.getHandle(`bare-${suffix}-${i}`).fetchHistory()).events?.length ?? 0;
+    },
     async stop(): Promise<void> {
       workers.forEach((w) => w.shutdown());
       await Promise.allSettled(running);

@@ -3,6 +3,20 @@ import { readdirSync, readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ; 100 on Linux). */
 const TICKS = 100;
 
+/** The environment of process `pid` (one's own processes only), empty when unreadable. */
+export function environOf(pid: number): Record<string, string> {
+  try {
+    return Object.fromEntries(
+      readFileSync(`/proc/${pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
+  } catch {
+    return {};
+  }
+}
+
 /** Pids whose command line matches `pattern`. */
 export function pidsMatching(pattern: RegExp): number[] {
   const out: number[] = [];

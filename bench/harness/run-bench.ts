@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { startBareTemporal } from './bare-temporal';
 import { httpCall, httpJson } from './http-client';
 import { closedLoop, mergeLoads, openLoop, pct, round, type LoadResult } from './load';
@@ -246,6 +247,19 @@ export async function runBench(o: BenchOptions) {
       bare_temporal_ms: round(bareTemporalMs / Math.max(1, bareRun.completed)),
     });
   }
+  // History events of one request, ours and bare (each shape's count is fixed): each one is a write
+  // the server makes and stores.
+  const events = { ours: 0, bare: await bare.events(-1) };
+  if (ids.length) {
+    const connection = await Connection.connect({ address: o.temporalAddress });
+    try {
+      const client = new Client({ connection, namespace: o.namespace });
+      events.ours =
+        (await client.workflow.getHandle(ids[ids.length - 1]!).fetchHistory()).events?.length ?? 0;
+    } finally {
+      await connection.close();
+    }
+  }
   await bare.stop();
   const ours = mergeLoads(oursRuns);
   const bareRun = mergeLoads(bareRuns);
@@ -322,6 +336,8 @@ export async function runBench(o: BenchOptions) {
       'ours with temporal': round(ourTotal),
       'bare with temporal': round(bareTotal),
     },
+    /** History events of one completed request: ours (an accepted request) and the bare workflow's. */
+    events_per_request: events,
     /** GET /v1/inference/:id of finished requests while ours serves the end-to-end load. */
     status_get: {
       count: statusLat.length,

@@ -34,6 +34,12 @@ export const devEnvSchema = z
     /** `npm start` only: Prometheus port of the Temporal dev server it starts. @default 9468 */
     STACK_TEMPORAL_METRICS_PORT: port.default(9468),
     /**
+     * `npm start` only, for benchmarks: a second API on this port with API_EAGER_START=false (its
+     * metrics on the next port), beside the usual one, so `npm run bench` and `npm run bench:stream`
+     * compare eager workflow start on and off in one run on one stack. @default none
+     */
+    STACK_API_EAGER_OFF_PORT: port.optional(),
+    /**
      * Reference model service listen host: all interfaces, as its container needs; `npm start` sets
      * it to STACK_BIND_HOST. @default 0.0.0.0
      */

@@ -40,7 +40,9 @@ export type Fault =
   | { kind: 'status'; status: number; retryAfterS?: number }
   | { kind: 'hang' }
   | { kind: 'drop' }
-  | { kind: 'spike'; ms: number };
+  | { kind: 'spike'; ms: number }
+  /** Served normally until `afterTokens` tokens, then the connection is destroyed (a crash mid-answer). */
+  | { kind: 'cut'; afterTokens: number };
 
 const rate = z.number().min(0).max(1);
 const count = z.number().int().positive().default(1);
@@ -58,6 +60,7 @@ export const scriptEntrySchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('hang'), count, model }),
   z.strictObject({ kind: z.literal('drop'), count, model }),
   z.strictObject({ kind: z.literal('spike'), ms: z.number().min(0), count, model }),
+  z.strictObject({ kind: z.literal('cut'), afterTokens: z.number().int().min(0), count, model }),
 ]);
 export type ScriptEntry = z.infer<typeof scriptEntrySchema>;
 

@@ -13,9 +13,14 @@ export interface FaultState {
   served: Record<string, number>;
 }
 
-/** Parses an `X-Fault` header: a status (`503`, `429`, `400`, ...), `hang`, `drop` or `spike:MS`. */
+/**
+ * Parses an `X-Fault` header: a status (`503`, `429`, `400`, ...), `hang`, `drop`, `spike:MS` or
+ * `cut:N` (the connection is destroyed after N tokens).
+ */
 export function parseFaultHeader(value: string, retryAfterS: number): Fault {
   if (value === 'hang' || value === 'drop') return { kind: value };
+  const cut = /^cut:(\d+)$/.exec(value);
+  if (cut) return { kind: 'cut', afterTokens: Number(cut[1]) };
   const spike = /^spike:(\d+)$/.exec(value);
   if (spike) return { kind: 'spike', ms: Number(spike[1]) };
   const status = Number(value);
@@ -23,7 +28,7 @@ export function parseFaultHeader(value: string, retryAfterS: number): Fault {
     return { kind: 'status', status, ...([429, 503].includes(status) ? { retryAfterS } : {}) };
   }
   throw new InvalidRequestError(
-    `X-Fault must be a status 400-599, "hang", "drop" or "spike:<ms>"; got "${value}"`,
+    `X-Fault must be a status 400-599, "hang", "drop", "spike:<ms>" or "cut:<tokens>"; got "${value}"`,
     'x-fault',
   );
 }
@@ -105,7 +110,9 @@ export class FaultInjector {
           }
         : entry.kind === 'spike'
           ? { kind: 'spike', ms: entry.ms }
-          : { kind: entry.kind };
+          : entry.kind === 'cut'
+            ? { kind: 'cut', afterTokens: entry.afterTokens }
+            : { kind: entry.kind };
     return { fault, source: 'script' };
   }
 

@@ -35,6 +35,11 @@ export interface GenerationJob {
   maxTokens: number;
   temperature?: number;
   seed?: number;
+  /**
+   * Tokens of the answer that already exist (a continuation, see resumeChat / resumeCompletion):
+   * generation goes on after them, and `[[stop:N]]` counts them. @default 0
+   */
+  skip?: number;
 }
 
 /** The outcome of a generation that ran to its end. */
@@ -88,7 +93,13 @@ export class GenerationEngine {
       if (this.o.slots.full) throw new QueueFullError(this.o.faults.rates.retryAfterS);
       const release = await this.o.slots.acquire(entry.signal);
       try {
-        await this.generate(job, sink, entry.signal, res);
+        await this.generate(
+          job,
+          sink,
+          entry.signal,
+          res,
+          fault?.kind === 'cut' ? fault.afterTokens : undefined,
+        );
       } finally {
         release();
       }
@@ -121,18 +132,27 @@ export class GenerationEngine {
     sink: GenerationSink,
     signal: AbortSignal,
     res: Response,
+    cutAfter?: number,
   ): Promise<void> {
     const { tokenizer, stats } = this.o;
     stats.prompt_tokens_total += job.promptTokens;
-    const stop = stopAfter(job.promptText);
+    const skip = job.skip ?? 0;
+    const marker = stopAfter(job.promptText);
+    const stop = marker === undefined ? undefined : Math.max(0, marker - skip);
     const count = stop === undefined ? job.maxTokens : Math.min(stop, job.maxTokens);
     const input = { model: job.model, prompt: job.promptText, seed: job.seed, temperature: job.temperature };
-    const tokens = generateTokens(tokenizer, input, count);
+    const tokens = generateTokens(tokenizer, input, skip + count).slice(skip);
     // Every token is due at a fixed offset from the start, so timer lateness does not accumulate.
     let due = performance.now() + job.promptTokens * this.o.prefillMsPerToken;
     await sleepUntil(due, signal);
     sink.start();
-    for (const token of tokens) {
+    for (const [i, token] of tokens.entries()) {
+      if (i === cutAfter) {
+        // The server dies mid-answer: the connection ends without a last chunk or an error.
+        stats.dropped++;
+        res.socket?.destroy();
+        return;
+      }
       due += this.o.decodeMsPerToken;
       await sleepUntil(due, signal);
       signal.throwIfAborted();

@@ -5,6 +5,7 @@ import { ContextLengthError, ModelNotFoundError } from './errors';
 import type { GenerationEngine, GenerationSink } from './generation';
 import { sseEvent, startSse } from './sse';
 import { trackRequests, type ServiceStats } from './stats';
+import { resumeCompletion } from './text-generator';
 import { parseBody } from './validation';
 
 /** Body of Triton's generate extension; other parameters are accepted and ignored, as Triton does. */
@@ -88,14 +89,10 @@ export function kserveRoutes(o: KserveRoutesOptions): Router {
       const maxTokens = body.parameters?.max_tokens ?? o.defaultMaxTokens;
       if (promptTokens + maxTokens > o.contextLength)
         throw new ContextLengthError(o.contextLength, promptTokens, maxTokens, 'text_input');
-      const job = {
-        model,
-        promptText: body.text_input,
-        promptTokens,
-        maxTokens,
-        temperature: body.parameters?.temperature,
-        seed: body.parameters?.seed,
-      };
+      const sampling = { temperature: body.parameters?.temperature, seed: body.parameters?.seed };
+      // Text + the beginning of its answer (a retried call's continuation) goes on with the answer.
+      const start = resumeCompletion(o.tokenizer, { model, prompt: body.text_input, ...sampling });
+      const job = { model, promptText: start.prompt, skip: start.skip, promptTokens, maxTokens, ...sampling };
       await o.engine.run(req, res, job, stream ? streamSink(res, model) : jsonSink(res, model));
     };
   const inference = [trackRequests(o.stats), express.json({ limit: o.bodyLimit })];

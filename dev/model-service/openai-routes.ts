@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer';
-import { ContextLengthError, ModelNotFoundError } from './errors';
+import { ContextLengthError, InvalidRequestError, ModelNotFoundError } from './errors';
 import type { GenerationEngine } from './generation';
 import { chatBody, completionBody } from './openai-schemas';
 import { openAiJsonSink, openAiStreamSink, type OpenAiAnswerMeta } from './openai-sinks';
 import { trackRequests, type ServiceStats } from './stats';
+import { resumeChat, resumeCompletion, type AnswerStart } from './text-generator';
 import { parseBody } from './validation';
 
 /** Options for {@link openAiRoutes}. */
@@ -42,6 +43,8 @@ export function openAiRoutes(o: OpenAiRoutesOptions): Router {
       chat: boolean;
       promptText: string;
       promptTokens: number;
+      /** Where the answer resumes (a continuation), decided by the route. */
+      start: (input: { model: string; temperature?: number; seed?: number }) => AnswerStart;
       maxTokens?: number;
       temperature?: number;
       seed?: number;
@@ -65,8 +68,14 @@ export function openAiRoutes(o: OpenAiRoutesOptions): Router {
     const sink = input.stream
       ? openAiStreamSink(res, meta, input.includeUsage ?? false)
       : openAiJsonSink(res, meta);
-    const { model, promptText, promptTokens, temperature, seed } = input;
-    await o.engine.run(req, res, { model, promptText, promptTokens, maxTokens, temperature, seed }, sink);
+    const { model, promptTokens, temperature, seed } = input;
+    const { prompt: promptText, skip } = input.start({ model, temperature, seed });
+    await o.engine.run(
+      req,
+      res,
+      { model, promptText, promptTokens, maxTokens, temperature, seed, skip },
+      sink,
+    );
   };
 
   router.post('/v1/completions', ...inference, async (req, res) => {
@@ -75,6 +84,8 @@ export function openAiRoutes(o: OpenAiRoutesOptions): Router {
       ...body,
       chat: false,
       promptText: body.prompt,
+      // Prompt + the beginning of its answer (a retried call's continuation) goes on with the answer.
+      start: (g) => resumeCompletion(o.tokenizer, { ...g, prompt: body.prompt }),
       promptTokens: o.tokenizer.countPrompt({ prompt: body.prompt }),
       maxTokens: body.max_tokens,
       includeUsage: body.stream_options?.include_usage,
@@ -83,11 +94,30 @@ export function openAiRoutes(o: OpenAiRoutesOptions): Router {
 
   router.post('/v1/chat/completions', ...inference, async (req, res) => {
     const body = parseBody(chatBody, req.body);
+    const last = body.messages.at(-1)!;
+    const continues = body.continue_final_message === true;
+    if (continues && body.add_generation_prompt !== false)
+      throw new InvalidRequestError(
+        'continue_final_message and add_generation_prompt cannot both be true',
+        'add_generation_prompt',
+      );
+    if (continues && last.role !== 'assistant')
+      throw new InvalidRequestError(
+        'continue_final_message needs a final message with role assistant',
+        'continue_final_message',
+      );
+    // The output depends on roles too, and a `[[stop:N]]` marker in any message is found.
+    const serialize = (messages: typeof body.messages): string =>
+      JSON.stringify(messages.map((m) => [m.role, m.content]));
+    const promptText = serialize(body.messages);
     await serve(req, res, {
       ...body,
       chat: true,
-      // The output depends on roles too, and a `[[stop:N]]` marker in any message is found.
-      promptText: JSON.stringify(body.messages.map((m) => [m.role, m.content])),
+      promptText,
+      start: (g) =>
+        continues
+          ? resumeChat(o.tokenizer, { ...g, prompt: serialize(body.messages.slice(0, -1)) }, last.content)
+          : { prompt: promptText, skip: 0 },
       promptTokens: o.tokenizer.countPrompt({ messages: body.messages }),
       maxTokens: body.max_completion_tokens ?? body.max_tokens,
       includeUsage: body.stream_options?.include_usage,

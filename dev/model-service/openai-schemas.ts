@@ -17,10 +17,16 @@ const common = {
 export const completionBody = z.object({ ...common, prompt: z.string() });
 export type CompletionBody = z.infer<typeof completionBody>;
 
-/** Body of `POST /v1/chat/completions`; `max_completion_tokens` is OpenAI's newer name of max_tokens. */
+/**
+ * Body of `POST /v1/chat/completions`; `max_completion_tokens` is OpenAI's newer name of max_tokens.
+ * `continue_final_message` (with `add_generation_prompt: false`) continues a trailing assistant
+ * message instead of answering after it, as vLLM does.
+ */
 export const chatBody = z.object({
   ...common,
   max_completion_tokens: maxTokens.optional(),
+  continue_final_message: z.boolean().optional(),
+  add_generation_prompt: z.boolean().optional(),
   messages: z
     .array(
       z.object({

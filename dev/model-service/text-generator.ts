@@ -65,3 +65,51 @@ export function generateTokens(tokenizer: Tokenizer, input: GenerationInput, cou
   }
   return tokens.slice(0, count);
 }
+
+/** Where an answer resumes: the prompt its text depends on and how many of its tokens exist already. */
+export interface AnswerStart {
+  prompt: string;
+  /** Tokens of the answer already written (a continuation); 0 for a new answer. */
+  skip: number;
+}
+
+/** The first `n` tokens of the answer to `input` decode to `text`. */
+function answerStartsWith(tokenizer: Tokenizer, input: GenerationInput, tokens: number[]): boolean {
+  const answer = generateTokens(tokenizer, input, tokens.length);
+  return answer.every((t, i) => t === tokens[i]);
+}
+
+/**
+ * A chat continued from a trailing assistant message (`continue_final_message`): when `partial` is
+ * how the answer to `input` begins, the answer goes on after it, exactly as if it had never been cut
+ * (a server with greedy decoding does the same). Otherwise the partial text is just part of the
+ * prompt of a new answer.
+ */
+export function resumeChat(tokenizer: Tokenizer, input: GenerationInput, partial: string): AnswerStart {
+  const tokens = tokenizer.encode(partial);
+  if (tokens.length > 0 && answerStartsWith(tokenizer, input, tokens))
+    return { prompt: input.prompt, skip: tokens.length };
+  return { prompt: `${input.prompt}${JSON.stringify(['assistant', partial])}`, skip: 0 };
+}
+
+/** Candidate split points a completion prompt is searched at, at most (the trailing ones). */
+const MAX_RESUME_CANDIDATES = 4096;
+
+/**
+ * A completion whose prompt is an earlier prompt followed by the beginning of its answer (prompt +
+ * partial output): the answer goes on after it, as {@link resumeChat}. The split is searched among
+ * the prompt's trailing tokens that look like generated text (words and full stops), longest
+ * partial first; a first-token check rejects most candidates cheaply. No split: a new answer.
+ */
+export function resumeCompletion(tokenizer: Tokenizer, input: GenerationInput): AnswerStart {
+  const ids = tokenizer.encode(input.prompt);
+  let start = ids.length;
+  while (start > 0 && /^[ .A-Za-z]+$/.test(tokenizer.decode([ids[start - 1]!]))) start--;
+  for (let s = Math.max(start, 1, ids.length - MAX_RESUME_CANDIDATES); s < ids.length; s++) {
+    const base = { ...input, prompt: tokenizer.decode(ids.slice(0, s)) };
+    const rest = ids.slice(s);
+    if (generateTokens(tokenizer, base, 1)[0] !== rest[0]) continue;
+    if (answerStartsWith(tokenizer, base, rest)) return { prompt: base.prompt, skip: rest.length };
+  }
+  return { prompt: input.prompt, skip: 0 };
+}

@@ -104,6 +104,7 @@ async function main(): Promise<void> {
     ...(modelAdminToken ? { MODEL_SERVICE_ADMIN_TOKEN: modelAdminToken } : {}),
   });
   const codecUrl = local(cfg.CODEC_SERVER_PORT);
+  if (cfg.STACK_API_EAGER_OFF_PORT) STEPS++;
   const localModel = cfg.LOCAL_MODEL
     ? {
         name: cfg.LOCAL_MODEL,
@@ -312,10 +313,26 @@ async function main(): Promise<void> {
       waitHttp(
         `${local(cfg.API_PORT)}/readyz`,
         60_000,
-        spawnChild('api', 'src/api/main.ts', 'interactive'),
+        // The API runs a workflow worker too (eager workflow start): the same pre-built bundle.
+        spawnChild('api', 'src/api/main.ts', 'interactive', { WORKFLOW_BUNDLE_PATH: WORKFLOW_BUNDLE }),
         'api',
       ),
     );
+    const offPort = cfg.STACK_API_EAGER_OFF_PORT;
+    if (offPort) {
+      await step(`API with eager start off (:${offPort}, benchmarks)`, () =>
+        waitHttp(
+          `${local(offPort)}/readyz`,
+          60_000,
+          spawnChild('api-eager-off', 'src/api/main.ts', 'interactive', {
+            API_PORT: String(offPort),
+            API_METRICS_PORT: String(offPort + 1),
+            API_EAGER_START: 'false',
+          }),
+          'api-eager-off',
+        ),
+      );
+    }
     await step(`codec server (:${cfg.CODEC_SERVER_PORT})`, () =>
       waitHttp(
         `${codecUrl}/healthz`,

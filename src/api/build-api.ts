@@ -86,6 +86,12 @@ export function buildApi(
      * to a model server's tokenize endpoint (`tokenizer: server`). @default none: sent without
      */
     secretsEnv?: NodeJS.ProcessEnv;
+    /**
+     * Eager workflow start (API_EAGER_START): the client on the NativeConnection this process's
+     * workflow worker shares (workers/build-api-worker.ts), which inference workflows are started on,
+     * and that worker's readiness (on /readyz as `workflow-worker`). @default none: plain starts
+     */
+    eager?: { client: Client; ready(): Promise<void> };
   },
 ): Api {
   const { pool, redis, client, registry, metrics, logger } = deps;
@@ -93,6 +99,9 @@ export function buildApi(
   const quota = createQuotaStore(cfg, { redis, pool, metrics, logger });
   const temporal = new TemporalWorkflowGateway(client, cfg.ORCHESTRATION_TASK_QUEUE, {
     runTimeoutS: cfg.REQUEST_DEADLINE_S + REQUEST_RUN_TIMEOUT_MARGIN_S,
+    ...(deps.eager
+      ? { eager: { client: deps.eager.client, metrics: startMetrics(metrics.registry), logger } }
+      : {}),
   });
   const starts = new DeferredStarts({
     workflows: temporal,
@@ -159,6 +168,8 @@ export function buildApi(
     starts,
   });
   starts.run();
+  const batches = createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger, atRest });
+  batches.expiry?.start(cfg.BATCH_EXPIRY_SWEEP_S * 1000);
   const app = createApp({
     submit,
     idempotent: new IdempotentSubmit({
@@ -205,15 +216,16 @@ export function buildApi(
       logger,
     },
     maxBodyBytes: cfg.API_MAX_BODY_BYTES,
-    batches: createBatchDeps(cfg, { pool, client, submit, headroom, metrics, logger, atRest }),
+    batches,
     checks: deps.dependencies
-      ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis }))
-      : readinessChecks({ workflows, pool, redis }),
+      ? deps.dependencies.watch(readinessChecks({ workflows, pool, redis, worker: deps.eager }))
+      : readinessChecks({ workflows, pool, redis, worker: deps.eager }),
   });
   return {
     app,
     stop: async () => {
       await shutdown.stop();
+      await batches.expiry?.stop();
       await starts.stop();
     },
   };

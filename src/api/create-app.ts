@@ -32,6 +32,7 @@ import { usageRoutes } from './routes/usage-routes';
 import { openApiRoutes } from './routes/openapi-routes';
 import { apiDocument } from './openapi/api-document';
 import { batchRoutes, type BatchRoutesDeps } from './routes/batch-routes';
+import { fileRoutes } from './routes/file-routes';
 import { responsesRoutes } from './routes/responses-routes';
 import type { ResponsesRepo } from '../openai/responses/responses-repo';
 import { responseMetrics } from '../openai/responses/response-metrics';
@@ -104,6 +105,8 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', tenantAuth(deps.auth));
   // Before the app-wide parser: POST /v1/batches reads its own, larger body (JSON or JSONL).
   if (deps.batches) app.use(batchRoutes(deps.batches));
+  // Also before it: POST /v1/files reads its own multipart body.
+  if (deps.batches?.files) app.use(fileRoutes(deps.batches.files));
   app.use(express.json({ limit: deps.maxBodyBytes }));
   if (deps.admin) app.use(adminApiRoutes(deps.admin));
   if (deps.webhooks) {

@@ -7,6 +7,9 @@ import { startMetricsServer } from '../observability/metrics-server';
 import { QueueStatsExporter } from '../observability/queue-stats-exporter';
 import { createQuotaRedis as createRedis } from '../quota/redis-client';
 import { createPgPool, createTemporalClient, onShutdown } from '../runtime/resources';
+import { installWorkerRuntime } from '../runtime/worker-supervisor';
+// The process main sits above every composition root: the API's workflow worker is one of them.
+import { buildApiWorker } from '../../workers/build-api-worker';
 import { buildApi } from './build-api';
 
 /**
@@ -15,6 +18,8 @@ import { buildApi } from './build-api';
  */
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  // The worker's signals are this process's (onShutdown drains it); before anything touches Temporal.
+  if (cfg.API_EAGER_START) installWorkerRuntime({ metricsHost: cfg.METRICS_HOST });
   const logger = createLogger({ component: 'api', level: cfg.LOG_LEVEL });
   const metrics = createMetrics('api');
   const dependencies = new DependencyMonitor({ gauge: metrics.dependencyUp, logger });
@@ -22,6 +27,10 @@ async function main(): Promise<void> {
   const redis = createRedis(cfg, 'api', { dependencies });
   const { client, connection } = await createTemporalClient(cfg);
   const registry = loadRegistry(cfg);
+  // Eager workflow start: a workflow worker in this process, on the connection its starts go out on.
+  const worker = cfg.API_EAGER_START
+    ? await buildApiWorker(cfg, { pool, redis, client, metrics, logger, dependencies })
+    : undefined;
   // Model auth secrets are named by the registry, so they are looked up by name (tokenize calls).
   const api = buildApi(cfg, {
     pool,
@@ -32,7 +41,11 @@ async function main(): Promise<void> {
     logger,
     dependencies,
     secretsEnv: process.env,
+    ...(worker ? { eager: { client: worker.client, ready: () => worker.ready() } } : {}),
   });
+  worker?.start();
+  if (!worker)
+    logger.info('eager workflow start off (API_EAGER_START=false): first tasks go to the task queue');
   dependencies.start();
   const queueStats = new QueueStatsExporter({
     connection,
@@ -61,6 +74,8 @@ async function main(): Promise<void> {
     queueStats.stop();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await api.stop();
+    // Drained after the starts: the workflow tasks it runs finish before its connection closes.
+    await worker?.stop();
     await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
   });
 }

@@ -9,7 +9,7 @@ export interface BatchCaps {
   maxBatches: number;
   /** Items of those batches (BATCH_TENANT_MAX_ITEMS_IN_FLIGHT). */
   maxItems: number;
-  /** Estimated tokens of those batches, prompt + max_tokens per item (BATCH_TENANT_MAX_ENQUEUED_TOKENS). */
+  /** Estimated tokens of those batches, prompt + first reservation slice per item (BATCH_TENANT_MAX_ENQUEUED_TOKENS). */
   maxTokens: number;
 }
 

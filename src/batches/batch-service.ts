@@ -11,9 +11,10 @@ import { capExceeded, inFlight, lockTenantBatches, type BatchCaps, type InFlight
 import type { BatchGateway } from './batch-gateway';
 import { checkItem, invalidItems, MAX_LISTED_ERRORS, type ItemProblem } from './batch-input';
 import type { BatchMetrics } from './batch-metrics';
-import type { BatchRepo, NewBatchItem } from './batch-repo';
+import type { BatchRepo, FileBatchFields, NewBatchItem } from './batch-repo';
+import type { CreateBatchBody } from './batch-schemas';
 import { batchItems, type BatchFormat, type BatchStreamLimits } from './batch-stream';
-import { BATCH_ID_PREFIX, type BatchRecord } from './batch-types';
+import { BATCH_ID_PREFIX, INLINE_ENDPOINT, type BatchRecord } from './batch-types';
 import type { UploadGate } from './upload-gate';
 
 /** Options of {@link BatchService}. */
@@ -42,10 +43,28 @@ export interface BatchServiceDeps {
   pageBytes?: number;
   /** Run timeout of each item's workflow, seconds. @default none */
   childRunTimeoutS?: number;
+  /** Batches made from an uploaded file. @default refused */
+  fromFile?: FileBatchSource;
   /** Items written to PostgreSQL per statement while the body streams in. @default 1000 */
   chunkItems?: number;
   /** Body bytes of the items written per statement while the body streams in. @default 2097152 */
   chunkBytes?: number;
+}
+
+/** Sees the running totals at each chunk; a refusal (throw) there stops the read. */
+export type ChunkCheck = (items: number, tokens: number) => Promise<void>;
+
+/** How a batch is read from a stored file (file-batch-reader.ts). */
+export interface FileBatchSource {
+  /** The items of the file in chunks, with the line errors and the batch's file fields. */
+  read(
+    tenant: TenantWithLimits,
+    batchId: string,
+    body: CreateBatchBody,
+    check: ChunkCheck,
+  ): { items: AsyncIterable<NewBatchItem[]>; file: FileBatchFields };
+  /** Told the valid and invalid lines of each stored batch (metrics). */
+  counted(valid: number, invalid: number): void;
 }
 
 /** A POST /v1/batches body, unread: its format and its bytes as they arrive. */
@@ -86,18 +105,49 @@ export class BatchService {
   constructor(private readonly deps: BatchServiceDeps) {}
 
   async create(tenant: TenantWithLimits, upload: BatchUpload): Promise<BatchRecord> {
+    return this.admit(tenant, INLINE_ENDPOINT, (id) => this.store(tenant, id, upload));
+  }
+
+  /**
+   * Creates a batch from an uploaded file (POST /v1/batches with `input_file_id`): the same checks,
+   * quota and caps as an inline batch, read from the stored file a chunk at a time. Invalid lines do
+   * not refuse the batch: each is kept and reported in its error file.
+   */
+  async createFromFile(tenant: TenantWithLimits, body: CreateBatchBody): Promise<BatchRecord> {
+    if (!this.deps.fromFile)
+      throw new AppError(ErrorType.InvalidRequest, 'batches from files are not enabled here', {
+        param: 'input_file_id',
+      });
+    const from = this.deps.fromFile;
+    return this.admit(tenant, body.endpoint, (id) =>
+      this.storeGuarded(tenant, id, (check) => from.read(tenant, id, body, check)),
+    );
+  }
+
+  /**
+   * Takes an upload slot, stores the batch with `store` (nothing stored if it throws), then starts
+   * its workflow; counts and logs every outcome.
+   */
+  private async admit(
+    tenant: TenantWithLimits,
+    endpoint: string,
+    store: (id: string) => Promise<number>,
+  ): Promise<BatchRecord> {
     const { metrics, logger } = this.deps;
     const id = newBatchId();
     let release: (() => void) | undefined;
     let items: number;
     try {
       release = this.deps.gate.acquire(tenant.id);
-      items = await this.store(tenant, id, upload);
+      items = await store(id);
     } catch (err) {
       const outcome = outcomeOf(err);
       metrics.batchesCreated.inc({ outcome });
       const e = err instanceof AppError ? err : undefined;
-      logger.info({ tenant: tenant.id, outcome, param: e?.param, reason: e?.message }, 'batch refused');
+      logger.info(
+        { tenant: tenant.id, endpoint, outcome, param: e?.param, reason: e?.message },
+        'batch refused',
+      );
       throw err;
     } finally {
       release?.();
@@ -125,12 +175,25 @@ export class BatchService {
     }
     metrics.batchesCreated.inc({ outcome: 'accepted' });
     metrics.itemsSubmitted.inc(items);
-    logger.info({ batchId: id, tenant: tenant.id, items, concurrency }, 'batch accepted');
+    logger.info({ batchId: id, tenant: tenant.id, endpoint, items, concurrency }, 'batch accepted');
     return (await this.deps.batches.get(id, tenant.id))!;
   }
 
   /** Reads, checks and stores the batch; its item count, or throws with nothing stored. */
-  private async store(tenant: TenantWithLimits, id: string, upload: BatchUpload): Promise<number> {
+  private store(tenant: TenantWithLimits, id: string, upload: BatchUpload): Promise<number> {
+    return this.storeGuarded(tenant, id, (check) => ({ items: this.chunks(tenant, upload, check) }));
+  }
+
+  /**
+   * Stores the items `read` yields under the caps and the token quota: refused at once when a cap is
+   * already reached, as the running totals pass one (`check`, per chunk), and in the transaction
+   * with the final totals. Returns the item count.
+   */
+  private async storeGuarded(
+    tenant: TenantWithLimits,
+    id: string,
+    read: (check: ChunkCheck) => { items: AsyncIterable<NewBatchItem[]>; file?: FileBatchFields },
+  ): Promise<number> {
     const { caps, pool, headroom } = this.deps;
     // Cheap refusals first, before a byte of the body is read.
     const open = await inFlight(pool, tenant.id);
@@ -139,19 +202,21 @@ export class BatchService {
     const atOnce = early({ items: 0, tokens: 0 });
     if (atOnce) throw atOnce;
 
-    const chunks = this.chunks(tenant, upload, async (items, tokens) => {
+    const source = read(async (items, tokens) => {
       const over = early({ items, tokens });
       if (over) throw over;
       const h = await headroom.checkTokens(tenant.id, tokens);
       if (h.outcome === 'refused') throw quotaExceededError(h, tokens, 'this batch');
-    })[Symbol.asyncIterator]();
+    });
+    const chunks = source.items[Symbol.asyncIterator]();
     // The transaction opens once the first chunk is ready (a small batch: once it is all read).
     const first = await chunks.next();
-    if (first.done)
+    if (first.done && !source.file)
       throw new AppError(ErrorType.InvalidRequest, 'a batch needs at least one item', { param: 'items' });
     const rest = { [Symbol.asyncIterator]: () => chunks };
     async function* all(): AsyncGenerator<NewBatchItem[]> {
-      yield first.value as NewBatchItem[];
+      if (first.done) return;
+      yield first.value;
       yield* rest;
     }
     const totals = await this.deps.batches.create({
@@ -159,6 +224,7 @@ export class BatchService {
       tenantId: tenant.id,
       concurrency: this.deps.concurrency,
       items: all(),
+      ...(source.file ? { file: source.file } : {}),
       admit: async (c, t) => {
         await lockTenantBatches(c, tenant.id);
         const over = capExceeded(caps, await inFlight(c, tenant.id, id), {
@@ -171,6 +237,7 @@ export class BatchService {
         if (h.outcome === 'refused') throw quotaExceededError(h, t.estimatedTokens, 'this batch');
       },
     });
+    if (source.file) this.deps.fromFile?.counted(totals.items, totals.invalidLines);
     return totals.items;
   }
 
@@ -182,7 +249,7 @@ export class BatchService {
   private async *chunks(
     tenant: TenantWithLimits,
     upload: BatchUpload,
-    check: (items: number, tokens: number) => Promise<void>,
+    check: ChunkCheck,
   ): AsyncGenerator<NewBatchItem[]> {
     const chunkItems = this.deps.chunkItems ?? 1000;
     const chunkBytes = this.deps.chunkBytes ?? 2_097_152;

@@ -30,14 +30,40 @@ const NL = 0x0a;
 const invalid = (message: string, param: string): AppError =>
   new AppError(ErrorType.InvalidRequest, message, { param });
 
+/** How {@link jsonlLines} names what it reads in its refusals. */
+export interface JsonlNames {
+  /** The whole body, e.g. `batch body`. @default 'batch body' */
+  body: string;
+  /** The `param` of a refusal about the n-th (0-based, blank lines excluded) line. @default items[n] */
+  item: (n: number) => string;
+  /** What `maxItems` counts, e.g. `a batch holds at most`. @default 'a batch holds at most' */
+  holds: string;
+  /** The `param` of a refusal about the body. @default 'body' */
+  bodyParam: string;
+  /** The `param` of a refusal about the number of lines. @default 'items' */
+  linesParam: string;
+}
+
+const BATCH_NAMES: JsonlNames = {
+  body: 'batch body',
+  item: (n) => `items[${n}]`,
+  holds: 'a batch holds at most',
+  bodyParam: 'body',
+  linesParam: 'items',
+};
+
 /** Counts the body's bytes as they arrive; past the limit, a 413 at once (nothing more is read). */
-async function* bounded(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+async function* bounded(
+  source: AsyncIterable<Buffer>,
+  maxBytes: number,
+  names: JsonlNames = BATCH_NAMES,
+): AsyncGenerator<Buffer> {
   let total = 0;
   for await (const chunk of source) {
     total += chunk.length;
     if (total > maxBytes)
-      throw new AppError(ErrorType.RequestTooLarge, `batch body is over the limit of ${maxBytes} bytes`, {
-        param: 'body',
+      throw new AppError(ErrorType.RequestTooLarge, `${names.body} is over the limit of ${maxBytes} bytes`, {
+        param: names.bodyParam,
       });
     yield chunk;
   }
@@ -51,34 +77,53 @@ function parseItem(text: string, index: number, where: string): unknown {
   }
 }
 
+/** One non-blank line of a JSONL body, unparsed. */
+export interface RawLine {
+  /** The line, trimmed. */
+  text: string;
+  /** Its bytes in the body (blank space before it on the line included). */
+  bytes: number;
+  /** 0-based among the non-blank lines. */
+  index: number;
+  /** 1-based line number in the body, blank lines counted. */
+  line: number;
+}
+
 /**
- * The items of a JSONL body, one per line, as the lines arrive. Every line counts against
- * `maxItems`, blank ones too (a body of newlines is refused after `maxItems` of them, not split into
- * millions of empty strings); a line is never held past `maxItemBytes`.
+ * The lines of a JSONL body as they arrive, unparsed. Every line counts against `maxItems`, blank
+ * ones too (a body of newlines is refused after `maxItems` of them, not split into millions of empty
+ * strings); a line is never held past `maxItemBytes`; the body past `maxBodyBytes` is a 413.
  */
-async function* jsonlItems(
+export async function* jsonlLines(
   source: AsyncIterable<Buffer>,
   limits: BatchStreamLimits,
-): AsyncGenerator<RawItem> {
+  names: JsonlNames = BATCH_NAMES,
+): AsyncGenerator<RawLine> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let lines = 0;
   let items = 0;
   const tooLong = (): AppError =>
-    invalid(`items[${items}]: line ${lines + 1} is over ${limits.maxItemBytes} bytes`, `items[${items}]`);
-  const endLine = (): RawItem | undefined => {
+    invalid(
+      `${names.item(items)}: line ${lines + 1} is over ${limits.maxItemBytes} bytes`,
+      names.item(items),
+    );
+  const endLine = (): RawLine | undefined => {
     const bytes = partBytes;
     const line = Buffer.concat(parts, partBytes);
     parts = [];
     partBytes = 0;
     lines++;
     if (lines > limits.maxItems)
-      throw invalid(`a batch holds at most ${limits.maxItems} lines (blank lines count), got more`, 'items');
+      throw invalid(
+        `${names.holds} ${limits.maxItems} lines (blank lines count), got more`,
+        names.linesParam,
+      );
     // Trimmed as JSON.parse would; a blank line (spaces, \r) is skipped but was counted above.
     const text = line.toString('utf8').trim();
-    return text ? { value: parseItem(text, items++, `line ${lines}`), bytes } : undefined;
+    return text ? { text, bytes, index: items++, line: lines } : undefined;
   };
-  for await (const chunk of bounded(source, limits.maxBodyBytes)) {
+  for await (const chunk of bounded(source, limits.maxBodyBytes, names)) {
     let start = 0;
     for (let nl = chunk.indexOf(NL, start); ; nl = chunk.indexOf(NL, start)) {
       const end = nl === -1 ? chunk.length : nl;
@@ -97,6 +142,15 @@ async function* jsonlItems(
     const item = endLine();
     if (item !== undefined) yield item;
   }
+}
+
+/** The items of a JSONL body, one per line, as the lines arrive (see {@link jsonlLines}). */
+async function* jsonlItems(
+  source: AsyncIterable<Buffer>,
+  limits: BatchStreamLimits,
+): AsyncGenerator<RawItem> {
+  for await (const l of jsonlLines(source, limits))
+    yield { value: parseItem(l.text, l.index, `line ${l.line}`), bytes: l.bytes };
 }
 
 // Bytes the JSON-array scanner cares about.

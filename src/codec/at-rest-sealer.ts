@@ -29,6 +29,11 @@ export const AT_REST_STORES = [
   'responses',
   /** Redis token streams: the `text` entries (generated output as it streams). */
   'token_streams',
+  /**
+   * `file_chunks`: uploaded files (batch input: prompts) and the batch output and error files
+   * (outputs), chunk by chunk (`data_sealed`; `data` holds a chunk written in clear).
+   */
+  'files',
 ] as const;
 
 /** One of {@link AT_REST_STORES}. */

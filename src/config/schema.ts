@@ -87,6 +87,27 @@ export const envSchema = z
     /** API listen port. @default 8080 */
     API_PORT: port.default(8080),
     /**
+     * Eager workflow start: the API also runs a Temporal worker for ORCHESTRATION_TASK_QUEUE
+     * (workflows and their local activities only) on the connection its starts go out on, and starts
+     * inference workflows with `requestEagerStart`, so a request's first workflow task runs in the
+     * API that accepted it, without a dispatch round trip; a start the server does not hand out
+     * eagerly goes the usual way (the orchestration workers). `false`: no worker in the API, plain
+     * starts. @default true
+     */
+    API_EAGER_START: bool.default(true),
+    /**
+     * Workflow task slots of the API's worker (API_EAGER_START). Its two pollers hold 4 of them while
+     * they wait (measured: Core reserves a slot before each poll, sticky and normal), so the rest
+     * take eager starts at once; a start that finds none free falls back to the task queue. Bounds
+     * the CPU the API's event loop gives to workflow code. @default 10
+     */
+    API_WORKER_MAX_TASKS: z.coerce.number().int().min(6).max(100).default(10),
+    /**
+     * Workflows the API's worker keeps cached (API_EAGER_START): their later tasks come to the API on
+     * its sticky queue; past it they are replayed where they land. Bounds the API's memory. @default 100
+     */
+    API_WORKER_MAX_CACHED: z.coerce.number().int().min(2).max(10_000).default(100),
+    /**
      * Port of the API's /metrics (with /healthz and /readyz), apart from API_PORT so metrics are never
      * served to the public; expose it only to Prometheus. @default 9463
      */
@@ -219,14 +240,26 @@ export const envSchema = z
     /** Items of one tenant's batches not yet ended; past it a 429. @default 100000 */
     BATCH_TENANT_MAX_ITEMS_IN_FLIGHT: positiveInt.default(100_000),
     /**
-     * Enqueued tokens of one tenant's batches not yet ended (each item's prompt + max_tokens, as it
-     * will reserve), like OpenAI's batch queue limit; past it a 429. @default 100000000
+     * Enqueued tokens of one tenant's batches not yet ended (each item's prompt + first reservation
+     * slice, as it will reserve at its start), like OpenAI's batch queue limit; past it a 429. @default 100000000
      */
     BATCH_TENANT_MAX_ENQUEUED_TOKENS: positiveInt.max(Number.MAX_SAFE_INTEGER).default(100_000_000),
     /** Items of one batch running at once (child workflows in flight). @default 32 */
     BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(32),
     /** Items one batch workflow run starts before it continues as new (bounds its history). @default 1000 */
     BATCH_ITEMS_PER_RUN: z.coerce.number().int().min(10).max(5000).default(1000),
+    /**
+     * Largest file of POST /v1/files, bytes; refused (413) as it arrives, never held whole.
+     * @default 104857600 (100 MiB)
+     */
+    FILE_MAX_BYTES: positiveInt.default(104_857_600),
+    /**
+     * What a batch's completion window lasts, seconds. The API accepts only `completion_window:
+     * "24h"` (OpenAI's); this is how long "24h" is here: shorten it only to test expiry. @default 86400
+     */
+    BATCH_COMPLETION_WINDOW_S: positiveInt.default(86_400),
+    /** Seconds between the API's sweeps that stop batches past their completion window. @default 30 */
+    BATCH_EXPIRY_SWEEP_S: positiveInt.default(30),
     /** Seconds the GPU worker waits for in-flight calls on SIGTERM. @default 30 */
     GPU_DRAIN_GRACE_S: positiveInt.default(30),
     /**

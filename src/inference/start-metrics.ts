@@ -12,6 +12,11 @@ export interface StartMetrics {
   delay: Histogram<'by'>;
   /** Open requests the last recovery sweep found still without a started workflow. */
   overdue: Gauge;
+  /**
+   * Starts that asked for eager start (API_EAGER_START), by outcome: `eager` (the server handed the
+   * first workflow task to this API's worker) or `fallback` (it went to the task queue).
+   */
+  eager: Counter<'outcome'>;
 }
 
 export const startMetrics: (registry: Registry) => StartMetrics = perRegistry((r) => ({
@@ -31,6 +36,12 @@ export const startMetrics: (registry: Registry) => StartMetrics = perRegistry((r
   overdue: new Gauge({
     name: 'inference_workflow_starts_overdue',
     help: 'Open requests acknowledged over WORKFLOW_START_RECOVERY_S ago whose workflow had not started, at the last recovery sweep',
+    ...r,
+  }),
+  eager: new Counter({
+    name: 'inference_workflow_eager_starts_total',
+    help: "Workflow starts that asked for eager start, by outcome: eager (first task ran in this API's worker) or fallback (went to the task queue)",
+    labelNames: ['outcome'],
     ...r,
   }),
 }));

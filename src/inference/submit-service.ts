@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error';
 import type { ModelRegistry } from '../models/model-registry';
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
-import { maxPromptChars, type ModelSpec } from '../models/model-spec';
+import { firstSliceTokens, maxPromptChars, type ModelSpec } from '../models/model-spec';
 import { withTimeout } from '../observability/readiness';
 import type { QuotaHeadroom } from '../quota/quota-headroom';
 import { reservationRefOf, type QuotaStore, type ReservationRef } from '../quota/quota-store';
@@ -98,7 +98,8 @@ function promptSize(body: SubmitBody): { chars: number; param: string } {
 }
 
 /**
- * Accepts a request: validates it against the model, reserves its estimated tokens atomically, then
+ * Accepts a request: validates it against the model, reserves its prompt and the first slice of its
+ * max_tokens atomically (the GPU worker reserves the rest slice by slice as tokens stream), then
  * starts its workflow. Reserving here (one Redis script) rather than in an update-with-start keeps
  * accept latency to one Redis round trip plus one StartWorkflowExecution, and lets the API accept
  * while every worker is down; the workflow's first activity re-asserts the same reservation.
@@ -167,7 +168,11 @@ export class SubmitService {
     }
     const preCheck = opts.quotaPreCheck !== false;
     const largePrompt = preCheck && size.chars >= this.headroomMinChars;
-    if (largePrompt) await this.checkHeadroom(tenant.id, maxTokens, 'tokenize', `at least ${maxTokens}`);
+    // Reservation in slices: the request reserves its prompt and a first slice of max_tokens; the
+    // GPU worker extends it as tokens stream. Every quota check here uses that same figure.
+    const firstSlice = firstSliceTokens(spec, maxTokens);
+    if (largePrompt)
+      await this.checkHeadroom(tenant.id, firstSlice, 'tokenize', `at least ${firstSlice}`);
     const room = spec.context_length - maxTokens;
     // Counting stops once the prompt is over `room`: the exact figure of a refused prompt is not needed.
     const promptTokens = await this.countPrompt(spec, body, size.chars, room);
@@ -181,7 +186,7 @@ export class SubmitService {
     }
     // A large prompt's tenant was checked just above (with a lower bound); others before costly work.
     if (preCheck && !largePrompt && opts.sideEffectsNext) {
-      const estimated = promptTokens + maxTokens;
+      const estimated = promptTokens + firstSlice;
       await this.checkHeadroom(tenant.id, estimated, 'side_effects', estimated);
     }
     return {
@@ -193,7 +198,7 @@ export class SubmitService {
       maxTokens,
       temperature: body.temperature,
       promptTokens,
-      estimatedTokens: promptTokens + maxTokens,
+      estimatedTokens: promptTokens + firstSlice,
       acceptedAt: now.toISOString(),
       deadlineAt: new Date(now.getTime() + this.deps.requestDeadlineS * 1000).toISOString(),
       gpuTaskQueue: spec.gpu_task_queue,

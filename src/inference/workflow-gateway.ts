@@ -6,7 +6,9 @@ import {
   TenantIdKey,
   type InferenceInput,
 } from '../contract/temporal-contract';
+import type { Logger } from '../observability/logger';
 import { isRequestStatus, type RequestStatus } from '../shared/types';
+import type { StartMetrics } from './start-metrics';
 
 /** A request's workflow as Temporal knows it (used before the request row is written). */
 export interface WorkflowView {
@@ -48,12 +50,19 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
     private readonly opts: {
       /** Workflow run timeout, a backstop behind the request deadline. Unset: none. */
       runTimeoutS?: number;
+      /**
+       * Eager workflow start: starts go out on this client, whose NativeConnection a worker of
+       * `taskQueue` in this process shares, with `requestEagerStart`; the server may hand the first
+       * workflow task straight back to that worker. Unset: plain starts on `client`.
+       */
+      eager?: { client: Client; metrics: Pick<StartMetrics, 'eager'>; logger: Logger };
     } = {},
   ) {}
 
   async start(input: InferenceInput): Promise<void> {
+    const eager = this.opts.eager;
     try {
-      await this.client.workflow.start(inferenceWorkflow, {
+      const handle = await (eager?.client ?? this.client).workflow.start(inferenceWorkflow, {
         taskQueue: this.taskQueue,
         workflowId: input.requestId,
         args: [input],
@@ -65,7 +74,15 @@ export class TemporalWorkflowGateway implements WorkflowGateway {
           { key: TenantIdKey, value: input.tenantId },
           { key: ModelKey, value: input.model },
         ],
+        ...(eager ? { requestEagerStart: true } : {}),
       });
+      if (eager) {
+        // Refused when this process's worker had no free slot (or is not running), or by the server.
+        const outcome = handle.eagerlyStarted ? 'eager' : 'fallback';
+        eager.metrics.eager.inc({ outcome });
+        if (!handle.eagerlyStarted)
+          eager.logger.debug({ requestId: input.requestId }, 'eager start refused; first task queued');
+      }
     } catch (err) {
       // A retried start of the same request id: the workflow exists, which is what we wanted.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;

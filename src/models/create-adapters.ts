@@ -37,7 +37,12 @@ export function createAdapters(
       timeoutMs: spec.request_timeout_ms,
       counter: createTokenCounter(spec, { ...counting, headers }),
     };
-    out.set(spec.name, spec.protocol === 'openai' ? new OpenAiAdapter(common) : new KserveV2Adapter(common));
+    out.set(
+      spec.name,
+      spec.protocol === 'openai'
+        ? new OpenAiAdapter({ ...common, chatContinuation: spec.chat_continuation })
+        : new KserveV2Adapter(common),
+    );
   }
   return out;
 }

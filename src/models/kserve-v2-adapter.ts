@@ -33,7 +33,8 @@ export class KserveV2Adapter implements ModelAdapter {
   ): Promise<ModelCallResult> {
     const url = `${this.opts.baseUrl.replace(/\/$/, '')}/v2/models/${encodeURIComponent(this.opts.model)}/generate_stream`;
     const body = {
-      text_input: req.messages ? chatToText(req.messages) : req.prompt,
+      // The generate extension takes text: a continuation is the text followed by the partial output.
+      text_input: `${req.messages ? chatToText(req.messages) : (req.prompt ?? '')}${req.continuation ?? ''}`,
       parameters: {
         // Triton's TensorRT-LLM / vLLM backends take the sampling names as parameters (not `user`).
         ...withoutUser(req.sampling),
@@ -63,6 +64,10 @@ export class KserveV2Adapter implements ModelAdapter {
         total_tokens: req.promptTokens + completion,
       },
     };
+  }
+
+  canContinue(): boolean {
+    return true;
   }
 
   async countTokens(text: string): Promise<number> {

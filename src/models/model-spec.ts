@@ -6,6 +6,10 @@ import { TOKENIZER_FAMILIES } from '../tokenizer/tokenizer';
 /** What the registry's `tokenizer` can name: a BPE family counted in process, or the model server. */
 export const MODEL_TOKENIZERS = [...TOKENIZER_FAMILIES, 'server'] as const;
 
+/** How a model server continues a chat answer (see `chat_continuation`). */
+export const CHAT_CONTINUATIONS = ['continue_final_message', 'assistant_prefill', 'none'] as const;
+export type ChatContinuation = (typeof CHAT_CONTINUATIONS)[number];
+
 /** One model as the registry declares it. */
 export const modelSpecSchema = z.strictObject({
   /** Name clients use in `model`. */
@@ -46,8 +50,28 @@ export const modelSpecSchema = z.strictObject({
   tokenize_api: z.enum(TOKENIZE_APIS).default('llama.cpp'),
   /** Longest wait for one tokenize call, in milliseconds. @default 5000 */
   tokenize_timeout_ms: z.number().int().positive().default(5000),
+  /**
+   * How a chat answer cut short by a failed attempt is continued by the next attempt (completions and
+   * KServe continue from prompt + partial output on every server):
+   * `continue_final_message`: the partial answer as a trailing assistant message with
+   * `continue_final_message: true, add_generation_prompt: false` (vLLM, SGLang, llama.cpp's server:
+   * each continues the answer exactly, greedy decoding giving the uninterrupted text);
+   * `assistant_prefill`: the trailing assistant message alone (servers that refuse those fields;
+   * llama.cpp's server then echoes the prefill first, which is dropped); `none`: the answer
+   * restarts from the prompt (hosted APIs).
+   * @default continue_final_message
+   */
+  chat_continuation: z.enum(CHAT_CONTINUATIONS).default('continue_final_message'),
   /** Default max_tokens when the request gives none. @default 256 */
   default_max_tokens: z.number().int().positive().default(256),
+  /**
+   * Reservation in slices: a request reserves its prompt plus this many completion tokens at accept
+   * (at most its max_tokens), and the GPU worker extends the reservation by this many more as
+   * tokens stream; generation stops (`finish_reason: length`, `stop_reason: quota_exhausted`) where
+   * the tenant's token limits refuse an extension. 0 reserves the whole max_tokens up front (no
+   * extensions: the behaviour before slices). @default 256
+   */
+  reserve_slice_tokens: z.number().int().min(0).default(256),
   /**
    * Longest prompt accepted, in characters (UTF-16 code units; for `messages`, every content
    * together). A longer one is a 400 before it is tokenized or quota is looked at.
@@ -68,6 +92,15 @@ export const MAX_PROMPT_CHARS_PER_TOKEN = 16;
 /** The model's prompt size bound in characters: `max_prompt_chars`, else context_length × 16. */
 export function maxPromptChars(spec: ModelSpec): number {
   return spec.max_prompt_chars ?? spec.context_length * MAX_PROMPT_CHARS_PER_TOKEN;
+}
+
+/**
+ * Completion tokens a request of `maxTokens` reserves at accept: its first slice
+ * (`reserve_slice_tokens`), or the whole max_tokens when slices are off or larger.
+ */
+export function firstSliceTokens(spec: Pick<ModelSpec, 'reserve_slice_tokens'>, maxTokens: number): number {
+  const slice = spec.reserve_slice_tokens;
+  return slice > 0 ? Math.min(maxTokens, slice) : maxTokens;
 }
 
 export const registryFileSchema = z.strictObject({

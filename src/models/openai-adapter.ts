@@ -1,7 +1,9 @@
 import type { ModelCallResult } from '../shared/types';
+import type { ChatContinuation } from './model-spec';
 import type { TokenCounter } from '../tokenizer/token-counter';
 import type { GenerateOptions, GenerateRequest, ModelAdapter } from './model-adapter';
 import { streamJson } from './http-call';
+import { PrefillEcho } from './prefill-echo';
 
 /** Options for {@link OpenAiAdapter}. */
 export interface OpenAiAdapterOptions {
@@ -13,6 +15,38 @@ export interface OpenAiAdapterOptions {
   timeoutMs: number;
   /** Counts completion tokens (the model's way) when the service reports no usage. */
   counter: TokenCounter;
+  /** How the service continues a chat answer (registry `chat_continuation`). @default continue_final_message */
+  chatContinuation?: ChatContinuation;
+}
+
+/**
+ * The JSON body of one call. A continuation is the prompt followed by the partial output for
+ * completions; for chat, the partial answer as a trailing assistant message, which vLLM and SGLang
+ * continue with `continue_final_message` (and no new generation prompt) and llama.cpp's server
+ * continues by default (assistant prefill).
+ */
+export function openAiRequestBody(
+  req: GenerateRequest,
+  model: string,
+  chatContinuation: ChatContinuation = 'continue_final_message',
+): Record<string, unknown> {
+  const chat = req.messages !== undefined;
+  const cont = req.continuation;
+  const input = chat
+    ? { messages: cont ? [...req.messages!, { role: 'assistant', content: cont }] : req.messages }
+    : { prompt: cont ? `${req.prompt ?? ''}${cont}` : req.prompt };
+  return {
+    model,
+    ...input,
+    ...req.sampling,
+    ...(chat && cont && chatContinuation === 'continue_final_message'
+      ? { continue_final_message: true, add_generation_prompt: false }
+      : {}),
+    max_tokens: req.maxTokens,
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
+    stream: true,
+    stream_options: { include_usage: true },
+  };
 }
 
 interface StreamChunk {
@@ -34,31 +68,28 @@ export class OpenAiAdapter implements ModelAdapter {
   ): Promise<ModelCallResult> {
     const chat = req.messages !== undefined;
     const url = `${this.opts.baseUrl.replace(/\/$/, '')}/v1/${chat ? 'chat/completions' : 'completions'}`;
-    const body = {
-      model: this.opts.model,
-      ...(chat ? { messages: req.messages } : { prompt: req.prompt }),
-      ...req.sampling,
-      max_tokens: req.maxTokens,
-      ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
-      stream: true,
-      stream_options: { include_usage: true },
-    };
+    const body = openAiRequestBody(req, this.opts.model, this.opts.chatContinuation);
     let text = '';
     let chunks = 0;
     let finishReason = 'stop';
     let reported: { prompt_tokens?: number; completion_tokens?: number } | undefined;
     const opts = { headers: this.opts.headers ?? {}, signal, timeoutMs: this.opts.timeoutMs };
+    const echo = new PrefillEcho(
+      chat && this.opts.chatContinuation === 'assistant_prefill' ? (req.continuation ?? '') : '',
+    );
+    const emit = (piece: string): void => {
+      if (!piece) return;
+      text += piece;
+      onText?.(piece);
+      onProgress?.(++chunks);
+    };
     await streamJson<StreamChunk>(url, body, opts, (chunk) => {
       if (chunk.usage) reported = chunk.usage;
       const choice = chunk.choices?.[0];
-      const piece = choice?.text ?? choice?.delta?.content ?? '';
-      if (piece) {
-        text += piece;
-        onText?.(piece);
-        onProgress?.(++chunks);
-      }
+      emit(echo.push(choice?.text ?? choice?.delta?.content ?? ''));
       if (choice?.finish_reason) finishReason = choice.finish_reason;
     });
+    emit(echo.flush());
     const usageReported = typeof reported?.completion_tokens === 'number';
     const prompt = reported?.prompt_tokens ?? req.promptTokens;
     const completion = usageReported
@@ -75,6 +106,10 @@ export class OpenAiAdapter implements ModelAdapter {
       usageReported,
       usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
     };
+  }
+
+  canContinue(chat: boolean): boolean {
+    return !chat || (this.opts.chatContinuation ?? 'continue_final_message') !== 'none';
   }
 
   async countTokens(text: string): Promise<number> {

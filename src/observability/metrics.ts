@@ -98,9 +98,9 @@ export function createMetrics(component: string): Metrics {
     }),
     estimateRatio: new Histogram({
       name: 'inference_quota_estimate_ratio',
-      help: 'Actual tokens / reserved (estimated) tokens of completed requests: 1 is a perfect estimate',
+      help: 'Actual tokens / tokens reserved at accept (prompt + first reservation slice) of completed requests; above 1 when slices were added as the answer streamed',
       labelNames: ['model'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1],
+      buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1, 1.1, 2, 4, 8, 16],
       ...r,
     }),
     taskQueueBacklog: new Gauge({

@@ -1,4 +1,7 @@
 import type { RequestRecord } from '../requests/requests-repo';
+
+/** What a response is built from: a request's output, finish reason and usage. */
+export type ResponseSource = Pick<RequestRecord, 'output' | 'finishReason' | 'usage'>;
 import type { Usage } from '../shared/types';
 
 /** Which OpenAI endpoint a response belongs to. */
@@ -28,7 +31,7 @@ const usageOf = (u: Usage | undefined | null): Usage =>
 export function completionResponse(
   kind: OpenAiKind,
   head: ResponseHead,
-  row: RequestRecord,
+  row: ResponseSource,
 ): Record<string, unknown> {
   const text = row.output ?? '';
   const reason = finish(row.finishReason);

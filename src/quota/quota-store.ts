@@ -43,6 +43,18 @@ export function reservationRefOf(
 
 export type ReserveResult = { outcome: 'reserved' } | { outcome: 'exists'; state: string } | QuotaRefusal;
 
+/**
+ * Outcome of extending a reservation by a slice: `reserved` is the request's whole reservation
+ * (prompt included) afterwards. `granted`: the slice's target is covered; `partial`: some of it, up
+ * to a token limit; `refused`: nothing (a token limit is reached, named as a 429 would); `settled`:
+ * the reservation is no longer open (settled, or swept as abandoned); `missing`: no record.
+ */
+export type ExtendResult =
+  | { outcome: 'granted' | 'partial'; reserved: number }
+  | (QuotaRefusal & { reservedByRequest: number })
+  | { outcome: 'settled'; state: string }
+  | { outcome: 'missing' };
+
 export type SettleResult =
   { outcome: 'settled'; from: string } | { outcome: 'noop'; state: string } | { outcome: 'missing' };
 
@@ -130,6 +142,23 @@ export class QuotaStore {
     if (reply[0] === 'ok') return { outcome: 'reserved' };
     if (reply[0] === 'exists') return { outcome: 'exists', state: String(reply[1]) };
     return refusalFrom(reply, ref.acceptedAt, this.now());
+  }
+
+  /**
+   * Grows the request's open reservation to `targetTokens` (its prompt plus `slice` slices, capped
+   * at prompt + max_tokens), or by what the tenant's token limits leave (partial). Idempotent per
+   * slice: a repeat, or a slice already covered, grants nothing more (extend.lua).
+   */
+  async extend(ref: ReservationRef, slice: number, targetTokens: number): Promise<ExtendResult> {
+    const reply = await this.withTenant(ref.tenantId, () =>
+      this.eval(SCRIPTS.extend, this.scriptKeys(ref), [ref.requestId, slice, targetTokens]),
+    );
+    if (reply[0] === 'ok') return { outcome: 'granted', reserved: Number(reply[1]) };
+    if (reply[0] === 'partial') return { outcome: 'partial', reserved: Number(reply[1]) };
+    if (reply[0] === 'settled') return { outcome: 'settled', state: String(reply[1]) };
+    if (reply[0] === 'refused')
+      return { ...refusalFrom(reply, ref.acceptedAt, this.now()), reservedByRequest: Number(reply[5]) };
+    return { outcome: 'missing' };
   }
 
   /** Replaces the reservation by the actual usage. No-op after release or a previous commit. */

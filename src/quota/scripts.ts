@@ -16,6 +16,7 @@ const withLib = (script: string, lib: string): string => {
 export const QUOTA_SCRIPTS = {
   reserve: withLib(load('reserve'), 'limit-check'),
   settle: load('settle'),
+  extend: withLib(load('extend'), 'limit-check'),
   sweep: load('sweep'),
   initTenant: load('init-tenant'),
   setLimits: load('set-limits'),

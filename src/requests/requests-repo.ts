@@ -39,6 +39,8 @@ export interface RequestRecord {
   estimatedTokens: number;
   output: string | null;
   finishReason: string | null;
+  /** Why this service stopped the generation (`quota_exhausted`), when it did; else null. */
+  stopReason: string | null;
   usage: Usage | null;
   attempts: number;
   lastError: string | null;
@@ -64,6 +66,8 @@ interface Row {
   /** Written sealed, with payload encryption on (migration 008). */
   output_sealed: SealedPayload | null;
   finish_reason: string | null;
+  /** Migration 010; absent before it. */
+  stop_reason?: string | null;
   attempts: number;
   last_error: string | null;
   last_error_sealed: SealedPayload | null;
@@ -118,6 +122,7 @@ function toRecord(r: Row, { output, lastError, errorMessage }: Opened): RequestR
     estimatedTokens: r.estimated_tokens,
     output,
     finishReason: r.finish_reason,
+    stopReason: r.stop_reason ?? null,
     usage:
       r.total_tokens === null
         ? null
@@ -332,13 +337,13 @@ export class RequestsRepo {
    */
   async recordResult(
     input: Pick<InferenceInput, 'requestId' | 'tenantId' | 'model' | 'acceptedAt'>,
-    result: { text: string; usage: Usage; finishReason: string },
+    result: { text: string; usage: Usage; finishReason: string; stopReason?: string },
   ): Promise<void> {
     const [clear, sealed] = await this.columns(result.text);
     await this.pool.query(
       `WITH recorded AS (
          UPDATE requests SET output = $2, output_sealed = $10, finish_reason = $3, prompt_tokens = $4,
-           completion_tokens = $5, total_tokens = $6, updated_at = now()
+           completion_tokens = $5, total_tokens = $6, stop_reason = $11, updated_at = now()
          WHERE id = $1 AND status NOT IN ${TERMINAL}
        )
        INSERT INTO usage_ledger (${LEDGER_COLUMNS})
@@ -354,7 +359,21 @@ export class RequestsRepo {
         input.model,
         input.acceptedAt,
         sealed,
+        result.stopReason ?? null,
       ],
+    );
+  }
+
+  /**
+   * Raises an open request's reservation (`estimated_tokens`) to at least `tokens`: the GPU worker
+   * writes each slice of a reservation in slices here before Redis, so a rebuild of the tenant's
+   * quota from PostgreSQL reserves what the running generation may use. Idempotent.
+   */
+  async raiseReservation(id: string, tokens: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE requests SET estimated_tokens = $2, updated_at = now()
+       WHERE id = $1 AND status IN ${UNFINISHED} AND estimated_tokens < $2`,
+      [id, tokens],
     );
   }
 

@@ -5,8 +5,15 @@ import type { DependencyReporter } from '../observability/dependency-monitor';
 /** Options for {@link WorkerSupervisor}. */
 export interface WorkerSupervisorOptions {
   logger: Logger;
-  /** Opens a fresh connection to the Temporal frontend. */
+  /** Opens a fresh connection to the Temporal frontend (or hands out the shared one, see below). */
   connect: () => Promise<NativeConnection>;
+  /**
+   * Whether the supervisor closes the connection after the workers stop or fail. `false` for a
+   * connection the process shares with its client (the API's eager-start worker): it outlives the
+   * workers, a restart reuses it (Core reconnects it on its own), and its owner closes it.
+   * @default true
+   */
+  ownsConnection?: boolean;
   /** Creates this process's workers on `connection` (not yet running). */
   createWorkers: (connection: NativeConnection) => Promise<Worker[]>;
   /** Told that Temporal is down when a start or a run fails. */
@@ -75,6 +82,13 @@ export class WorkerSupervisor {
   async ping(): Promise<void> {
     if (!this.conn) throw new Error('not connected (workers restarting)');
     await this.conn.workflowService.getSystemInfo({});
+  }
+
+  /** Rejects unless every worker was created and is running (not restarting, not stopping). */
+  async running(): Promise<void> {
+    if (!this.workers.length || this.workers.some((w) => w.getState() !== 'RUNNING'))
+      throw new Error('workers not running');
+    return Promise.resolve();
   }
 
   /** Runs the workers until {@link stop}; never rejects. */
@@ -152,6 +166,7 @@ export class WorkerSupervisor {
     const conn = this.conn;
     this.conn = undefined;
     this.workers = [];
+    if (this.opts.ownsConnection === false) return;
     await conn?.close().catch(() => undefined);
   }
 

@@ -62,7 +62,11 @@ export interface InferenceInput {
   sampling?: SamplingParams;
   /** Prompt tokens counted by the API with the model's tokenizer. */
   promptTokens: number;
-  /** Reserved tokens: promptTokens + maxTokens. */
+  /**
+   * Tokens reserved at accept: promptTokens + the first slice of maxTokens (the model's
+   * reserve_slice_tokens; the whole maxTokens when slices are off, and in requests accepted before
+   * slices). The GPU worker extends the reservation by slices of the same size as tokens stream.
+   */
   estimatedTokens: number;
   /** ISO time the request was accepted; quota windows are anchored here. */
   acceptedAt: string;
@@ -96,7 +100,16 @@ export interface ModelCallResult {
   finishReason: string;
   /** True when usage came from the model service, false when counted by our tokenizer. */
   usageReported: boolean;
+  /**
+   * Why generation stopped when the model did not stop it: `quota_exhausted`, the tenant's token
+   * limits refused the next slice of the reservation (finishReason is then `length`);
+   * `reservation_closed`, the reservation was no longer open (swept as abandoned). Absent otherwise.
+   */
+  stopReason?: StopReason;
 }
+
+/** Why a generation was stopped by this service rather than by the model (see ModelCallResult). */
+export type StopReason = 'quota_exhausted' | 'reservation_closed';
 
 /** Why a model call ended without a result although it produced output (kept and charged). */
 export type PartialFinishReason = 'cancelled' | 'timeout' | 'error';

@@ -6,6 +6,8 @@ export interface RelayWriterOptions {
   intervalMs?: number;
   /** Called at each write (one XADD pipeline), e.g. to count them. */
   onWrite?: () => void;
+  /** The attempt's opening entry is already written (a continuing attempt writes it first). */
+  opened?: boolean;
 }
 
 /**
@@ -36,7 +38,7 @@ export class RelayWriter {
     private readonly o: RelayWriterOptions = {},
   ) {
     this.nextAt = Date.now() + (o.intervalMs ?? 0);
-    this.push({ type: 'attempt', attempt });
+    if (!o.opened) this.push({ type: 'attempt', attempt });
   }
 
   text(piece: string): void {
@@ -45,10 +47,15 @@ export class RelayWriter {
     else this.push({ type: 'text', attempt: this.attempt, text: piece });
   }
 
+  /** Opens the attempt again without continuing: readers discard the text shown so far. */
+  restart(): void {
+    this.push({ type: 'attempt', attempt: this.attempt });
+  }
+
   /** Sends what is pending plus `end` at once, and waits for every write. */
-  async end(finishReason: string): Promise<void> {
+  async end(finishReason: string, stopReason?: string): Promise<void> {
     this.ending = true;
-    this.push({ type: 'end', attempt: this.attempt, finishReason });
+    this.push({ type: 'end', attempt: this.attempt, finishReason, ...(stopReason ? { stopReason } : {}) });
     while (this.inFlight) await this.inFlight;
   }
 

@@ -1,17 +1,27 @@
 import { Cluster, type Redis } from 'ioredis';
 import type { AtRestSealer } from '../codec/at-rest-sealer';
 import type { SealedPayload } from '../codec/payload-sealer';
+import { StreamText } from './stream-text';
 
 /**
- * What travels on a request's token stream. `attempt` opens each model attempt (a retried attempt
- * starts again from nothing), `text` carries generated text, `end` closes an attempt, and `final`
- * says the request is terminal (its status, usage and output are in PostgreSQL).
+ * What travels on a request's token stream. `attempt` opens each model attempt: one that `continues`
+ * extends the text so far (a retried attempt that continues the cut-short answer), one that does not
+ * starts the text again from nothing (see StreamText); `text` carries generated text, `end` closes
+ * an attempt, and `final` says the request is terminal (its status, usage and output are in
+ * PostgreSQL).
  */
 export type RelayEvent =
-  | { type: 'attempt'; attempt: number }
+  | { type: 'attempt'; attempt: number; continues?: boolean }
   | { type: 'text'; attempt: number; text: string }
-  | { type: 'end'; attempt: number; finishReason: string }
+  | { type: 'end'; attempt: number; finishReason: string; stopReason?: string }
   | { type: 'final'; status: string };
+
+/** Whether stream id `a` comes before `b` (ids are `ms-seq`, compared as numbers). */
+function idBefore(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  return am < bm || (am === bm && as < bs);
+}
 
 /** One stream entry: its Redis Stream id (also the SSE event id) and its event. */
 export interface RelayEntry {
@@ -116,6 +126,48 @@ export class TokenRelay {
     const pipe = this.o.redis.pipeline();
     for (const [field, value] of fields) pipe.xadd(key, 'MAXLEN', '~', this.maxLen, '*', field, value);
     await this.exec(pipe.expire(key, this.retentionS));
+  }
+
+  /**
+   * Appends one event alone and returns its stream id: a continuing attempt opens with it, then reads
+   * what readers were shown before it ({@link textBefore}).
+   */
+  async appendOne(requestId: string, event: RelayEvent): Promise<string> {
+    const key = this.key(requestId);
+    const sealed = event.type === 'text' ? await this.o.sealer.sealOrSkip(event) : undefined;
+    const [field, value] = sealed
+      ? [SEALED_FIELD, JSON.stringify(sealed)]
+      : [CLEAR_FIELD, JSON.stringify(event)];
+    const results = await this.o.redis
+      .pipeline()
+      .xadd(key, 'MAXLEN', '~', this.maxLen, '*', field, value)
+      .expire(key, this.retentionS)
+      .exec();
+    const failed = results?.find(([err]) => err);
+    if (failed?.[0]) throw failed[0];
+    return String(results![0]![1]);
+  }
+
+  /**
+   * The text the stream showed its readers before entry `id` (StreamText's rules), and whether the
+   * stream still holds its start (an expired or trimmed stream has lost it: the text is then unknown).
+   */
+  async textBefore(requestId: string, id: string): Promise<{ text: string; complete: boolean }> {
+    const view = new StreamText(true);
+    let after = '0-0';
+    let first = true;
+    let complete = false;
+    for (;;) {
+      const entries = await this.read(requestId, after);
+      if (entries.length === 0) return { text: view.text, complete };
+      for (const e of entries) {
+        if (first) complete = e.event.type === 'attempt';
+        first = false;
+        if (!idBefore(e.id, id)) return { text: view.text, complete };
+        view.apply(e.event);
+        after = e.id;
+      }
+    }
   }
 
   /**

@@ -69,6 +69,9 @@ test('every phase of the benchmark runs against a real stack and reports its fig
   expect(r.end_to_end.per_s).toBeLessThanOrEqual(Math.max(...r.pairs.map((p) => p.ours_per_s)) + 0.1);
   expect(r.cpu_ms_per_request.api).toBeGreaterThan(0);
   expect(r.baseline_bare_temporal.cpu_ms_per_request['client+workers']).toBeGreaterThan(0);
+  // A completed request's history, ours and bare: both shapes have their fixed count of events.
+  expect(r.events_per_request.ours).toBeGreaterThanOrEqual(5);
+  expect(r.events_per_request.bare).toBeGreaterThanOrEqual(5);
   expect(r.status_get.count).toBeGreaterThan(0);
   expect(r.status_get).toMatchObject({ errors: 0, load_errors: 0 });
   expect(r.status_get.under_load_per_s).toBeGreaterThan(0);

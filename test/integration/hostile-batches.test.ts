@@ -36,6 +36,7 @@ beforeAll(async () => {
     BATCH_MAX_CONCURRENT_UPLOADS_PER_TENANT: '4',
     // A trickled body is cut after 2 s without bytes (the slow-upload test); the floods never pause.
     BATCH_UPLOAD_IDLE_TIMEOUT_S: '2',
+    FILE_MAX_BYTES: String(80 * MiB),
   });
   await s.setLimits({ tokens_per_day: 1_000_000_000, tokens_per_month: 1_000_000_000 });
 }, 120_000);
@@ -73,11 +74,17 @@ interface Answer {
  * POSTs `total` bytes made of `piece` repeated (streamed with backpressure, as a client uploading a
  * file would), to `url`; the answer, or status 0 when the connection ended without one.
  */
-function upload(url: string, key: string, type: string, pieces: () => Iterable<Buffer>): Promise<Answer> {
+function upload(
+  url: string,
+  key: string,
+  type: string,
+  pieces: () => Iterable<Buffer>,
+  path = '/v1/batches',
+): Promise<Answer> {
   return new Promise((resolve) => {
     let answered = false;
     const req = request(
-      `${url}/v1/batches`,
+      `${url}${path}`,
       { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': type } },
       (res) => {
         let body = '';
@@ -108,6 +115,18 @@ function upload(url: string, key: string, type: string, pieces: () => Iterable<B
       req.end();
     })();
   });
+}
+
+/** A multipart/form-data body of `purpose=batch` and a `file` part made of `file()`'s pieces. */
+const BOUNDARY = 'hostile-boundary-7f3a';
+function* multipartFile(file: () => Iterable<Buffer>): Iterable<Buffer> {
+  yield Buffer.from(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.jsonl"\r\n` +
+      'Content-Type: application/jsonl\r\n\r\n',
+  );
+  yield* file();
+  yield Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
 }
 
 function* repeat(chunk: Buffer, total: number): Iterable<Buffer> {
@@ -208,6 +227,60 @@ describe('API memory under hostile batch bodies (the API process, VmRSS)', () =>
     expect(JSON.parse(out.body).error).toMatchObject({ param: 'items[9999].body.max_tokens' });
     expect(await traces(s.tenantId)).toEqual(before);
     expect(peak).toBeLessThanOrEqual(2 * idle);
+  }, 300_000);
+
+  test('POST /v1/files: a 60 MB file is stored as it streams in and one over FILE_MAX_BYTES is a 413, nothing kept; RSS within 2x idle', async () => {
+    const filesOf = async (): Promise<number> =>
+      Number(
+        (
+          await s.pool.query<{ n: string }>('SELECT count(*) AS n FROM files WHERE tenant_id = $1', [
+            s.tenantId,
+          ])
+        ).rows[0]!.n,
+      );
+    const before = await filesOf();
+    const words = 'the quick brown fox jumps over a lazy dog while seven wizards quietly hum '.repeat(80);
+    const line = (i: number): Buffer =>
+      Buffer.from(
+        JSON.stringify({
+          custom_id: `f-${i}`,
+          method: 'POST',
+          url: '/v1/chat/completions',
+          body: { model: 'ref-small', messages: [{ role: 'user', content: `${i} ${words}` }], max_tokens: 4 },
+        }) + '\n',
+      );
+    const lines = function* (): Iterable<Buffer> {
+      for (let i = 0; i < 10_000; i++) yield line(i);
+    };
+    let bytes = 0;
+    for (const l of lines()) bytes += l.length;
+    const type = `multipart/form-data; boundary=${BOUNDARY}`;
+    const started = Date.now();
+    const stored = await peakRss(api.proc.pid!, () =>
+      upload(api.url, s.apiKey, type, () => multipartFile(lines), '/v1/files'),
+    );
+    console.log(
+      `file upload (${(bytes / 1e6).toFixed(0)} MB, 10,000 lines): idle ${idle.toFixed(0)} MiB, ` +
+        `peak ${stored.peak.toFixed(0)} MiB, answer ${stored.out.status} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    expect(stored.out.status).toBe(200);
+    expect(JSON.parse(stored.out.body)).toMatchObject({ object: 'file', bytes, purpose: 'batch' });
+    expect(stored.peak).toBeLessThanOrEqual(2 * idle);
+
+    // Over FILE_MAX_BYTES (80 MiB here), with no Content-Length: refused once the limit is passed.
+    const huge = Buffer.alloc(MiB, 'x');
+    huge[MiB - 1] = 0x0a; // lines of 1 MiB: under BATCH_MAX_ITEM_BYTES, so the size bound is what stops it
+    const refused = await peakRss(api.proc.pid!, () =>
+      upload(api.url, s.apiKey, type, () => multipartFile(() => repeat(huge, 200 * MiB)), '/v1/files'),
+    );
+    console.log(
+      `file upload over the limit (200 MB sent): peak ${refused.peak.toFixed(0)} MiB, answer ${refused.out.status}`,
+    );
+    expect([413, 0]).toContain(refused.out.status);
+    if (refused.out.status === 413)
+      expect(JSON.parse(refused.out.body).error).toMatchObject({ param: 'file' });
+    expect(refused.peak).toBeLessThanOrEqual(2 * idle);
+    expect(await filesOf()).toBe(before + 1);
   }, 300_000);
 });
 

@@ -1,7 +1,12 @@
 import OpenAI from 'openai';
 import { localModelSpec } from '../../dev/stack/local-model';
 import { getTokenizer } from '../../src/tokenizer/tokenizer';
-import { startTestLlamaServer, usageStrippingProxy, type LlamaServer } from '../support/llama-server';
+import {
+  cuttingProxy,
+  startTestLlamaServer,
+  usageStrippingProxy,
+  type LlamaServer,
+} from '../support/llama-server';
 import {
   closeServer,
   expectChargedOnce,
@@ -20,19 +25,25 @@ const SLOTS = 2;
 const CONTEXT = 512;
 let llama: LlamaServer;
 let proxy: Awaited<ReturnType<typeof usageStrippingProxy>>;
+let cutter: Awaited<ReturnType<typeof cuttingProxy>>;
 let s: Stack;
 let client: OpenAI;
 
 beforeAll(async () => {
   llama = await startTestLlamaServer({ name: 'gemma', slots: SLOTS, contextPerSlot: CONTEXT });
   proxy = await usageStrippingProxy(llama.url);
+  cutter = await cuttingProxy(llama.url);
   const spec = (name: string, baseUrl: string, gpuTaskQueue: string) => ({
     ...localModelSpec({ name, baseUrl, slots: SLOTS, contextPerSlot: CONTEXT, gpuTaskQueue }),
     max_attempts: 6,
     request_timeout_ms: 60_000,
   });
   s = await startStack({
-    extraModels: (q) => [spec('gemma', llama.url, q), spec('gemma-nousage', proxy.url, q)],
+    extraModels: (q) => [
+      spec('gemma', llama.url, q),
+      spec('gemma-nousage', proxy.url, q),
+      spec('gemma-cut', cutter.url, q),
+    ],
   });
   client = new OpenAI({ baseURL: `${s.apiUrl}/v1`, apiKey: s.apiKey, maxRetries: 0 });
 }, 20 * 60_000);
@@ -40,6 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
   if (proxy) await closeServer(proxy.server);
+  if (cutter) await closeServer(cutter.server);
   await llama?.stop();
 });
 
@@ -265,5 +277,54 @@ test('the model server killed mid-request and restarted: retried, completed, cha
     status: 'completed',
   });
   expect(done.attempts).toBeGreaterThanOrEqual(2);
+  await expectChargedOnce(s, id);
+}, 300_000);
+
+test('a chat answer cut mid-stream is continued by the server: one answer, the uninterrupted one', async () => {
+  const messages = [{ role: 'user' as const, content: 'Write a short story about a lighthouse keeper.' }];
+  const whole = await serverUsage({ messages, max_tokens: 40 }, true);
+  cutter.arm(6);
+  const { data: stream, response } = await client.chat.completions
+    .create({
+      model: 'gemma-cut',
+      messages,
+      max_tokens: 40,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+    .withResponse();
+  let text = '';
+  let restarted = false;
+  let usage: unknown;
+  for await (const chunk of stream) {
+    text += chunk.choices[0]?.delta?.content ?? '';
+    if ((chunk as unknown as { x_attempt_restarted?: number }).x_attempt_restarted) restarted = true;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  const id = response.headers.get('x-request-id')!;
+  const done = await s.waitFinished(id, 120_000);
+  const partial = cutter.sentBeforeCut();
+  expect(partial.length).toBeGreaterThan(0);
+  // The retry asked llama.cpp to continue the partial answer, for what was left of max_tokens.
+  const retried = cutter.bodies.at(-1)!;
+  expect(retried).toMatchObject({
+    continue_final_message: true,
+    add_generation_prompt: false,
+    messages: [...messages, { role: 'assistant', content: partial }],
+  });
+  expect(retried.max_tokens).toBe(40 - (await serverCount(partial)));
+  // One answer: what the client read, what is stored, and (greedy) what an uninterrupted call says.
+  expect(done).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(restarted).toBe(false);
+  expect(text).toBe(done.output);
+  expect(String(done.output).startsWith(partial)).toBe(true);
+  expect(done.output).toBe(whole.text);
+  expect(done.usage).toEqual({
+    prompt_tokens: whole.prompt,
+    completion_tokens: whole.completion,
+    total_tokens: whole.prompt + whole.completion,
+  });
+  expect(usage).toMatchObject({ completion_tokens: whole.completion });
   await expectChargedOnce(s, id);
 }, 300_000);

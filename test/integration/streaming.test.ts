@@ -112,7 +112,7 @@ test('a late client gets everything produced so far; Last-Event-ID resumes after
   expect(late.events.at(-1)!.event).toBe('done');
 });
 
-test('a retried attempt is announced on the stream; the text is the final attempt, never duplicated', async () => {
+test('a retried attempt is announced on the stream; it continues the (empty) text, never duplicated', async () => {
   await scriptFaults(s, [{ kind: 'status', status: 500, count: 1 }]);
   const id = await s.submit('stream retried', 50);
   const { events } = await readSse(id);
@@ -121,7 +121,8 @@ test('a retried attempt is announced on the stream; the text is the final attemp
   const attempts = events.filter((e) => e.event === 'attempt').map((e) => e.data);
   expect(attempts).toEqual([
     { attempt: 1, restarted: false },
-    { attempt: 2, restarted: true },
+    // Attempt 1 failed before any token: attempt 2 continues an empty answer, no restart marker.
+    { attempt: 2, restarted: false, continued: true },
   ]);
   const afterRestart = events.slice(events.findIndex((e) => e.data.attempt === 2 && e.event === 'attempt'));
   expect(text(afterRestart)).toBe(done.output);

@@ -98,3 +98,79 @@ export async function usageStrippingProxy(target: string): Promise<{
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, stripped };
 }
+
+/**
+ * A proxy in front of a model server that cuts the next generation stream after `afterChunks`
+ * chunks with text once armed (as a server crash mid-answer would), and passes everything else.
+ */
+export async function cuttingProxy(target: string): Promise<{
+  url: string;
+  server: Server;
+  /** Cuts the next stream after that many chunks with text. */
+  arm(afterChunks: number): void;
+  /** The text the cut stream had sent before it was cut. */
+  sentBeforeCut(): string;
+  /** Bodies of the generation requests that came through, in order. */
+  bodies: Record<string, unknown>[];
+}> {
+  const t = new URL(target);
+  let armed: number | undefined;
+  let sent = '';
+  const bodies: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const generation = /completions$/.test(req.url ?? '');
+      if (generation) bodies.push(JSON.parse(raw.toString('utf8')) as Record<string, unknown>);
+      const cutAfter = generation ? armed : undefined;
+      if (generation) armed = undefined;
+      const up = request(
+        { host: t.hostname, port: t.port, path: req.url, method: req.method, headers: req.headers },
+        (upRes) => {
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          if (cutAfter === undefined) return void upRes.pipe(res);
+          sent = '';
+          let pending = '';
+          let n = 0;
+          upRes.on('data', (chunk: Buffer) => {
+            pending += chunk.toString('utf8');
+            const events = pending.split('\n\n');
+            pending = events.pop()!;
+            for (const e of events) {
+              const data = e.startsWith('data: ') ? e.slice(6) : undefined;
+              const parsed = data && data !== '[DONE]' ? JSON.parse(data) : undefined;
+              const piece: string = parsed?.choices?.[0]?.delta?.content ?? parsed?.choices?.[0]?.text ?? '';
+              if (piece && n === cutAfter) {
+                up.destroy();
+                res.socket?.destroy();
+                return;
+              }
+              if (piece) {
+                n++;
+                sent += piece;
+              }
+              res.write(`${e}\n\n`);
+            }
+          });
+          upRes.on('end', () => res.end(pending));
+        },
+      );
+      up.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      res.on('close', () => up.destroy());
+      up.end(raw);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    server,
+    arm: (afterChunks) => (armed = afterChunks),
+    sentBeforeCut: () => sent,
+    bodies,
+  };
+}

@@ -60,6 +60,8 @@ export async function startPrivateStack(opts: { env?: Record<string, string> } =
     MODEL_SERVICE_HOST: '127.0.0.1',
     METRICS_HOST: '127.0.0.1',
     REFERENCE_MODEL_URL: `http://127.0.0.1:${modelPort}`,
+    // The restart suites were written for an API without a workflow worker; a test turns it on here.
+    API_EAGER_START: 'false',
     ...opts.env,
   };
   const cfg = loadConfig(env);

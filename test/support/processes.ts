@@ -53,6 +53,10 @@ export async function spawnSystemProcess(
       GPU_METRICS_PORT: String(gpuPort),
       API_KEY_CACHE_TTL_S: '0',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // As the stack's in-process API (off unless the test's stack turned it on), and with the bundle
+      // global setup wrote, so an API with its own workflow worker does not bundle at start.
+      API_EAGER_START: String(s.cfg.API_EAGER_START),
+      ...(process.env.TEST_WORKFLOW_BUNDLE ? { WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -20,6 +20,7 @@ import { createQuotaStore } from '../../src/quota/create-quota-store';
 import type { LimitsOverride } from '../../src/tenants/limits';
 import { TenantsRepo } from '../../src/tenants/tenants-repo';
 import { buildGpuWorker, type GpuWorker } from '../../workers/build-gpu-worker';
+import { buildApiWorker, type ApiWorker } from '../../workers/build-api-worker';
 import { buildOrchestrationWorker, type OrchestrationWorker } from '../../workers/build-orchestration-worker';
 import { quietRuntime } from './temporal';
 
@@ -49,7 +50,13 @@ export interface StackOptions {
   /** Reference model service settings. */
   modelService?: { slots?: number; prefillMsPerToken?: number; decodeMsPerToken?: number };
   /** Per-model registry overrides. */
-  model?: { max_attempts?: number; request_timeout_ms?: number };
+  model?: {
+    max_attempts?: number;
+    request_timeout_ms?: number;
+    reserve_slice_tokens?: number;
+    /** @default 4096 */
+    context_length?: number;
+  };
   /** Start an in-process GPU worker. @default true */
   gpu?: boolean;
   /** Extra configuration variables (e.g. REQUEST_DEADLINE_S). */
@@ -104,7 +111,22 @@ async function startNode(sh: Shared, withGpu: boolean) {
     await Promise.all(workers.gpu.splice(0).map((w) => w.stop()));
   };
 
-  const built = buildApi(cfg, { pool, redis, client, registry, metrics, logger });
+  // API_EAGER_START (off in the test stack unless a test's `env` turns it on): the API's own
+  // workflow worker, as src/api/main.ts builds it.
+  const apiWorker: ApiWorker | undefined = cfg.API_EAGER_START
+    ? await buildApiWorker(cfg, { pool, redis, client, metrics, logger })
+    : undefined;
+  const built = buildApi(cfg, {
+    pool,
+    redis,
+    client,
+    registry,
+    metrics,
+    logger,
+    ...(apiWorker ? { eager: { client: apiWorker.client, ready: () => apiWorker.ready() } } : {}),
+  });
+  apiWorker?.start();
+  await apiWorker?.supervisor.started();
   const api = await listen(built.app);
   return {
     pool,
@@ -116,6 +138,8 @@ async function startNode(sh: Shared, withGpu: boolean) {
     atRest,
     apiUrl: api.url,
     workers,
+    /** The API's workflow worker (API_EAGER_START), if on. */
+    apiWorker,
     /** Stops this node's workers (its API keeps serving). */
     async stopWorkers() {
       const orchestration = workers.orchestration;
@@ -136,6 +160,7 @@ async function startNode(sh: Shared, withGpu: boolean) {
     async stop() {
       await closeServer(api.server);
       await built.stop();
+      await apiWorker?.stop();
       await this.stopWorkers();
       await Promise.allSettled([pool.end(), redis.quit(), connection.close()]);
     },
@@ -165,6 +190,9 @@ export async function startStack(opts: StackOptions = {}) {
     // and a one-second drain (a test that stops a GPU worker mid-call waits no longer).
     WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE,
     GPU_DRAIN_GRACE_S: '1',
+    // Off unless a test turns it on: the suites that stop "the workers" expect no workflow task to
+    // run meanwhile (test/integration/eager-start.test.ts runs the API's worker).
+    API_EAGER_START: 'false',
     ...opts.env,
   });
   const logger = createLogger({ component: 'test', level: cfg.LOG_LEVEL });
@@ -183,9 +211,12 @@ export async function startStack(opts: StackOptions = {}) {
     protocol: 'openai',
     base_url: modelHttp.url,
     gpu_task_queue: gpuQueue,
-    context_length: 4096,
+    context_length: opts.model?.context_length ?? 4096,
     max_attempts: opts.model?.max_attempts ?? 4,
     request_timeout_ms: opts.model?.request_timeout_ms ?? 10_000,
+    ...(opts.model?.reserve_slice_tokens !== undefined
+      ? { reserve_slice_tokens: opts.model.reserve_slice_tokens }
+      : {}),
   };
   const registry = new ModelRegistry([
     modelSpecSchema.parse(registrySpec),

@@ -150,3 +150,16 @@ test('batch bounds and caps: defaults, overrides, and refusals of non-positive v
     invalidVariables(() => dev({ BATCH_MAX_ITEM_BYTES: '0', BATCH_TENANT_MAX_IN_FLIGHT: '-1' })),
   ).toEqual(['BATCH_MAX_ITEM_BYTES', 'BATCH_TENANT_MAX_IN_FLIGHT']);
 });
+
+test('eager workflow start is on by default; API_EAGER_START=false turns it off; its worker is bounded', () => {
+  expect(dev()).toMatchObject({
+    API_EAGER_START: true,
+    API_WORKER_MAX_TASKS: 10,
+    API_WORKER_MAX_CACHED: 100,
+  });
+  expect(dev({ API_EAGER_START: 'false' }).API_EAGER_START).toBe(false);
+  expect(dev({ API_EAGER_START: 'off' }).API_EAGER_START).toBe(false);
+  // Its two pollers hold 4 slots: fewer than 6 would leave eager starts too few to be worth it.
+  expect(invalidVariables(() => dev({ API_WORKER_MAX_TASKS: '4' }))).toEqual(['API_WORKER_MAX_TASKS']);
+  expect(invalidVariables(() => dev({ API_EAGER_START: 'maybe' }))).toEqual(['API_EAGER_START']);
+});

@@ -108,3 +108,33 @@ test('started() waits for the first workers past a failed connect, and does not 
   void never.stop();
   await expect(stopped).resolves.toBeUndefined();
 });
+
+test('a shared connection (ownsConnection: false) is reused across restarts and never closed', async () => {
+  const workers: ReturnType<typeof fakeWorker>[] = [];
+  let closes = 0;
+  const shared = { close: async () => void closes++ } as unknown as NativeConnection;
+  const seen: NativeConnection[] = [];
+  const sup = new WorkerSupervisor({
+    logger,
+    initialBackoffMs: 1,
+    ownsConnection: false,
+    connect: () => Promise.resolve(shared),
+    createWorkers: async (conn) => {
+      seen.push(conn);
+      const w = fakeWorker();
+      workers.push(w);
+      return [w as unknown as Worker];
+    },
+  });
+  await expect(sup.running()).rejects.toThrow('not running');
+  const run = sup.run();
+  await until(() => workers.length === 1 && workers[0]!.getState() === 'RUNNING');
+  await expect(sup.running()).resolves.toBeUndefined();
+  workers[0]!.fail(new Error('poll failed'));
+  await until(() => workers.length === 2 && workers[1]!.getState() === 'RUNNING');
+  await sup.stop();
+  await run;
+  await expect(sup.running()).rejects.toThrow('not running');
+  expect(seen).toEqual([shared, shared]);
+  expect(closes).toBe(0);
+});

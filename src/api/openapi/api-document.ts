@@ -6,6 +6,7 @@ import { openAiRouteDocs } from './docs/openai-docs';
 import { responsesRouteDocs } from './docs/responses-docs';
 import { webhookRouteDocs } from './docs/webhook-docs';
 import { batchRouteDocs } from '../routes/batch-routes';
+import { fileRouteDocs } from '../routes/file-routes';
 import { openApiRouteDocs } from '../routes/openapi-routes';
 import { buildOpenApiDocument } from './build-document';
 import type { RouteDoc } from './route-doc';
@@ -17,6 +18,7 @@ import type { RouteDoc } from './route-doc';
 export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...openApiRouteDocs,
   ...batchRouteDocs,
+  ...fileRouteDocs,
   ...healthRouteDocs,
   ...inferenceRouteDocs,
   ...openAiRouteDocs,

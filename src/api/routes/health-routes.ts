@@ -3,16 +3,22 @@ import { readiness, type ReadinessCheck } from '../../observability/readiness';
 
 export type { ReadinessCheck };
 
-/** The API's dependencies: Temporal, PostgreSQL and Redis. */
+/**
+ * The API's dependencies: Temporal, PostgreSQL and Redis, and with eager workflow start its own
+ * workflow worker (`workflow-worker`: running and connected).
+ */
 export function readinessChecks(deps: {
   workflows: { ping(): Promise<void> };
   pool: { query(sql: string): Promise<unknown> };
   redis: { ping(): Promise<unknown> };
+  worker?: { ready(): Promise<void> };
 }): ReadinessCheck[] {
+  const worker = deps.worker;
   return [
     { name: 'temporal', check: () => deps.workflows.ping() },
     { name: 'postgres', check: () => deps.pool.query('SELECT 1') },
     { name: 'redis', check: () => deps.redis.ping() },
+    ...(worker ? [{ name: 'workflow-worker', check: () => worker.ready() }] : []),
   ];
 }
 

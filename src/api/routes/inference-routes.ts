@@ -31,6 +31,7 @@ export function toView(r: RequestRecord): Record<string, unknown> {
     status: r.status,
     model: r.model,
     ...(r.output !== null ? { output: r.output, finish_reason: r.finishReason } : {}),
+    ...(r.stopReason ? { stop_reason: r.stopReason } : {}),
     ...(r.usage ? { usage: r.usage } : {}),
     ...(r.error ? { error: r.error } : {}),
     estimated_tokens: r.estimatedTokens,

@@ -19,6 +19,7 @@ import { terminalStatusOf } from '../../streams/await-end';
 import { tenantOf } from '../auth';
 import { endedBody, holdIn, type Held, type LiveConnections } from '../live-connections';
 import { clientGone, SseWriter } from '../sse';
+import { StreamText } from '../../streams/stream-text';
 
 /** Dependencies of {@link openAiRoutes}. */
 export interface OpenAiRoutesDeps {
@@ -145,16 +146,19 @@ export function openAiRoutes(deps: OpenAiRoutesDeps): Router {
     deps.streamMetrics.clientsAttached.inc(kindLabel);
     let first = true;
     let sentText = false;
+    const view = new StreamText();
     try {
       for await (const { event } of deps.follower.follow(head.id, {
         signal: AbortSignal.any([c.gone, c.held.signal]),
         terminalStatus: c.terminalStatus,
       })) {
-        if (event.type === 'attempt' && event.attempt > 1 && sentText) {
-          // The text sent so far came from a failed attempt: say so instead of silently repeating it.
+        const step = view.apply(event);
+        if (event.type === 'attempt' && step.restart && sentText) {
+          // The text sent so far came from a failed attempt that could not be continued: say so
+          // instead of silently repeating it. A continued attempt extends the text: nothing to say.
           sse.event({ ...completionChunk(kind, head, { text: '' }), x_attempt_restarted: event.attempt });
-        } else if (event.type === 'text') {
-          sse.event(completionChunk(kind, head, { text: event.text, role: first && kind === 'chat' }));
+        } else if (event.type === 'text' && step.show !== undefined) {
+          sse.event(completionChunk(kind, head, { text: step.show, role: first && kind === 'chat' }));
           first = false;
           sentText = true;
         } else if (event.type === 'final') {

@@ -5,6 +5,7 @@ import type { RequestRecord, RequestsRepo } from '../../requests/requests-repo';
 import type { RequestFollower } from '../../streams/request-follower';
 import type { StreamMetrics } from '../../streams/stream-metrics';
 import { terminalStatusOf } from '../../streams/await-end';
+import { StreamText } from '../../streams/stream-text';
 import { tenantOf } from '../auth';
 import { endedBody, holdIn, type LiveConnections } from '../live-connections';
 import { clientGone, SseWriter } from '../sse';
@@ -16,6 +17,7 @@ export function doneEvent(r: RequestRecord | undefined, id: string, status: stri
     id,
     status: r?.status ?? status,
     ...(r?.finishReason ? { finish_reason: r.finishReason } : {}),
+    ...(r?.stopReason ? { stop_reason: r.stopReason } : {}),
     ...(r?.usage ? { usage: r.usage } : {}),
     ...(r?.error ? { error: r.error } : {}),
   };
@@ -27,9 +29,11 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 /**
  * GET /v1/inference/:id/stream: Server-Sent Events of the request's generated text as the GPU
  * produces it. A late client first gets everything produced so far; `Last-Event-ID` resumes after
- * the last event seen. Events: `attempt` (a model attempt starts; `restarted: true` when an earlier
- * attempt's text is void), `token` ({text}), `attempt_end`, and `done` (status, finish_reason,
- * usage, error) before the stream closes.
+ * the last event seen. Events: `attempt` (a model attempt starts; `continued: true` when it
+ * continues the text so far, `restarted: true` when an earlier attempt's text is void), `token`
+ * ({text}), `attempt_end` (finish_reason, and stop_reason `quota_exhausted` when the tenant's token
+ * limits stopped the generation), and `done` (status, finish_reason, stop_reason, usage, error)
+ * before the stream closes. Text of an attempt older than the newest one is not sent (StreamText).
  */
 export function streamRoutes(deps: {
   requests: RequestsRepo;
@@ -52,20 +56,35 @@ export function streamRoutes(deps: {
     const sse = new SseWriter(res);
     deps.streamMetrics.clientsAttached.inc({ kind: 'sse' });
     let sentText = false;
+    const view = new StreamText();
     try {
       for await (const { id, event } of deps.follower.follow(found.id, {
         afterId,
         signal: AbortSignal.any([signal, held.signal]),
         terminalStatus: terminalStatusOf(deps.requests, found.id, tenantId),
       })) {
+        const step = view.apply(event);
         if (event.type === 'attempt') {
-          sse.event({ attempt: event.attempt, restarted: event.attempt > 1 }, { id, event: 'attempt' });
+          const restarted = step.restart === true;
+          sse.event(
+            {
+              attempt: event.attempt,
+              restarted,
+              ...(event.continues && !restarted ? { continued: true } : {}),
+            },
+            { id, event: 'attempt' },
+          );
         } else if (event.type === 'text') {
+          if (step.show === undefined) continue;
           sentText = true;
-          sse.event({ text: event.text, attempt: event.attempt }, { id, event: 'token' });
+          sse.event({ text: step.show, attempt: event.attempt }, { id, event: 'token' });
         } else if (event.type === 'end') {
           sse.event(
-            { attempt: event.attempt, finish_reason: event.finishReason },
+            {
+              attempt: event.attempt,
+              finish_reason: event.finishReason,
+              ...(event.stopReason ? { stop_reason: event.stopReason } : {}),
+            },
             { id, event: 'attempt_end' },
           );
         } else {

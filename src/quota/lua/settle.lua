@@ -40,6 +40,6 @@ else
 end
 -- What only an open reservation needs (its estimate, its time, its bucket keys) goes: a settled
 -- record is kept for QUOTA_RECORD_RETENTION_S, about half the memory without them (360 -> 200 bytes).
-redis.call('HDEL', KEYS[2], 'tokens', 'at', 'km', 'kd', 'kM')
+redis.call('HDEL', KEYS[2], 'tokens', 'slices', 'at', 'km', 'kd', 'kM')
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 return {'ok', state}

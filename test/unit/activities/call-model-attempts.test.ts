@@ -21,7 +21,8 @@ test('a later attempt marks and keeps its partial output under its own number, a
       await nextHeartbeat(s.env);
       throw new ModelCallError(ErrorType.ModelOverloaded, 'busy', true, { status: 503, retryAfterMs: 1500 });
     },
-    // Attempt 2 heartbeated 40 tokens before it died; its output is dropped by this attempt's mark.
+    // Attempt 2 heartbeated 40 tokens (and no output) before it died: nothing to continue, and its
+    // output is dropped by this attempt's mark.
     { info: { attempt: 3, heartbeatDetails: { tokens: 40 } } },
   );
   const inp = input();
@@ -29,7 +30,7 @@ test('a later attempt marks and keeps its partial output under its own number, a
   expect(err).toBeInstanceOf(ApplicationFailure);
   // Retryable, after the delay the service asked for.
   expect(err).toMatchObject({ type: ErrorType.ModelOverloaded, nonRetryable: false, nextRetryDelay: 1500 });
-  expect(s.heartbeats[0]).toEqual({ tokens: 2 });
+  expect(s.heartbeats[0]).toEqual({ tokens: 2, output: 'second try' });
   expect(s.calls).toEqual([
     ['markAttempt', inp.requestId, 3],
     ['marked', inp.requestId, 3],

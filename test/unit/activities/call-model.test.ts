@@ -21,7 +21,7 @@ test('success: returns the result, heartbeats the tokens so far, keeps no partia
   });
   const inp = input();
   await expect(s.call(inp)).resolves.toEqual(resultOf('Hello there world'));
-  expect(s.heartbeats[0]).toEqual({ tokens: 3 });
+  expect(s.heartbeats[0]).toEqual({ tokens: 3, output: 'Hello there world' });
   expect(s.calls).toEqual([
     ['markAttempt', inp.requestId, 1],
     ['marked', inp.requestId, 1],
@@ -52,7 +52,7 @@ test('cancelled mid-stream: the abort reaches the call, the output so far is kep
   const err = await s.call(inp).catch((e: unknown) => e);
   // The SDK's CancelledFailure itself, so the task is reported cancelled (not a failure to retry).
   expect(err).toBeInstanceOf(CancelledFailure);
-  expect(s.heartbeats[0]).toEqual({ tokens: 2 });
+  expect(s.heartbeats[0]).toEqual({ tokens: 2, output: 'Hello world' });
   expect(s.calls).toEqual([
     ['markAttempt', inp.requestId, 1],
     ['marked', inp.requestId, 1],

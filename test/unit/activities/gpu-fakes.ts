@@ -3,13 +3,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import { DefaultLogger } from '@temporalio/worker';
 import { createGpuActivities, HEARTBEAT_EVERY_MS, type GpuDeps } from '../../../activities/gpu-activities';
-import type { GenerateOptions, ModelAdapter } from '../../../src/models/model-adapter';
+import type { GenerateOptions, GenerateRequest, ModelAdapter } from '../../../src/models/model-adapter';
+import type { TokenRelay } from '../../../src/streams/token-relay';
 import { createLogger } from '../../../src/observability/logger';
 import { createMetrics, type Metrics } from '../../../src/observability/metrics';
 import type { InferenceInput, ModelCallResult } from '../../../src/shared/types';
 
 /** What one fake model call does with its options: stream, wait, fail or return. */
-export type Script = (opts: GenerateOptions) => Promise<ModelCallResult>;
+export type Script = (opts: GenerateOptions, req: GenerateRequest) => Promise<ModelCallResult>;
 
 /** A result of `text`, two prompt tokens and one token per word. */
 export function resultOf(text: string): ModelCallResult {
@@ -61,7 +62,15 @@ export function untilAborted(signal: AbortSignal): Promise<never> {
  */
 export function gpuSetup(
   script: Script,
-  o: { info?: Partial<Info>; markAttempt?: (tryNo: number) => Promise<void> } = {},
+  o: {
+    info?: Partial<Info>;
+    markAttempt?: (tryNo: number) => Promise<void>;
+    /** Whether the adapter can continue an answer. @default true */
+    canContinue?: boolean;
+    relay?: TokenRelay;
+    /** Reservation in slices (see call-model-slices.test.ts). @default none */
+    slices?: GpuDeps['slices'];
+  } = {},
 ) {
   const calls: unknown[][] = [];
   const heartbeats: unknown[] = [];
@@ -77,7 +86,8 @@ export function gpuSetup(
     recordAttemptError: async (...args) => void calls.push(['recordAttemptError', ...args]),
   };
   const adapter: ModelAdapter = {
-    generate: (_req, opts) => script(opts),
+    generate: (req, opts) => script(opts, req),
+    canContinue: () => o.canContinue ?? true,
     countTokens: async (t) => words(t),
   };
   const metrics: Metrics = createMetrics('test');
@@ -86,6 +96,8 @@ export function gpuSetup(
     requests,
     metrics,
     logger: createLogger({ component: 'test', level: 'silent' }),
+    relay: o.relay,
+    slices: o.slices,
   });
   // The SDK logs every failed activity at WARN; the tests assert the failures themselves.
   const env = new MockActivityEnvironment({ attempt: 1, ...o.info }, { logger: new DefaultLogger('ERROR') });
@@ -100,5 +112,5 @@ export function gpuSetup(
   /** Runs callModel in the mock activity context. */
   const call = (input: InferenceInput): Promise<ModelCallResult> =>
     env.run((i: InferenceInput) => activities.callModel(i), input);
-  return { env, call, calls, heartbeats, outcomes, inFlight, marks: () => marks };
+  return { env, call, calls, heartbeats, outcomes, inFlight, metrics, marks: () => marks };
 }

@@ -44,6 +44,9 @@ test('the fairness dynamic config of the dev server, and the namespace the app u
     const [key, value] = kv.split('=');
     expect([key, values.server.dynamicConfig[key!]]).toEqual([key, [{ value: JSON.parse(value!) }]]);
   }
+  // The API starts inference workflows eagerly (API_EAGER_START): the server must allow it.
+  expect(config.API_EAGER_START).toBe('true');
+  expect(values.server.dynamicConfig['system.enableEagerWorkflowStart']).toEqual([{ value: true }]);
   expect(values.server.config.namespaces.create).toBe(true);
   expect(values.server.config.namespaces.namespace.map((n) => n.name)).toContain(config.TEMPORAL_NAMESPACE);
 });

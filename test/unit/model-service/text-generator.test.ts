@@ -1,5 +1,11 @@
 import fc from 'fast-check';
-import { generateTokens, stopAfter, WORDS } from '../../../dev/model-service/text-generator';
+import {
+  generateTokens,
+  resumeChat,
+  resumeCompletion,
+  stopAfter,
+  WORDS,
+} from '../../../dev/model-service/text-generator';
 import { getTokenizer, TOKENIZER_FAMILIES } from '../../../src/tokenizer/tokenizer';
 
 test.each(TOKENIZER_FAMILIES)(
@@ -36,4 +42,41 @@ test('[[stop:N]] marker', () => {
   expect(stopAfter('say hi [[stop:3]] please')).toBe(3);
   expect(stopAfter('[[stop:0]]')).toBe(0);
   expect(stopAfter('no marker [[stop:x]]')).toBeUndefined();
+});
+
+test('a continued answer (prompt + its beginning) goes on exactly where it was cut', () => {
+  const tk = getTokenizer();
+  fc.assert(
+    fc.property(
+      // A completion prompt ending in punctuation, so the partial answer tokenizes apart from it.
+      fc.string({ maxLength: 40 }).map((p) => `${p}:`),
+      fc.integer({ min: 1, max: 80 }),
+      fc.integer({ min: 1, max: 40 }),
+      (prompt, cut, rest) => {
+        const input = { model: 'ref-small', prompt };
+        const whole = generateTokens(tk, input, cut + rest);
+        const partial = tk.decode(whole.slice(0, cut));
+        const completion = resumeCompletion(tk, { ...input, prompt: prompt + partial });
+        expect(
+          tk.decode(
+            generateTokens(tk, { ...input, prompt: completion.prompt }, completion.skip + rest).slice(
+              completion.skip,
+            ),
+          ),
+        ).toBe(tk.decode(whole.slice(cut)));
+        const chat = resumeChat(tk, input, partial);
+        expect(chat).toEqual({ prompt, skip: cut });
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+test('a prompt that is not a continuation is a new answer; a foreign prefill is part of the prompt', () => {
+  const tk = getTokenizer();
+  expect(resumeCompletion(tk, { model: 'm', prompt: 'Tell me [[stop:3]]' })).toEqual({
+    prompt: 'Tell me [[stop:3]]',
+    skip: 0,
+  });
+  expect(resumeChat(tk, { model: 'm', prompt: 'p' }, 'Sure! Here is')).toMatchObject({ skip: 0 });
 });

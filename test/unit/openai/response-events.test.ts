@@ -31,6 +31,7 @@ const row = (over: Partial<RequestRecord>): RequestRecord => ({
   estimatedTokens: 19,
   output: 'Hello world',
   finishReason: 'stop',
+  stopReason: null,
   usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 },
   attempts: 1,
   lastError: null,

@@ -61,7 +61,8 @@ export const inferenceRouteDocs = defineRoutes([
     headers: { 'Last-Event-ID': 'resume after this event id' },
     responses: {
       200: {
-        description: 'events `attempt`, `token`, `attempt_end`, `done`',
+        description:
+          'events `attempt`, `token`, `attempt_end`, `done` (`attempt_end` and `done` carry `stop_reason: quota_exhausted` when the tenant token limits stopped the generation)',
         schema: sseStream,
         contentType: 'text/event-stream',
       },

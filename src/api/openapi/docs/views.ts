@@ -21,9 +21,19 @@ export const inferenceView = z
     model: z.string(),
     output: z.string().optional(),
     finish_reason: z.string().nullable().optional(),
+    stop_reason: z
+      .enum(['quota_exhausted', 'reservation_closed'])
+      .optional()
+      .describe(
+        'present when this service, not the model, stopped the generation: quota_exhausted = the tenant token limits refused the next reservation slice (finish_reason is then length)',
+      ),
     usage: usage.optional(),
     error: failure.optional(),
-    estimated_tokens: z.number().int().optional(),
+    estimated_tokens: z
+      .number()
+      .int()
+      .optional()
+      .describe('tokens reserved: prompt + first slice at accept, growing slice by slice as tokens stream'),
     attempts: z.number().int(),
     last_error: z.string().optional(),
     created_at: z.string(),

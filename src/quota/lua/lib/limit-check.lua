@@ -1,5 +1,5 @@
--- Shared by reserve.lua and headroom.lua (scripts.ts puts it after their first line), so both
--- refuse by one rule: the first limit that one more request of `tokens` would pass (used + reserved
+-- Shared by reserve.lua, headroom.lua and extend.lua (scripts.ts puts it after their first line).
+-- reserve.lua and headroom.lua refuse by one rule: the first limit that one more request of `tokens` would pass (used + reserved
 -- + need > limit), as {'refused', limitName, limit, used, reserved}; nil when every limit fits.
 -- tokens_only: only the token limits (a batch's total, whose items are requests later, one by one).
 local function first_refusal(limits, minute, day, month, active, tokens, tokens_only)
@@ -21,4 +21,23 @@ local function first_refusal(limits, minute, day, month, active, tokens, tokens_
     end
   end
   return nil
+end
+
+-- Shared by extend.lua: the tokens still free under the tenant's token limits (per day, per month),
+-- as (room, limitName, limit, used, reserved) of the tightest of them; room is never negative.
+local function token_room(limits, day, month)
+  local lim = redis.call('HMGET', limits, 'tokens_per_day', 'tokens_per_month')
+  local d = redis.call('HMGET', day, 'tok_used', 'tok_res')
+  local mo = redis.call('HMGET', month, 'tok_used', 'tok_res')
+  local n = function(v) return tonumber(v) or 0 end
+  local best = nil
+  for _, c in ipairs({
+    {'tokens_per_day', n(lim[1]), n(d[1]), n(d[2])},
+    {'tokens_per_month', n(lim[2]), n(mo[1]), n(mo[2])},
+  }) do
+    local room = c[2] - c[3] - c[4]
+    if room < 0 then room = 0 end
+    if best == nil or room < best[1] then best = {room, c[1], c[2], c[3], c[4]} end
+  end
+  return best[1], best[2], best[3], best[4], best[5]
 end
