@@ -15,7 +15,7 @@ afterAll(async () => {
   await s?.stop();
 });
 
-test('kill -9 of the GPU worker: the response completes on another worker, charged once; its stream says the attempt restarted', async () => {
+test('kill -9 of the GPU worker: the response completes on another worker, charged once; its stream continues the text', async () => {
   gpu = await spawnSystemProcess(s, 'workers/gpu-worker.ts', '/healthz');
   const r = await client.responses.create({
     model: 'ref-small',
@@ -33,17 +33,16 @@ test('kill -9 of the GPU worker: the response completes on another worker, charg
   for await (const e of await client.responses.retrieve(r.id, { stream: true })) events.push(e);
   expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i));
   const types = events.map((e) => e.type as string);
-  expect(types).toContain('response.output_text.restarted');
   expect(types[types.length - 1]).toBe('response.incomplete');
   const done = await client.responses.retrieve(r.id);
   expect(done).toMatchObject({ status: 'incomplete', usage: { output_tokens: 3000 } });
-  // The text after the restart is the stored text (the second attempt's).
-  const restarted = types.lastIndexOf('response.output_text.restarted');
-  const after = events
-    .slice(restarted)
+  // The second attempt continued the answer (the reference model service can): the deltas, read
+  // as every stream reader reads the relay, join to the stored text with no restart between.
+  expect(types).not.toContain('response.output_text.restarted');
+  const text = events
     .filter((e): e is OpenAI.Responses.ResponseTextDeltaEvent => e.type === 'response.output_text.delta')
     .map((e) => e.delta)
     .join('');
-  expect(after).toBe(done.output_text);
+  expect(text).toBe(done.output_text);
   await expectChargedOnce(s, r.id);
 });

@@ -1,3 +1,4 @@
+import { StreamText } from '../../streams/stream-text';
 import type { RelayEvent } from '../../streams/token-relay';
 import {
   outputItem,
@@ -31,9 +32,10 @@ const TERMINAL_EVENT: Record<string, string> = {
  * - `response.in_progress` when the first model attempt starts (background);
  * - `response.output_item.added` and `response.content_part.added` before the first text, then one
  *   `response.output_text.delta` per relay text entry (a batch of tokens);
- * - `response.output_text.restarted` when a model attempt is retried after text was sent (a GPU
- *   worker lost mid-response): the text of the content part so far is void (not an OpenAI event; the
- *   `done` events carry the stored text, which is the last attempt's);
+ * - a model attempt retried after text was sent (a GPU worker lost mid-response) continues the
+ *   text where the model can continue an answer; where it cannot, `response.output_text.restarted`
+ *   says the text of the content part so far is void (not an OpenAI event; the `done` events carry
+ *   the stored text, which is the last attempt's);
  * - at the end, with the stored row: `response.output_text.done`, `response.content_part.done`,
  *   `response.output_item.done` (when there is output), then `response.completed`,
  *   `response.incomplete`, `response.failed` or `response.cancelled` with the whole response.
@@ -43,6 +45,7 @@ export class ResponseEventSequence {
   private inProgress: boolean;
   private itemOpen = false;
   private sentText = false;
+  private readonly text = new StreamText();
 
   constructor(private readonly head: ResponseHead) {
     this.inProgress = !head.background;
@@ -58,21 +61,30 @@ export class ResponseEventSequence {
     ];
   }
 
-  /** The events of one relay entry other than `final` (see {@link end}). */
+  /**
+   * The events of one relay entry other than `final` (see {@link end}), read as every stream reader
+   * reads the relay ({@link StreamText}): a retried attempt that continues the answer extends it, one
+   * that does not starts it again, and text of a superseded attempt is dropped.
+   */
   entry(e: Exclude<RelayEvent, { type: 'final' }>): ResponseStreamEvent[] {
     const out: ResponseStreamEvent[] = [];
     if (e.type === 'end') return out;
     this.markInProgress(out);
-    if (e.type === 'attempt') {
-      if (e.attempt > 1 && this.sentText) {
-        out.push(this.event('response.output_text.restarted', { ...this.at(), attempt: e.attempt }));
-        this.sentText = false;
-      }
-      return out;
+    const step = this.text.apply(e);
+    if (step.restart && this.sentText) {
+      out.push(
+        this.event('response.output_text.restarted', {
+          ...this.at(),
+          attempt: (e as { attempt: number }).attempt,
+        }),
+      );
+      this.sentText = false;
     }
-    this.openItem(out);
-    out.push(this.event('response.output_text.delta', { ...this.at(), delta: e.text, logprobs: [] }));
-    this.sentText = true;
+    if (step.show !== undefined) {
+      this.openItem(out);
+      out.push(this.event('response.output_text.delta', { ...this.at(), delta: step.show, logprobs: [] }));
+      this.sentText = true;
+    }
     return out;
   }
 

@@ -138,7 +138,23 @@ test('a relay without text (expired or lost): the stored text as one delta; fail
   });
 });
 
-test('a retried attempt after text says so; done carries the stored (last attempt) text', () => {
+test("a retried attempt that continues the answer extends the text; a superseded attempt's text is dropped", () => {
+  const events = run(
+    head(false),
+    [
+      { type: 'attempt', attempt: 1 },
+      { type: 'text', attempt: 1, text: 'Hello' },
+      { type: 'attempt', attempt: 2, continues: true },
+      { type: 'text', attempt: 1, text: ' stale' },
+      { type: 'text', attempt: 2, text: ' world' },
+    ],
+    row({ attempts: 2 }),
+  );
+  expect(types(events)).not.toContain('response.output_text.restarted');
+  expect(deltas(events)).toBe('Hello world');
+});
+
+test('a retried attempt that does not continue, after text, says so; done carries the stored text', () => {
   const events = run(
     head(false),
     [
