@@ -4,6 +4,7 @@ import type { FileBatchMetrics } from '../src/batches/file-batch-metrics';
 import type { BatchStatus } from '../src/batches/batch-types';
 import type { Logger } from '../src/observability/logger';
 import type { InferenceInput } from '../src/shared/types';
+import type { WebhookNotifier } from '../src/webhooks/webhook-notifier';
 
 /** Dependencies of the batch activities; built by the worker entry point. */
 export interface BatchDeps {
@@ -16,6 +17,8 @@ export interface BatchDeps {
   fileMetrics?: FileBatchMetrics;
   /** Writes the output and error files of batches made from a file when they end. @default none */
   files?: BatchFilesWriter;
+  /** Starts the OpenAI-shaped `batch.<status>` webhook deliveries of an ended batch. @default none */
+  webhooks?: Pick<WebhookNotifier, 'batchEnded'>;
 }
 
 /** A page of items to start, or word that the batch is being cancelled. */
@@ -95,6 +98,9 @@ export function createBatchActivities(deps: BatchDeps) {
           'batch finished',
         );
       }
+      // Keyed by the status the batch ended in, on every run: a retry after a crash between the
+      // finish and the deliveries starts what is missing (each delivery is made once).
+      await deps.webhooks?.batchEnded(batchId, r.status);
       return r.status;
     },
   };

@@ -125,7 +125,10 @@ export async function buildOrchestrationWorker(
       logger,
       timeoutMs: cfg.WEBHOOK_TIMEOUT_MS,
     }),
-    ...createBatchActivities(batchActivityDeps(pool, atRest, metrics.registry, logger, cfg)),
+    ...createBatchActivities({
+      ...batchActivityDeps(pool, atRest, metrics.registry, logger, cfg),
+      webhooks: webhooks.notifier,
+    }),
   };
   const workflows = await workflowSource(cfg.WORKFLOW_BUNDLE_PATH);
   const supervisor = new WorkerSupervisor({

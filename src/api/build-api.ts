@@ -31,6 +31,7 @@ import type { QuotaRedis } from '../quota/redis-client';
 import { RequestsRepo } from '../requests/requests-repo';
 import { createFollower, createTokenRelay } from '../streams/create-relay';
 import { streamMetrics } from '../streams/stream-metrics';
+import { ResponsesRepo } from '../openai/responses/responses-repo';
 import { createQuotaStore } from '../quota/create-quota-store';
 import { TenantsRepo } from '../tenants/tenants-repo';
 import { AdminAuditRepo } from '../tenants/admin-audit-repo';
@@ -182,6 +183,7 @@ export function buildApi(
     }),
     webhooks: new RequestWebhooks(new WebhooksRepo(pool, atRest), webhookPolicy(cfg)),
     requests: new RequestsRepo(pool, atRest),
+    responses: new ResponsesRepo(pool, atRest),
     tenants: new TenantsRepo(pool),
     follower: createFollower(createTokenRelay(cfg, redis, atRest), metrics.registry),
     streamMetrics: streamMetrics(metrics.registry),

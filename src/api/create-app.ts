@@ -33,6 +33,9 @@ import { openApiRoutes } from './routes/openapi-routes';
 import { apiDocument } from './openapi/api-document';
 import { batchRoutes, type BatchRoutesDeps } from './routes/batch-routes';
 import { fileRoutes } from './routes/file-routes';
+import { responsesRoutes } from './routes/responses-routes';
+import type { ResponsesRepo } from '../openai/responses/responses-repo';
+import { responseMetrics } from '../openai/responses/response-metrics';
 
 /** Everything the API needs; built by src/api/main.ts or by tests. */
 export interface AppDeps {
@@ -74,6 +77,8 @@ export interface AppDeps {
   idempotent?: IdempotentSubmit;
   /** `webhook_url` on submit, deliveries on GET, and the webhook admin routes. @default none */
   webhooks?: RequestWebhooks;
+  /** The Responses API (`/v1/responses`) keeps each response's row here. @default not mounted */
+  responses?: ResponsesRepo;
 }
 
 /** Builds the express app without listening, so tests drive it in-process. */
@@ -115,6 +120,16 @@ export function createApp(deps: AppDeps): Express {
   app.use(inferenceRoutes({ ...deps, accept }));
   app.use(streamRoutes(deps));
   app.use(openAiRoutes({ ...deps, accept }));
+  if (deps.responses) {
+    app.use(
+      responsesRoutes({
+        ...deps,
+        accept,
+        responses: deps.responses,
+        responseMetrics: responseMetrics(deps.metrics.registry),
+      }),
+    );
+  }
   app.use(quotaRoutes(deps));
   app.use(modelsRoutes(deps));
   app.use((req, _res, next) => next(new AppError(ErrorType.NotFound, `no route ${req.method} ${req.path}`)));

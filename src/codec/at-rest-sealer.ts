@@ -25,6 +25,8 @@ export const AT_REST_STORES = [
    * failure message (a model service's error may quote the prompt).
    */
   'webhook_deliveries',
+  /** `responses.request`: a Responses API response's instructions and input items (a prompt). */
+  'responses',
   /** Redis token streams: the `text` entries (generated output as it streams). */
   'token_streams',
   /**

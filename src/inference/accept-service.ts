@@ -42,6 +42,12 @@ export interface AcceptCall {
    * a retry's response is rebuilt from its request (the OpenAI endpoints). @default none
    */
   respond?: (input: InferenceInput) => StoredResponse;
+  /**
+   * Runs once quota is reserved, before the request row and workflow (after the webhook target is
+   * stored), with the request's final id: what the surface keeps beside the request (the Responses
+   * API's row). Idempotent: a re-driven Idempotency-Key runs it again. @default none
+   */
+  afterReserve?: (input: InferenceInput) => Promise<void>;
 }
 
 /** An accepted request. */
@@ -76,15 +82,21 @@ export class AcceptService {
     const webhook = webhooks && body.webhook_url !== undefined ? webhooks : undefined;
     const key = idempotent ? c.idempotencyKey : undefined;
     const prepare = async (): Promise<InferenceInput> => {
-      const input = await submit.prepare(c.tenant, body, { sideEffectsNext: !!(webhook || key) });
+      const input = await submit.prepare(c.tenant, body, {
+        sideEffectsNext: !!(webhook || key || c.afterReserve),
+      });
       if (c.sampling) input.sampling = c.sampling;
       await webhook?.check(body);
       return input;
     };
     // The target is stored under the request id before the workflow starts, so its end finds it.
-    const afterReserve = webhook
-      ? async (i: InferenceInput): Promise<void> => webhook.bind(i.requestId, c.tenant.id, body)
-      : undefined;
+    const afterReserve =
+      webhook || c.afterReserve
+        ? async (i: InferenceInput): Promise<void> => {
+            await webhook?.bind(i.requestId, c.tenant.id, body);
+            await c.afterReserve?.(i);
+          }
+        : undefined;
     if (!idempotent || key === undefined) {
       const input = await prepare();
       await submit.submit(input, afterReserve ? { afterReserve } : {});

@@ -431,7 +431,7 @@ export class RequestsRepo {
     }
     const n = values.length;
     // A data-modifying CTE runs to completion whether or not the query reads it.
-    const { rows } = await this.pool.query<{ endpoint_id: string; url: string }>(
+    const { rows } = await this.pool.query<{ endpoint_id: string; url: string; openai_event: string | null }>(
       `WITH ended AS (${update}) ${targetsSql('$1', `$${n + 1}`, `$${n + 2}`)}`,
       [...values, targetsOf.tenantId, event],
     );

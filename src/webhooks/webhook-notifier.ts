@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger';
 import type { InferenceInput, Usage } from '../shared/types';
 import { webhookDeliveryWorkflow, type WebhookDeliveryInput } from '../contract/temporal-contract';
 import { eventType, type WebhookEvent } from './webhook-events';
+import { batchEventOf, openAiEventPayload } from './openai-events';
 import type { WebhookMetrics } from './webhook-metrics';
 import type { WebhookTarget, WebhooksRepo } from './webhooks-repo';
 
@@ -42,42 +43,85 @@ export class WebhookNotifier {
     end: RequestEnd,
     targets?: readonly WebhookTarget[],
   ): Promise<void> {
-    const { repo, client, logger, metrics } = this.opts;
+    const { repo } = this.opts;
     targets ??= await repo.targetsFor(input.requestId, input.tenantId, end.status);
     for (const t of targets) {
-      const id = `whk-${input.requestId}-${end.status}-${t.endpointId}`;
-      await repo.createDelivery({
+      const event = t.openAiEvent ?? end.status;
+      const id = `whk-${input.requestId}-${event}-${t.endpointId}`;
+      const payload = t.openAiEvent
+        ? openAiEventPayload(id, t.openAiEvent, input.requestId, new Date())
+        : {
+            type: eventType(end.status),
+            timestamp: new Date().toISOString(),
+            data: {
+              id: input.requestId,
+              object: 'inference',
+              status: end.status,
+              model: input.model,
+              ...(end.usage ? { usage: end.usage } : {}),
+              ...(end.error ? { error: end.error } : {}),
+            },
+          };
+      await this.deliver({
         id,
-        requestId: input.requestId,
+        objectId: input.requestId,
         tenantId: input.tenantId,
-        endpointId: t.endpointId,
-        url: t.url,
-        event: end.status,
-        payload: {
-          type: eventType(end.status),
-          timestamp: new Date().toISOString(),
-          data: {
-            id: input.requestId,
-            object: 'inference',
-            status: end.status,
-            model: input.model,
-            ...(end.usage ? { usage: end.usage } : {}),
-            ...(end.error ? { error: end.error } : {}),
-          },
-        },
+        target: t,
+        event,
+        payload,
       });
-      try {
-        await client.workflow.start(webhookDeliveryWorkflow, {
-          taskQueue: this.opts.taskQueue,
-          workflowId: id,
-          args: [{ deliveryId: id, ...this.opts.retry }],
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        });
-        metrics.started.inc({ event: end.status });
-        logger.info({ requestId: input.requestId, deliveryId: id, url: t.url }, 'webhook delivery started');
-      } catch (err) {
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
+    }
+  }
+
+  /**
+   * Starts the OpenAI-shaped `batch.<status>` deliveries of a batch that reached a terminal
+   * `status` (none for a status OpenAI does not name). Called wherever a batch ends, each time
+   * (idempotent like {@link requestEnded}: one delivery per batch, event and endpoint).
+   */
+  async batchEnded(batchId: string, status: string): Promise<void> {
+    const type = batchEventOf(status);
+    if (!type) return;
+    const { tenantId, targets } = await this.opts.repo.batchTargets(batchId, type);
+    for (const t of targets) {
+      const id = `whk-${batchId}-${type}-${t.endpointId}`;
+      const payload = openAiEventPayload(id, type, batchId, new Date());
+      await this.deliver({ id, objectId: batchId, tenantId, target: t, event: type, payload });
+    }
+  }
+
+  /** Records one delivery (once) and starts its workflow (once). */
+  private async deliver(d: {
+    id: string;
+    objectId: string;
+    tenantId: string;
+    target: WebhookTarget;
+    event: string;
+    payload: unknown;
+  }): Promise<void> {
+    const { repo, client, logger, metrics } = this.opts;
+    await repo.createDelivery({
+      id: d.id,
+      requestId: d.objectId,
+      tenantId: d.tenantId,
+      endpointId: d.target.endpointId,
+      url: d.target.url,
+      event: d.event,
+      payload: d.payload,
+    });
+    try {
+      await client.workflow.start(webhookDeliveryWorkflow, {
+        taskQueue: this.opts.taskQueue,
+        workflowId: d.id,
+        args: [{ deliveryId: d.id, ...this.opts.retry }],
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+      metrics.started.inc({ event: d.event });
+      logger.info(
+        { id: d.objectId, event: d.event, deliveryId: d.id, url: d.target.url },
+        'webhook delivery started',
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import type { AtRestSealer } from '../codec/at-rest-sealer';
 import type { WebhookEvent } from './webhook-events';
+import type { EndpointEvent } from './openai-events';
 import { newWebhookSecret } from './webhook-signature';
 
 /** A tenant's webhook endpoint (its secret only when just created). */
@@ -9,7 +10,7 @@ export interface WebhookEndpoint {
   id: string;
   tenantId: string;
   url: string;
-  events: WebhookEvent[];
+  events: EndpointEvent[];
   createdAt: Date;
 }
 
@@ -18,6 +19,11 @@ export interface WebhookTarget {
   /** The endpoint's id, or `req` for the request's own `webhook_url`. */
   endpointId: string;
   url: string;
+  /**
+   * The OpenAI-shaped event this target subscribed to (`response.completed`...), for an endpoint
+   * that asked for OpenAI's events; none: the native `inference.*` event.
+   */
+  openAiEvent?: string;
 }
 
 /** A delivery with what an attempt needs. */
@@ -52,22 +58,41 @@ export interface DeliveryJson {
   attempts: AttemptView[];
 }
 
-type TargetRow = { endpoint_id: string; url: string };
+type TargetRow = { endpoint_id: string; url: string; openai_event: string | null };
 
 /**
  * SQL selecting the targets subscribed to an event of a request (its own URL, then the tenant's
- * endpoints) as rows `(endpoint_id, url)`; the arguments are SQL expressions, e.g. `$1`. Shared by
- * {@link WebhooksRepo.targetsFor} and statements that end a request and read its targets at once.
+ * endpoints) as rows `(endpoint_id, url, openai_event)`; the arguments are SQL expressions, e.g.
+ * `$1`. Shared by {@link WebhooksRepo.targetsFor} and statements that end a request and read its
+ * targets at once. A request that is a Responses API response (a `responses` row) also goes to the
+ * endpoints subscribed to its OpenAI-shaped event: `completed` is `response.incomplete` when the
+ * output hit its token limit (finish_reason `length`, recorded before the status moves),
+ * `rejected` is `response.failed`.
  */
 export function targetsSql(requestId: string, tenantId: string, event: string): string {
-  return `SELECT 'req' AS endpoint_id, url FROM request_webhooks
+  return `SELECT 'req' AS endpoint_id, url, NULL::text AS openai_event FROM request_webhooks
             WHERE request_id = ${requestId} AND tenant_id = ${tenantId} AND ${event}::text = ANY (events)
           UNION ALL
-          SELECT id, url FROM webhook_endpoints WHERE tenant_id = ${tenantId} AND ${event}::text = ANY (events)`;
+          SELECT id, url, NULL::text FROM webhook_endpoints
+            WHERE tenant_id = ${tenantId} AND ${event}::text = ANY (events)
+          UNION ALL
+          SELECT e.id, e.url, o.type FROM responses r
+            JOIN requests q ON q.id = r.request_id
+            CROSS JOIN LATERAL (SELECT CASE ${event}::text
+                WHEN 'completed' THEN CASE WHEN q.finish_reason = 'length' THEN 'response.incomplete'
+                                           ELSE 'response.completed' END
+                WHEN 'cancelled' THEN 'response.cancelled'
+                ELSE 'response.failed' END AS type) o
+            JOIN webhook_endpoints e ON e.tenant_id = r.tenant_id AND o.type = ANY (e.events)
+            WHERE r.request_id = ${requestId} AND r.tenant_id = ${tenantId}`;
 }
 
 export function toTargets(rows: readonly TargetRow[]): WebhookTarget[] {
-  return rows.map((r) => ({ endpointId: r.endpoint_id, url: r.url }));
+  return rows.map((r) => ({
+    endpointId: r.endpoint_id,
+    url: r.url,
+    ...(r.openai_event ? { openAiEvent: r.openai_event } : {}),
+  }));
 }
 
 /**
@@ -113,7 +138,7 @@ export class WebhooksRepo {
   async createEndpoint(
     tenantId: string,
     url: string,
-    events: readonly WebhookEvent[],
+    events: readonly EndpointEvent[],
   ): Promise<WebhookEndpoint & { secret: string }> {
     const id = `whe_${randomBytes(12).toString('hex')}`;
     const secret = newWebhookSecret();
@@ -128,7 +153,7 @@ export class WebhooksRepo {
     const { rows } = await this.pool.query<{
       id: string;
       url: string;
-      events: WebhookEvent[];
+      events: EndpointEvent[];
       created_at: Date;
     }>(
       'SELECT id, url, events, created_at FROM webhook_endpoints WHERE tenant_id = $1 ORDER BY created_at, id',
@@ -190,7 +215,8 @@ export class WebhooksRepo {
     tenantId: string;
     endpointId: string;
     url: string;
-    event: WebhookEvent;
+    /** The native event (`completed`...) or an OpenAI-shaped one (`response.completed`...). */
+    event: string;
     payload: unknown;
   }): Promise<void> {
     await this.pool.query(
@@ -206,6 +232,28 @@ export class WebhooksRepo {
         JSON.stringify(await this.sealer.seal(d.payload)),
       ],
     );
+  }
+
+  /**
+   * The tenant's endpoints subscribed to the OpenAI-shaped `event` of a batch (`batch.completed`...),
+   * with the batch's tenant; none when the batch is unknown.
+   */
+  async batchTargets(
+    batchId: string,
+    event: string,
+  ): Promise<{ tenantId: string; targets: WebhookTarget[] }> {
+    const { rows } = await this.pool.query<{ tenant_id: string; id: string | null; url: string | null }>(
+      `SELECT b.tenant_id, e.id, e.url FROM batches b
+       LEFT JOIN webhook_endpoints e ON e.tenant_id = b.tenant_id AND $2::text = ANY (e.events)
+       WHERE b.id = $1 ORDER BY e.created_at, e.id`,
+      [batchId, event],
+    );
+    return {
+      tenantId: rows[0]?.tenant_id ?? '',
+      targets: rows.flatMap((r) =>
+        r.id && r.url ? [{ endpointId: r.id, url: r.url, openAiEvent: event }] : [],
+      ),
+    };
   }
 
   async deliveryToSend(id: string): Promise<DeliveryToSend | undefined> {

@@ -195,6 +195,7 @@ export async function snapshotState(
     'admin_actions',
     'batches',
     'batch_items',
+    'responses',
   ];
   const out: Record<string, unknown> = {};
   for (const t of tables) {

@@ -3,6 +3,7 @@ import { adminRouteDocs } from './docs/admin-docs';
 import { healthRouteDocs } from './docs/health-docs';
 import { inferenceRouteDocs } from './docs/inference-docs';
 import { openAiRouteDocs } from './docs/openai-docs';
+import { responsesRouteDocs } from './docs/responses-docs';
 import { webhookRouteDocs } from './docs/webhook-docs';
 import { batchRouteDocs } from '../routes/batch-routes';
 import { fileRouteDocs } from '../routes/file-routes';
@@ -21,6 +22,7 @@ export const ROUTE_DOCS: readonly RouteDoc[] = [
   ...healthRouteDocs,
   ...inferenceRouteDocs,
   ...openAiRouteDocs,
+  ...responsesRouteDocs,
   ...accountRouteDocs,
   ...adminRouteDocs,
   ...webhookRouteDocs,

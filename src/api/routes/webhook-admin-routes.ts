@@ -5,7 +5,8 @@ import type { Logger } from '../../observability/logger';
 import { ErrorType } from '../../shared/error-types';
 import type { TenantsRepo } from '../../tenants/tenants-repo';
 import type { RequestWebhooks } from '../../webhooks/request-webhooks';
-import { WEBHOOK_EVENTS, webhookEventsSchema, type WebhookEvent } from '../../webhooks/webhook-events';
+import { WEBHOOK_EVENTS } from '../../webhooks/webhook-events';
+import { endpointEventsSchema, type EndpointEvent } from '../../webhooks/openai-events';
 import type { WebhookEndpoint } from '../../webhooks/webhooks-repo';
 import { tenantParam } from './admin-common';
 
@@ -20,7 +21,8 @@ const ENDPOINT_ID = /^whe_[A-Za-z0-9]{1,64}$/;
 
 const createBody = z.strictObject({
   url: z.string().min(1).max(2048),
-  events: webhookEventsSchema.optional(),
+  /** Native events (`completed`...) and OpenAI's (`response.completed`, `batch.completed`...). */
+  events: endpointEventsSchema.optional(),
 });
 
 const view = (e: WebhookEndpoint): Record<string, unknown> => ({
@@ -34,7 +36,8 @@ const view = (e: WebhookEndpoint): Record<string, unknown> => ({
 /**
  * A tenant's webhook endpoints: `POST/GET/DELETE /admin/tenants/:id/webhooks`. Every terminal event
  * of the tenant's requests that an endpoint subscribed to is delivered to it, signed with its
- * secret (shown once, at creation). `POST /admin/tenants/:id/webhooks/request-secret` rotates the
+ * secret (shown once, at creation): native `inference.*` events, and OpenAI-shaped ones
+ * (`response.*` of Responses API responses, `batch.*` of batches) for the endpoints that name them. `POST /admin/tenants/:id/webhooks/request-secret` rotates the
  * secret that signs deliveries to a request's own `webhook_url`, and shows it once.
  */
 export function webhookAdminRoutes(deps: WebhookAdminDeps): Router {
@@ -50,7 +53,7 @@ export function webhookAdminRoutes(deps: WebhookAdminDeps): Router {
     const tenantId = await tenantOf(req);
     const body = createBody.parse(req.body ?? {});
     await deps.webhooks.checkUrl(body.url, 'url');
-    const events: WebhookEvent[] = body.events ?? [...WEBHOOK_EVENTS];
+    const events: EndpointEvent[] = body.events ?? [...WEBHOOK_EVENTS];
     const e = await deps.webhooks.repo.createEndpoint(tenantId, body.url, events);
     deps.logger.info({ tenant: tenantId, endpoint: e.id, url: e.url, events }, 'webhook endpoint created');
     res.status(201).json({ ...view(e), secret: e.secret });

@@ -12,6 +12,8 @@ import { RequestsRepo } from '../../../src/requests/requests-repo';
 import type { InferenceInput } from '../../../src/shared/types';
 import { TokenRelay, type RelayEvent } from '../../../src/streams/token-relay';
 import { WebhooksRepo } from '../../../src/webhooks/webhooks-repo';
+import { ResponsesRepo } from '../../../src/openai/responses/responses-repo';
+import type { StoredResponseRequest } from '../../../src/openai/responses/response-request';
 
 /**
  * Each store that keeps a prompt or an output writes it sealed under the active key and reads it
@@ -89,6 +91,54 @@ describe('idempotency_keys.input', () => {
     const { pool, calls } = fakePool();
     await new IdempotencyStore(pool, 60, rotated).rebind('t1', 'k', 'req_0', input);
     expect(JSON.stringify(calls[0]!.values)).not.toContain(SECRET);
+  });
+});
+
+describe('responses.request', () => {
+  const stored: StoredResponseRequest = {
+    instructions: SECRET,
+    input: [
+      {
+        id: 'msg_1',
+        type: 'message',
+        role: 'user',
+        status: 'completed',
+        content: [{ type: 'input_text', text: SECRET }],
+      },
+    ],
+    max_output_tokens: null,
+    temperature: null,
+    top_p: null,
+  };
+  const row = (request: unknown) => ({
+    request_id: 'req_1',
+    model: 'm',
+    background: true,
+    store: true,
+    request,
+    metadata: {},
+    created_at: new Date(),
+  });
+
+  test('instructions and input written sealed; read under the old key and from clear rows; store:false keeps none', async () => {
+    const { pool, calls } = fakePool([[], [], [row(await old.seal(stored))], [row(stored)]]);
+    const repo = new ResponsesRepo(pool, rotated);
+    const fields = {
+      id: 'req_1',
+      tenantId: 't1',
+      model: 'm',
+      background: true,
+      metadata: {},
+      createdAt: new Date(),
+    };
+    await repo.insert({ ...fields, store: true, request: stored });
+    const written = JSON.parse(calls[0]!.values[5] as string) as unknown;
+    expect(JSON.stringify(written)).not.toContain(SECRET);
+    expect(keyIdOf(written)).toBe('k2');
+    await repo.insert({ ...fields, store: false, request: stored });
+    expect(calls[1]!.values[5]).toBeNull();
+    expect((await repo.get('req_1', 't1'))?.request).toEqual(stored);
+    expect((await repo.get('req_1', 't1'))?.request).toEqual(stored);
   });
 });
 

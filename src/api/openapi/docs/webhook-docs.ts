@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../../../tenants/tenant-id';
-import { webhookEventsSchema } from '../../../webhooks/webhook-events';
+import { endpointEventsSchema } from '../../../webhooks/openai-events';
 import { defineRoutes, type RouteDoc } from '../route-doc';
 import { adminObject } from './views';
 
@@ -15,7 +15,7 @@ export const webhookRouteDocs = defineRoutes([
     path: '/admin/tenants/:id/webhooks',
     summary: 'Add a webhook endpoint (its signing secret is shown once)',
     params: tenant,
-    body: z.strictObject({ url: z.string().min(1).max(2048), events: webhookEventsSchema.optional() }),
+    body: z.strictObject({ url: z.string().min(1).max(2048), events: endpointEventsSchema.optional() }),
     responses: {
       201: { description: 'The endpoint with its secret', schema: adminObject('webhook_endpoint') },
     },
