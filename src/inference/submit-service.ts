@@ -171,8 +171,7 @@ export class SubmitService {
     // Reservation in slices: the request reserves its prompt and a first slice of max_tokens; the
     // GPU worker extends it as tokens stream. Every quota check here uses that same figure.
     const firstSlice = firstSliceTokens(spec, maxTokens);
-    if (largePrompt)
-      await this.checkHeadroom(tenant.id, firstSlice, 'tokenize', `at least ${firstSlice}`);
+    if (largePrompt) await this.checkHeadroom(tenant.id, firstSlice, 'tokenize', `at least ${firstSlice}`);
     const room = spec.context_length - maxTokens;
     // Counting stops once the prompt is over `room`: the exact figure of a refused prompt is not needed.
     const promptTokens = await this.countPrompt(spec, body, size.chars, room);

@@ -31,7 +31,9 @@ const BATCH_MAX = 4 * 1024 * 1024;
 beforeAll(async () => {
   // Its own database: "nothing written" counts whole tables, which parallel test files would change.
   db = await ownDatabase('hostile');
-  s = await startStack({ env: { BATCH_MAX_BODY_BYTES: String(BATCH_MAX), DATABASE_URL: db.url } });
+  s = await startStack({
+    env: { BATCH_MAX_BODY_BYTES: String(BATCH_MAX), FILE_MAX_BYTES: String(BATCH_MAX), DATABASE_URL: db.url },
+  });
 });
 afterAll(async () => {
   await s?.stop();
@@ -41,6 +43,7 @@ afterAll(async () => {
 const GHOST_TENANT = 'ghost-tenant-that-does-not-exist';
 const GHOST_REQUEST = `inf_${'0'.repeat(32)}`;
 const GHOST_BATCH = `batch_${'0'.repeat(32)}`;
+const GHOST_FILE = `file-${'0'.repeat(24)}`;
 
 /** How the fuzz calls one route so that, with its defaults, the call is refused. */
 interface FuzzRoute {
@@ -132,6 +135,17 @@ const ROUTES: Record<string, FuzzRoute> = {
     fields: ['0', '0.custom_id', '0.method', '0.url', '0.body', '0.body.prompt', '0.body.model'],
     maxBody: BATCH_MAX,
   },
+  // A JSON body is not a multipart upload: refused whatever its fields.
+  'POST /v1/files': {
+    auth: 'tenant',
+    body: () => ({ purpose: 'batch', file: 'x' }),
+    fields: ['purpose', 'file'],
+    maxBody: BATCH_MAX,
+  },
+  'GET /v1/files': { auth: 'tenant', query: ['purpose', 'limit', 'after'] },
+  'GET /v1/files/:id': { auth: 'tenant', params: () => ({ id: GHOST_FILE }) },
+  'GET /v1/files/:id/content': { auth: 'tenant', params: () => ({ id: GHOST_FILE }) },
+  'DELETE /v1/files/:id': { auth: 'tenant', params: () => ({ id: GHOST_FILE }) },
   'GET /v1/batches': { auth: 'tenant', query: ['limit', 'after'] },
   'GET /v1/batches/:id': { auth: 'tenant', params: () => ({ id: GHOST_BATCH }) },
   'GET /v1/batches/:id/results': { auth: 'tenant', params: () => ({ id: GHOST_BATCH }) },
