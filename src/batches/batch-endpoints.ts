@@ -7,13 +7,13 @@ import {
   type ResponseSource,
 } from '../openai/openai-format';
 import { chatCompletionBody, completionBody, toSubmit } from '../openai/openai-schemas';
+import { responseObject } from '../openai/responses/response-format';
+import { responseBody, toResponseAccept } from '../openai/responses/response-request';
 import type { SamplingParams } from '../shared/types';
 
 /**
  * The endpoints a batch made from a file may target: the one definition the create body, the line
- * check, the output format, the OpenAPI document and the docs read. `/v1/responses` is listed
- * (OpenAI's client sends it) with no spec until the Responses API is merged: such a batch is a 400
- * `unsupported endpoint`. Serving it is one entry in {@link BATCH_ENDPOINT_SPECS}.
+ * check, the output format, the OpenAPI document and the docs read.
  */
 export const BATCH_FILE_ENDPOINTS = ['/v1/chat/completions', '/v1/completions', '/v1/responses'] as const;
 export type BatchFileEndpoint = (typeof BATCH_FILE_ENDPOINTS)[number];
@@ -46,10 +46,44 @@ function completionsSpec(
   };
 }
 
-/** The endpoints served now; one absent here is refused at create. */
+/**
+ * `/v1/responses` lines: read as `POST /v1/responses` reads its body (the same chat request to the
+ * model), answered with the response object (`completed`, or `incomplete` at `max_output_tokens`).
+ * A line is not a stored response: `GET /v1/responses/:id` does not list it, its output is the file.
+ */
+const responsesSpec: BatchEndpointSpec = {
+  parse(body) {
+    const r = responseBody.safeParse(body);
+    if (!r.success) return { success: false, error: r.error };
+    const a = toResponseAccept(r.data);
+    return {
+      success: true,
+      submit: a.submit,
+      ...(a.sampling ? { sampling: a.sampling } : {}),
+      stream: r.data.stream === true,
+    };
+  },
+  response: (head, row) =>
+    responseObject(
+      {
+        id: head.id,
+        model: head.model,
+        createdAt: head.created,
+        background: false,
+        store: false,
+        request: null,
+        metadata: {},
+      },
+      row.finishReason === 'length' ? 'incomplete' : 'completed',
+      row,
+    ),
+};
+
+/** The endpoints served; one absent here is refused at create. */
 export const BATCH_ENDPOINT_SPECS: Partial<Record<BatchFileEndpoint, BatchEndpointSpec>> = {
   '/v1/chat/completions': completionsSpec('chat', chatCompletionBody),
   '/v1/completions': completionsSpec('text', completionBody),
+  '/v1/responses': responsesSpec,
 };
 
 /** The spec of `endpoint`, or undefined when it is not (yet) served. */

@@ -16,9 +16,7 @@ export const fileIdSchema = z.string().regex(/^file-[A-Za-z0-9_-]{1,80}$/, 'not 
 export const createBatchBodySchema = z
   .strictObject({
     input_file_id: fileIdSchema.describe('a file uploaded with purpose `batch` (POST /v1/files)'),
-    endpoint: z
-      .enum(BATCH_FILE_ENDPOINTS)
-      .describe('the endpoint every line targets (its `url`); `/v1/responses` is not served yet'),
+    endpoint: z.enum(BATCH_FILE_ENDPOINTS).describe('the endpoint every line targets (its `url`)'),
     completion_window: z
       .literal('24h')
       .describe('only `24h` (OpenAI’s); BATCH_COMPLETION_WINDOW_S sets what it lasts here'),

@@ -5,7 +5,7 @@ import type { SubmitService } from '../inference/submit-service';
 import type { Logger } from '../observability/logger';
 import { ErrorType } from '../shared/error-types';
 import type { TenantWithLimits } from '../tenants/tenants-repo';
-import { batchEndpointSpec, type BatchEndpointSpec } from './batch-endpoints';
+import { BATCH_FILE_ENDPOINTS, batchEndpointSpec, type BatchEndpointSpec } from './batch-endpoints';
 import type { FileBatchFields, LineError, NewBatchItem } from './batch-repo';
 import { batchLineSchema, type CreateBatchBody } from './batch-schemas';
 import type { ChunkCheck, FileBatchSource } from './batch-service';
@@ -52,7 +52,7 @@ export class FileBatchReader implements FileBatchSource {
     if (!spec)
       throw new AppError(
         ErrorType.InvalidRequest,
-        `unsupported endpoint ${body.endpoint} for batches here; use /v1/chat/completions or /v1/completions`,
+        `unsupported endpoint ${body.endpoint} for batches; use one of ${BATCH_FILE_ENDPOINTS.join(', ')}`,
         { param: 'endpoint' },
       );
     const file: FileBatchFields = {

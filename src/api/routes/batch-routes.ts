@@ -292,7 +292,7 @@ export const batchRouteDocs = defineRoutes([
     summary: 'Create a batch: from an uploaded file (OpenAI’s Batch API) or with up to 10,000 items inline',
     description:
       '**From a file (OpenAI’s create):** a JSON object `{input_file_id, endpoint, completion_window: "24h", metadata}`; ' +
-      '`endpoint` is `/v1/chat/completions` or `/v1/completions` (`/v1/responses` is a 400 `unsupported endpoint` for now). ' +
+      '`endpoint` is `/v1/chat/completions`, `/v1/completions` or `/v1/responses`. ' +
       'Each line of the file is checked on its own: an invalid one does not refuse the batch, it is reported in the ' +
       'error file (and in `errors` when no line is valid: status `failed`). The valid lines’ tokens are checked against ' +
       'the tenant’s token quota and enqueued-token cap at create (429, nothing stored). Statuses: validating → ' +

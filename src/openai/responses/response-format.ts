@@ -78,7 +78,7 @@ export const outputPart = (text: string): Record<string, unknown> => ({
 export function responseObject(
   head: ResponseHead,
   status: ResponseStatus,
-  row?: RequestRecord,
+  row?: Pick<RequestRecord, 'output' | 'usage'> & Partial<Pick<RequestRecord, 'error' | 'completedAt'>>,
 ): Record<string, unknown> {
   const text = row?.output ?? null;
   const terminal = TERMINAL_RESPONSE_STATUSES.includes(status);
