@@ -28,12 +28,17 @@ export function parseServerCounters(text: string): Map<string, number> {
 
 /** Reads the counters at `url`; undefined when the server does not answer (the figures are skipped). */
 export async function scrapeServerCounters(url: string): Promise<Map<string, number> | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    return res.ok ? parseServerCounters(await res.text()) : undefined;
-  } catch {
-    return undefined;
+  // Twice, 10 s each: on a saturated 2-core host the server's page (thousands of series) took over
+  // the 3 s this once allowed, and one missed scrape drops the whole comparison.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+      if (res.ok) return parseServerCounters(await res.text());
+    } catch {
+      // tried again below
+    }
   }
+  return undefined;
 }
 
 /** Adds the counts between two scrapes to `into`. */
