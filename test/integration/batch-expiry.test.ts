@@ -14,6 +14,9 @@ let s: Stack;
 let client: OpenAI;
 beforeAll(async () => {
   s = await startStack({
+    // 4 ms per token: a line runs for about 6 s, so the expiry's cancel reaches one still running
+    // however slow the host.
+    modelService: { decodeMsPerToken: 4 },
     env: {
       BATCH_COMPLETION_WINDOW_S: '60',
       BATCH_EXPIRY_SWEEP_S: '1',
@@ -40,7 +43,7 @@ async function lines(fileId: string): Promise<Record<string, any>[]> {
 
 test('lines not done within the window end batch_expired, charged nothing; the batch ends expired', async () => {
   const marker = `okapi-${randomBytes(6).toString('hex')}`;
-  // 20 lines of 1,500 tokens at 1 ms each, 2 at a time: about 15 s of work in a 4 s window.
+  // 20 lines of 1,500 tokens at 4 ms each, 2 at a time: a minute of work; expired once one runs.
   const input = Array.from({ length: 20 }, (_, i) => ({
     custom_id: `slow-${i}`,
     method: 'POST',
@@ -64,13 +67,15 @@ test('lines not done within the window end batch_expired, charged nothing; the b
   for (;;) {
     const { rows: running } = await s.pool.query(
       `SELECT 1 FROM batch_items i JOIN requests r ON r.id = i.request_id
-       WHERE i.batch_id = $1 AND r.status = 'running' AND r.completion_tokens > 0`,
+       WHERE i.batch_id = $1 AND r.status = 'running'`,
       [created.id],
     );
     if (running.length) break;
     if (Date.now() > runningBy) throw new Error('no line of the batch ran within 60 s');
     await sleep(50);
   }
+  // A second into its answer (about 250 tokens), so the stopped line has produced output.
+  await sleep(1000);
   await s.pool.query(`UPDATE batches SET expires_at = now() WHERE id = $1`, [created.id]);
 
   let b = created;
@@ -92,8 +97,13 @@ test('lines not done within the window end batch_expired, charged nothing; the b
   expect(b.request_counts).toEqual({ total: 20, completed: output.length, failed: errors.length });
 
   // A line that never started has no request and no ledger row: charged nothing.
-  const { rows } = await s.pool.query<{ custom_id: string; charged: boolean; started: boolean }>(
-    `SELECT i.custom_id, l.request_id IS NOT NULL AS charged, r.id IS NOT NULL AS started
+  const { rows } = await s.pool.query<{
+    custom_id: string;
+    request_id: string;
+    charged: boolean;
+    started: boolean;
+  }>(
+    `SELECT i.custom_id, i.request_id, l.request_id IS NOT NULL AS charged, r.id IS NOT NULL AS started
      FROM batch_items i LEFT JOIN requests r ON r.id = i.request_id
      LEFT JOIN usage_ledger l ON l.request_id = i.request_id WHERE i.batch_id = $1`,
     [b.id],
@@ -106,6 +116,11 @@ test('lines not done within the window end batch_expired, charged nothing; the b
   const stoppedRunning = rows.filter((r) => r.started && expired.some((l) => l.custom_id === r.custom_id));
   expect(stoppedRunning.length).toBeGreaterThan(0);
   expect(stoppedRunning.filter((r) => r.charged)).toEqual([]);
+  const { rows: produced } = await s.pool.query<{ n: number }>(
+    `SELECT max(completion_tokens)::int AS n FROM requests WHERE id = ANY($1::text[])`,
+    [stoppedRunning.map((r) => r.request_id)],
+  );
+  expect(produced[0]!.n).toBeGreaterThan(0);
   // Nothing stays reserved.
   await sleep(500);
   const q = await s.call('GET', '/v1/quota');

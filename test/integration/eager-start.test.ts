@@ -58,15 +58,16 @@ test("a request's first workflow task runs in the API that accepted it, and the 
 
 test("an API that drains its worker mid-request hands the request's later tasks to the orchestration worker", async () => {
   const apiWorker = s.node.apiWorker!;
-  // About a second of model call (1 ms per token): the worker drains while the call runs.
-  const id = await s.submit('drained mid-request', 1000);
+  // About three seconds of model call (1 ms per token): the worker drains while the call runs,
+  // with room for a loaded host (with one second, the call once ended before the drain did).
+  const id = await s.submit('drained mid-request', 3000);
   for (let i = 0; i < 200 && (await s.call('GET', `/v1/inference/${id}`)).body.status !== 'running'; i++)
     await new Promise((r) => setTimeout(r, 25));
   await apiWorker.supervisor.stop();
   const stoppedAt = Date.now();
   const done = await s.waitFinished(id);
   expect(done.status).toBe('completed');
-  expect(done.usage.completion_tokens).toBe(1000);
+  expect(done.usage.completion_tokens).toBe(3000);
   const completedBy = (await historyOf(id))
     .filter((e) => e.workflowTaskCompletedEventAttributes)
     .map((e) => e.workflowTaskCompletedEventAttributes!.identity);
@@ -74,8 +75,8 @@ test("an API that drains its worker mid-request hands the request's later tasks 
   expect(completedBy[0]).toBe(apiWorker.identity);
   expect(completedBy[completedBy.length - 1]).not.toBe(apiWorker.identity);
   // Handed over at once (the worker tells the server it stopped), not after the sticky queue's
-  // 10 s schedule-to-start timeout: the call itself has about a second left.
-  expect(Date.now() - stoppedAt).toBeLessThan(8000);
+  // 10 s schedule-to-start timeout: the call itself has about three seconds left.
+  expect(Date.now() - stoppedAt).toBeLessThan(10_000);
 });
 
 test('with the API worker not running, the start falls back and the orchestration worker runs the request', async () => {

@@ -68,7 +68,10 @@ test.each([
         `up front: ${upFront.refused} x 429, ${upFront.completed} completed, used ${upFront.usedBefore} -> ${upFront.usedAfter} | ` +
         `slices of 256: ${slices.refused} x 429, ${slices.completed} completed (${slices.cut} cut), used ${slices.usedBefore} -> ${slices.usedAfter}`,
     );
-    expect(upFront.refused).toBeGreaterThan(0);
+    // Up front, 25 × (prompt + 4,096) is just over a fresh day: whether the last one is refused
+    // depends on how many are still in flight when it arrives (on a loaded host, early ones have
+    // already ended). With half the day or less left, it always refuses.
+    if (used > 0) expect(upFront.refused).toBeGreaterThan(0);
     if (used <= 50_000) {
       // Room for every answer: in slices, none is refused or cut.
       expect(slices.refused).toBe(0);
