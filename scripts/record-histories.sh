@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Records replay fixtures of the current workflow shape from a running stack (`npm start`) into a
 # NEW folder test/replay/histories/<shape>/ (e.g. v3-<patch-id>): completed, completed after two
-# 503s, failed with a non-retryable 400, cancelled at once, cancelled mid-stream with partial output
-# (requests the API admitted), and a completed batch item (whose workflow admits it itself).
+# 503s, failed with a non-retryable 400, cancelled at once, cancelled mid-stream with partial output.
 # Histories of earlier shapes are never re-recorded: they are what catches a change that breaks
 # running workflows (docs/operations.md, "Changing workflow code").
 #
@@ -58,16 +57,3 @@ id=$(submit 'cancelled at once' 64) && cancel "$id" && save cancelled-at-once.js
 # 1000 tokens at npm start's 2 ms per token stream for about 2 s: cancel mid-stream.
 id=$(submit 'cancelled mid-stream' 1000) && sleep 0.6 && cancel "$id" && save cancelled-mid-stream.json "$id"
 faults
-# A batch item's workflow admits it itself: the other shape of the same workflow.
-batch_item() { # <prompt> <max_tokens> -> request id of the batch's one item
-  local b
-  b=$(printf '{"custom_id":"fixture","body":{"model":"ref-small","prompt":"%s","max_tokens":%s}}\n' "$1" "$2" |
-    curl -sf -X POST "$API/v1/batches" -H "Authorization: Bearer $KEY" -H 'Content-Type: application/jsonl' \
-      --data-binary @- | sed -E 's/.*"id":"([^"]+)".*/\1/')
-  for _ in $(seq 1 200); do
-    curl -sf "$API/v1/batches/$b" -H "Authorization: Bearer $KEY" | grep -qE '"status":"(completed|cancelled|failed)"' && break
-    sleep 0.1
-  done
-  curl -sf "$API/v1/batches/$b/results" -H "Authorization: Bearer $KEY" | sed -E 's/.*"id":"([^"]+)".*/\1/'
-}
-save batch-item-completed.json "$(batch_item 'batch fixture [[stop:3]]' 4)"
