@@ -1,3 +1,4 @@
+import { Periodic } from '../shared/periodic';
 import type { Logger } from '../observability/logger';
 import type { BatchGateway } from './batch-gateway';
 import type { BatchRepo } from './batch-repo';
@@ -21,8 +22,10 @@ export interface BatchExpiryDeps {
  * sweeps; a batch is stopped by one of them (the marking is one row update each).
  */
 export class BatchExpirySweep {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly periodic = new Periodic(
+    () => this.sweep(),
+    (err) => this.deps.logger.warn({ err }, 'batch expiry sweep failed'),
+  );
 
   constructor(private readonly deps: BatchExpiryDeps) {}
 
@@ -45,18 +48,11 @@ export class BatchExpirySweep {
 
   /** Sweeps every `intervalMs` until {@link stop}. */
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'batch expiry sweep failed'))
-        .finally(() => (this.running = undefined));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   /** Stops sweeping and waits for a sweep under way. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from '../observability/logger';
 import type { Metrics } from '../observability/metrics';
+import { Periodic } from '../shared/periodic';
 import type { QuotaStore } from './quota-store';
 
 /**
@@ -8,8 +9,10 @@ import type { QuotaStore } from './quota-store';
  * only from state 'reserved' in one atomic step (sweep.lua), so each is reclaimed once (docs/quota.md).
  */
 export class QuotaSweeper {
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
+  private readonly periodic = new Periodic(
+    () => this.sweepOnce(),
+    (err) => this.logger.error({ err }, 'quota sweep failed'),
+  );
 
   constructor(
     private readonly quota: QuotaStore,
@@ -48,18 +51,10 @@ export class QuotaSweeper {
   }
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweepOnce()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.error({ err }, 'quota sweep failed'))
-        .finally(() => (this.running = undefined));
-    }, this.intervalS * 1000);
-    this.timer.unref();
+    this.periodic.start(this.intervalS * 1000);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 }

@@ -7,6 +7,7 @@ import type { WorkflowGateway } from '../inference/workflow-gateway';
 import type { Logger } from '../observability/logger';
 import { perRegistry } from '../observability/per-registry';
 import { UNFINISHED } from '../requests/requests-repo';
+import { Periodic } from '../shared/periodic';
 
 /** Work of a disabled tenant asked to cancel, by kind (request, batch). */
 export const tenantShutdownMetrics: (registry: Registry) => { cancels: Counter<'kind'> } = perRegistry(
@@ -54,8 +55,10 @@ export interface ShutdownCounts {
  */
 export class TenantShutdown {
   private readonly cancels: Counter<'kind'>;
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private readonly periodic = new Periodic(
+    () => this.sweep(),
+    (err) => this.deps.logger.warn({ err }, 'disabled-tenant sweep failed'),
+  );
 
   constructor(private readonly deps: TenantShutdownDeps) {
     this.cancels = tenantShutdownMetrics(deps.registry).cancels;
@@ -113,19 +116,12 @@ export class TenantShutdown {
 
   /** Sweeps every `intervalMs` until {@link stop}. */
   start(intervalMs: number): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.sweep()
-        .catch((err: unknown) => this.deps.logger.warn({ err }, 'disabled-tenant sweep failed'))
-        .finally(() => (this.running = undefined));
-    }, intervalMs);
-    this.timer.unref();
+    this.periodic.start(intervalMs);
   }
 
   /** Stops sweeping and waits for a sweep under way. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.periodic.stop();
   }
 
   private async each(ids: string[], fn: (id: string) => Promise<void>): Promise<void> {
