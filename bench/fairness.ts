@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { Context } from '@temporalio/activity';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createGpuActivities, type OrchestrationActivities } from '../activities';
+import { createGpuActivities } from '../activities';
+import { noopOrchestration } from './harness/noop-orchestration';
 import { startEphemeralDevServer } from '../dev/stack/temporal-dev-server';
 import { OpenAiAdapter } from '../src/models/openai-adapter';
 import { createModelService } from '../dev/model-service/create-model-service';
@@ -66,14 +67,7 @@ async function run(
     logger,
   });
   const waits: Record<string, number[]> = { bulk: [], small: [] };
-  const noop = async (): Promise<void> => undefined;
-  const orchestration: OrchestrationActivities = {
-    admitRequest: async () => ({ admitted: true }),
-    recordResult: noop,
-    commitUsage: noop,
-    completeRequest: noop,
-    failRequest: noop,
-  };
+  const orchestration = noopOrchestration;
   const native = await NativeConnection.connect({ address: server.address });
   const orch = await Worker.create({
     connection: native,

@@ -23,7 +23,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { WorkerDeploymentOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
-import type { GpuActivities, OrchestrationActivities } from '../activities';
+import type { GpuActivities } from '../activities';
+import { noopOrchestration } from './harness/noop-orchestration';
 import type { ModelCallResult } from '../src/shared/types';
 import { inferenceWorkflow } from '../workflows';
 import { inferenceInput } from '../test/support/inference-input';
@@ -40,14 +41,7 @@ const RESULT: ModelCallResult = {
   usageReported: true,
   usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
 };
-const noop = async (): Promise<void> => undefined;
-const orchestration: OrchestrationActivities = {
-  admitRequest: async () => ({ admitted: true }),
-  recordResult: noop,
-  commitUsage: noop,
-  completeRequest: noop,
-  failRequest: noop,
-};
+const orchestration = noopOrchestration;
 const gpu: Pick<GpuActivities, 'callModel'> = { callModel: async () => RESULT };
 
 interface ModeResult {

@@ -222,7 +222,22 @@ describe("today's shape: a request the API admitted (row written, quota reserved
     expect(calls).toEqual(['fail:failed:model_invalid_request']);
   });
 
-  test('a type that never heals is not retried even when thrown as retryable', async () => {
+  test.each([
+    // A type that never heals is not retried even when thrown as retryable.
+    [
+      'a type that never heals, thrown as retryable, is not retried',
+      'bad prompt',
+      'model_invalid_request',
+      1,
+    ],
+    // Retries exhausted: the request fails, which settles the reservation.
+    [
+      'retries exhausted: the request fails, which settles the reservation',
+      'connection refused',
+      'model_unavailable',
+      3,
+    ],
+  ])('%s', async (_name, message, type, expectedAttempts) => {
     const calls: string[] = [];
     let attempts = 0;
     await expect(
@@ -230,30 +245,13 @@ describe("today's shape: a request the API admitted (row written, quota reserved
         'api',
         async () => {
           attempts++;
-          throw ApplicationFailure.retryable('bad prompt', 'model_invalid_request');
+          throw ApplicationFailure.retryable(message, type);
         },
         calls,
       ),
     ).rejects.toBeInstanceOf(WorkflowFailedError);
-    expect(attempts).toBe(1);
-    expect(calls).toEqual(['fail:failed:model_invalid_request']);
-  });
-
-  test('retries exhausted: the request fails, which settles the reservation', async () => {
-    const calls: string[] = [];
-    let attempts = 0;
-    await expect(
-      run(
-        'api',
-        async () => {
-          attempts++;
-          throw ApplicationFailure.retryable('connection refused', 'model_unavailable');
-        },
-        calls,
-      ),
-    ).rejects.toBeInstanceOf(WorkflowFailedError);
-    expect(attempts).toBe(3);
-    expect(calls).toEqual(['fail:failed:model_unavailable']);
+    expect(attempts).toBe(expectedAttempts);
+    expect(calls).toEqual([`fail:failed:${type}`]);
   });
 
   test('cancellation during the model call: the call is cancelled, the request settled cancelled', async () => {
